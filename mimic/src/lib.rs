@@ -1,0 +1,73 @@
+//! A typed connection context: values, derivation rules and protocols,
+//! resolved into a [`Flow`] that says what it tried.
+//!
+//! A [`Ctx`] holds typed values under [`Key`]s, rules that derive keys from
+//! other keys (a domain name into IP addresses, addresses and a port into a
+//! TCP endpoint), and protocol [`Registration`]s with priorities. Resolving
+//! the context builds every candidate whose endpoint can be built, orders
+//! them by priority, and connects them with a staggered race (RFC 8305's
+//! Happy Eyeballs for a host's addresses). The result is a [`Flow`]: a boxed
+//! tokio stream that can be downcast to the concrete stream and that reports
+//! its protocols, addresses and TLS parameters. When nothing connects, the
+//! [`ResolveError`] lists every candidate, what was tried, and why it failed.
+//!
+//! ```no_run
+//! use mimic::{Ctx, keys, tls};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let ctx = Ctx::new()
+//!     .with_builtins()
+//!     .with(&keys::HOST, "example.com".to_string())
+//!     .with(&keys::PORT, 443)
+//!     .with(&tls::SERVER_NAME, "example.com".to_string());
+//! match ctx.resolve().await {
+//!     Ok(flow) => println!("{:?}", flow.info()),
+//!     Err(err) => eprintln!("{err}"), // one line per candidate, with its cause
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Organization
+//! - [`Key`]: typed keys with names for diagnostics.
+//! - [`Ctx`]: values, derivations ([`req`], [`opt`], [`dft`]), registrations, options.
+//! - [`Protocol`], [`Layer`], [`Registration`]: how to connect, and over what.
+//! - [`Flow`], [`Info`]: the connected stream and what is known about it.
+//! - [`Report`], [`ResolveError`]: what resolution tried and how each candidate ended.
+//! - Built-in protocols, each behind a feature: [`tcp`], [`unix`], [`tls`],
+//!   [`dns`] (a derivation), [`mem`].
+//!
+//! The guide (`docs/mimic.md`) walks through keys, derivations, protocols,
+//! priorities, strategies and diagnostics.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builtins;
+mod ctx;
+mod derive;
+mod flow;
+mod key;
+pub mod keys;
+mod protocol;
+mod report;
+mod resolve;
+
+mod proto;
+
+#[cfg(feature = "dns")]
+pub use proto::dns;
+#[cfg(feature = "mem")]
+pub use proto::mem;
+#[cfg(feature = "tcp")]
+pub use proto::tcp;
+#[cfg(feature = "tls")]
+pub use proto::tls;
+#[cfg(all(feature = "unix", unix))]
+pub use proto::unix;
+
+pub use ctx::{Ctx, Strategy};
+pub use derive::{Args, Cause, Dft, Opt, Req, dft, opt, req};
+pub use flow::{Addr, Flow, Info, TlsInfo};
+pub use key::Key;
+pub use protocol::{Layer, Protocol, Registration};
+pub use report::{Entry, NotBuilt, Outcome, Report, ResolveError, ResolveErrorKind, Skipped};

@@ -1,0 +1,184 @@
+//! Domain names to IP addresses: a derivation from
+//! [`keys::HOST`](crate::keys::HOST) to [`keys::ADDRS`](crate::keys::ADDRS).
+//!
+//! Lookups go through hickory-resolver with the system configuration
+//! (`/etc/resolv.conf`, and `/etc/hosts` first), asking for AAAA and A
+//! records in parallel. Where there is no usable resolver configuration the
+//! operating system's resolver (`getaddrinfo`) answers instead. IP literals
+//! are never looked up.
+//!
+//! ```
+//! use mimic::{Ctx, dns::Dns, keys};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let dns = Dns::system();
+//! let addrs = dns.lookup("127.0.0.1").await.expect("a literal needs no lookup");
+//! assert_eq!(addrs, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+//! let ctx = Ctx::new().with_dns(dns).with(&keys::HOST, "localhost".to_string());
+//! # let _ = ctx;
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use hickory_resolver::TokioResolver;
+use tokio::sync::OnceCell;
+
+use crate::keys::{self, ip_literal};
+use crate::{Ctx, req};
+
+#[derive(Clone)]
+enum Backend {
+    Hickory(TokioResolver),
+    Os,
+}
+
+#[derive(Clone)]
+enum Source {
+    /// The system configuration, read on first use.
+    System,
+    Given(Backend),
+}
+
+/// A DNS resolver for the `dns` derivation. Cheap to clone; clones share
+/// the resolver and its cache.
+#[derive(Clone)]
+pub struct Dns {
+    source: Source,
+    backend: Arc<OnceCell<Backend>>,
+}
+
+impl fmt::Debug for Dns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let backend = match self.backend.get() {
+            Some(Backend::Hickory(_)) => "hickory",
+            Some(Backend::Os) => "os",
+            None => "not initialised",
+        };
+        f.debug_struct("Dns").field("backend", &backend).finish()
+    }
+}
+
+impl Default for Dns {
+    fn default() -> Self {
+        Dns::system()
+    }
+}
+
+impl Dns {
+    /// Hickory with the system configuration, read on first lookup; the OS
+    /// resolver when that configuration cannot be read.
+    pub fn system() -> Dns {
+        Dns {
+            source: Source::System,
+            backend: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// A resolver you configured yourself.
+    pub fn from_resolver(resolver: TokioResolver) -> Dns {
+        Dns {
+            source: Source::Given(Backend::Hickory(resolver)),
+            backend: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Always the operating system's resolver (`getaddrinfo`).
+    pub fn os() -> Dns {
+        Dns {
+            source: Source::Given(Backend::Os),
+            backend: Arc::new(OnceCell::new()),
+        }
+    }
+
+    async fn backend(&self) -> &Backend {
+        self.backend
+            .get_or_init(|| async {
+                match &self.source {
+                    Source::Given(backend) => backend.clone(),
+                    Source::System => match TokioResolver::builder_tokio()
+                        .and_then(|builder| builder.build())
+                    {
+                        Ok(resolver) => Backend::Hickory(resolver),
+                        Err(e) => {
+                            tracing::debug!(
+                                error = %e,
+                                "mimic: no usable resolver configuration, using the OS resolver"
+                            );
+                            Backend::Os
+                        }
+                    },
+                }
+            })
+            .await
+    }
+
+    /// The addresses of `host`: IPv6 first, then IPv4, each in the order the
+    /// resolver gave. An IP literal (bracketed or not) is returned as is.
+    pub async fn lookup(&self, host: &str) -> Result<Vec<IpAddr>, LookupError> {
+        if let Some(ip) = ip_literal(host) {
+            return Ok(vec![ip]);
+        }
+        let failed = |source: Box<dyn StdError + Send + Sync>| LookupError {
+            host: host.to_string(),
+            source,
+        };
+        let addrs: Vec<IpAddr> = match self.backend().await {
+            Backend::Hickory(resolver) => resolver
+                .lookup_ip(host)
+                .await
+                .map_err(|e| failed(e.into()))?
+                .iter()
+                .collect(),
+            Backend::Os => tokio::net::lookup_host((host, 0))
+                .await
+                .map_err(|e| failed(e.into()))?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        if addrs.is_empty() {
+            return Err(failed("no address records".into()));
+        }
+        Ok(addrs)
+    }
+}
+
+/// A host name that could not be resolved.
+#[derive(Debug)]
+pub struct LookupError {
+    host: String,
+    source: Box<dyn StdError + Send + Sync>,
+}
+
+impl LookupError {
+    /// The name that was looked up.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+impl fmt::Display for LookupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not resolve `{}`: {}", self.host, self.source)
+    }
+}
+
+impl StdError for LookupError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl Ctx {
+    /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`.
+    pub fn with_dns(self, dns: Dns) -> Ctx {
+        self.derive(&keys::ADDRS, req(&keys::HOST), move |host: String| {
+            let dns = dns.clone();
+            async move { dns.lookup(&host).await.map(Some) }
+        })
+    }
+}

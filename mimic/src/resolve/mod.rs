@@ -1,0 +1,96 @@
+//! Resolution: from a context to a connected flow.
+//!
+//! # Organization
+//! - `eval`: computing keys from values and derivations, memoised per resolution.
+//! - `plan`: building candidates, applying layers, ordering and splitting them into attempts.
+//! - `race`: connecting the attempts with the context's strategy and timeouts.
+
+mod eval;
+mod plan;
+mod race;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::ctx::Ctx;
+use crate::flow::Flow;
+use crate::report::{Outcome, Report, ResolveError, ResolveErrorKind, Skipped};
+use plan::Row;
+use race::Ended;
+
+fn split(rows: Vec<Row>) -> (Vec<plan::Attempt>, Vec<Option<crate::report::Entry>>) {
+    // Keep the row order for the report: attempts are taken out and put
+    // back in place after the race.
+    let mut attempts = Vec::new();
+    let mut slots = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row {
+            Row::Attempt(attempt) => {
+                attempts.push(attempt);
+                slots.push(None);
+            }
+            Row::NotBuilt(entry) => slots.push(Some(entry)),
+        }
+    }
+    (attempts, slots)
+}
+
+fn report(attempts: Vec<plan::Attempt>, slots: Vec<Option<crate::report::Entry>>) -> Report {
+    let mut attempts = attempts.into_iter();
+    let entries = slots
+        .into_iter()
+        .filter_map(|slot| slot.or_else(|| attempts.next().map(|a| a.entry)))
+        .collect();
+    Report { entries }
+}
+
+pub(crate) async fn explain(ctx: &Ctx) -> Report {
+    let deadline = ctx.inner.options.deadline.map(|d| Instant::now() + d);
+    let (attempts, slots) = split(plan::plan(&ctx.inner, deadline).await);
+    report(attempts, slots)
+}
+
+pub(crate) async fn resolve(ctx: &Ctx) -> Result<Flow, ResolveError> {
+    let inner = &*ctx.inner;
+    if inner.protocols.is_empty() {
+        return Err(ResolveError::new(
+            ResolveErrorKind::NoProtocol,
+            Report::default(),
+        ));
+    }
+    let begun = Instant::now();
+    let deadline = inner.options.deadline.map(|d| begun + d);
+    let (mut attempts, slots) = split(plan::plan(inner, deadline).await);
+    if attempts.is_empty() {
+        return Err(ResolveError::new(
+            ResolveErrorKind::NoCandidate,
+            report(attempts, slots),
+        ));
+    }
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        for attempt in &mut attempts {
+            attempt.entry.outcome = Outcome::NotAttempted(Skipped::Deadline);
+        }
+        let kind = ResolveErrorKind::Deadline(inner.options.deadline.unwrap_or_default());
+        return Err(ResolveError::new(kind, report(attempts, slots)));
+    }
+    let ended = race::race(&mut attempts, &inner.options, begun, deadline).await;
+    let report = report(attempts, slots);
+    match ended {
+        Ended::Connected(mut flow) => {
+            tracing::debug!(
+                protocol = flow.info().protocol(),
+                endpoint = flow.info().endpoint(),
+                "mimic: connected"
+            );
+            flow.info_mut().set_report(Arc::new(report));
+            Ok(flow)
+        }
+        Ended::AllFailed => Err(ResolveError::new(ResolveErrorKind::AllFailed, report)),
+        Ended::Deadline => {
+            let kind = ResolveErrorKind::Deadline(inner.options.deadline.unwrap_or_default());
+            Err(ResolveError::new(kind, report))
+        }
+    }
+}
