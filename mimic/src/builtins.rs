@@ -1,8 +1,6 @@
 //! The standard set of derivations and registrations.
 
-use std::net::SocketAddr;
-
-use crate::{Ctx, keys, req};
+use crate::Ctx;
 
 impl Ctx {
     /// Registers every built-in protocol enabled by cargo features, with
@@ -10,8 +8,8 @@ impl Ctx {
     ///
     /// - `unix` (priority 10) on [`unix::PATH`](crate::unix::PATH);
     /// - `tcp` (priority 20) on [`tcp::ENDPOINT`](crate::tcp::ENDPOINT),
-    ///   derived from [`keys::ADDRS`] and [`keys::PORT`];
-    /// - [`keys::ADDRS`] derived from [`keys::HOST`] by DNS (IP literals only
+    ///   derived from [`keys::ADDRS`](crate::keys::ADDRS) and [`keys::PORT`](crate::keys::PORT);
+    /// - [`keys::ADDRS`](crate::keys::ADDRS) derived from [`keys::HOST`](crate::keys::HOST) by DNS (IP literals only
     ///   without the `dns` feature);
     /// - the `tls` layer (priority 0) on [`tls::ENDPOINT`](crate::tls::ENDPOINT),
     ///   derived from [`tls::SERVER_NAME`](crate::tls::SERVER_NAME) and
@@ -29,18 +27,28 @@ impl Ctx {
             .with_protocol(&crate::tcp::registration(crate::tcp::Tcp::new()))
             .derive(
                 &crate::tcp::ENDPOINT,
-                (req(&keys::ADDRS), req(&keys::PORT)),
+                (
+                    crate::req(&crate::keys::ADDRS),
+                    crate::req(&crate::keys::PORT),
+                ),
                 |(addrs, port)| async move {
-                    let addrs = addrs.into_iter().map(|ip| SocketAddr::new(ip, port));
+                    let addrs = addrs
+                        .into_iter()
+                        .map(|ip| std::net::SocketAddr::new(ip, port));
                     Ok::<_, std::convert::Infallible>(Some(crate::tcp::TcpEndpoint::new(addrs)))
                 },
             );
         #[cfg(feature = "dns")]
         let ctx = ctx.with_dns(crate::dns::Dns::system());
         #[cfg(not(feature = "dns"))]
-        let ctx = ctx.derive(&keys::ADDRS, req(&keys::HOST), |host: String| async move {
-            Ok::<_, std::convert::Infallible>(keys::ip_literal(&host).map(|ip| vec![ip]))
-        });
+        let ctx = ctx.derive(
+            &crate::keys::ADDRS,
+            crate::req(&crate::keys::HOST),
+            |host: String| async move {
+                let ip = crate::keys::ip_literal(&host);
+                Ok::<_, std::convert::Infallible>(ip.map(|ip| vec![ip]))
+            },
+        );
         #[cfg(feature = "tls")]
         let ctx = crate::tls::Tls::new().install(ctx);
         ctx

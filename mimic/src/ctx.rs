@@ -181,7 +181,10 @@ impl Ctx {
 
     /// Adds a protocol or layer registration. Its candidates exist when its
     /// endpoint key has a value or a derivation that gives one.
-    pub fn with_protocol<E: Send + Sync + 'static>(mut self, registration: &Registration<E>) -> Ctx {
+    pub fn with_protocol<E: Send + Sync + 'static>(
+        mut self,
+        registration: &Registration<E>,
+    ) -> Ctx {
         let registered = registration.registered().clone();
         let protocols = &mut self.inner_mut().protocols;
         protocols.retain(|r| !r.replaced_by(&registered));

@@ -36,7 +36,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + Any> Io for T {}
 /// ```
 pub struct Flow {
     io: Box<dyn Io>,
-    info: Info,
+    // Boxed so that a flow is two pointers wide: flows move through every layer.
+    info: Box<Info>,
 }
 
 impl Flow {
@@ -47,7 +48,7 @@ impl Flow {
     {
         Flow {
             io: Box::new(io),
-            info,
+            info: Box::new(info),
         }
     }
 
@@ -86,7 +87,7 @@ impl Flow {
         let Flow { io, info } = self;
         let io: Box<dyn Any> = io;
         match io.downcast::<T>() {
-            Ok(io) => Ok((*io, info)),
+            Ok(io) => Ok((*io, *info)),
             // `is` said yes just above; the type cannot have changed.
             Err(_) => unreachable!("downcast after a successful type check"),
         }
@@ -301,7 +302,9 @@ mod tests {
         assert_eq!(&buf, b"ping");
         assert!(flow.downcast_mut::<DuplexStream>().is_some());
         assert!(!flow.is::<tokio::io::Empty>());
-        let flow = flow.downcast::<tokio::io::Empty>().expect_err("not an Empty");
+        let flow = flow
+            .downcast::<tokio::io::Empty>()
+            .expect_err("not an Empty");
         let (_stream, info) = flow.downcast::<DuplexStream>().expect("a DuplexStream");
         assert_eq!(info.peer_addr(), Some(&Addr::Mem("b".into())));
     }

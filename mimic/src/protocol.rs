@@ -151,7 +151,9 @@ impl<P: Protocol> ErasedProtocol for Erased<P> {
 
     fn connect(self: Arc<Self>, endpoint: AnyValue) -> BoxFuture<'static, io::Result<Flow>> {
         Box::pin(async move {
-            let edn = endpoint.downcast_ref::<P::Endpoint>().ok_or_else(mismatch)?;
+            let edn = endpoint
+                .downcast_ref::<P::Endpoint>()
+                .ok_or_else(mismatch)?;
             let io = self.0.connect(edn).await?;
             let info = self.0.info(edn, &io);
             Ok(Flow::new(io, info))
@@ -172,7 +174,9 @@ impl<L: Layer> ErasedLayer for Erased<L> {
         inner: Flow,
     ) -> BoxFuture<'static, io::Result<Flow>> {
         Box::pin(async move {
-            let edn = endpoint.downcast_ref::<L::Endpoint>().ok_or_else(mismatch)?;
+            let edn = endpoint
+                .downcast_ref::<L::Endpoint>()
+                .ok_or_else(mismatch)?;
             let inner_info = inner.info().clone();
             let io = self.0.connect(edn, inner).await?;
             let info = self.0.info(edn, &io, inner_info);
@@ -232,10 +236,7 @@ impl<E> fmt::Debug for Registration<E> {
             .field("name", &self.inner.name)
             .field("priority", &self.inner.priority)
             .field("endpoint", &self.key)
-            .field(
-                "layer",
-                &matches!(self.inner.kind, Kind::Layer(..)),
-            )
+            .field("layer", &matches!(self.inner.kind, Kind::Layer(..)))
             .finish()
     }
 }

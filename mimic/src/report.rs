@@ -245,7 +245,10 @@ impl fmt::Display for NotBuilt {
                 Chain(&**cause)
             ),
             NotBuilt::Cycle { path } => {
-                let start = path.iter().position(|k| Some(k) == path.last()).unwrap_or(0);
+                let start = path
+                    .iter()
+                    .position(|k| Some(k) == path.last())
+                    .unwrap_or(0);
                 write!(f, "cycle {}", Path(&path[start..]))?;
                 if start > 0 {
                     write!(f, " (for {})", Path(&path[..start]))?;

@@ -10,7 +10,11 @@ use mimic::{Ctx, Key, NotBuilt, Outcome, Registration, ResolveErrorKind, dft, ke
 use support::{Script, Step, Then, scripted, step};
 
 fn order(report: &mimic::Report) -> Vec<String> {
-    report.entries().iter().map(|e| e.protocol.clone()).collect()
+    report
+        .entries()
+        .iter()
+        .map(|e| e.protocol.clone())
+        .collect()
 }
 
 fn connects(label: &'static str) -> Vec<Step> {
@@ -79,7 +83,11 @@ async fn required_optional_and_default_inputs() {
         matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Missing { path }) if path == &["target", "host"]),
         "{report}"
     );
-    assert!(report.to_string().contains("missing input `host` (for `target`)"));
+    assert!(
+        report
+            .to_string()
+            .contains("missing input `host` (for `target`)")
+    );
 
     let ctx = ctx.with(&HOST, "example".to_string());
     let flow = ctx.resolve().await.expect("builds with defaults");
@@ -127,14 +135,20 @@ async fn derivations_run_in_dependency_order() {
     // Declared in reverse: the endpoint needs SECOND, which needs FIRST.
     let ctx = Ctx::new()
         .with_protocol(&script)
-        .derive(script.endpoint(), req(&SECOND), |second: String| async move {
-            let label: &'static str = Box::leak(second.into_boxed_str());
-            Ok::<_, std::io::Error>(Some(vec![step(label, 0, Then::Connect)]))
-        })
+        .derive(
+            script.endpoint(),
+            req(&SECOND),
+            |second: String| async move {
+                let label: &'static str = Box::leak(second.into_boxed_str());
+                Ok::<_, std::io::Error>(Some(vec![step(label, 0, Then::Connect)]))
+            },
+        )
         .derive(&SECOND, req(&FIRST), |first: String| async move {
             Ok::<_, std::io::Error>(Some(format!("{first}+second")))
         })
-        .derive(&FIRST, (), |()| async { Ok::<_, std::io::Error>(Some("first".to_string())) });
+        .derive(&FIRST, (), |()| async {
+            Ok::<_, std::io::Error>(Some("first".to_string()))
+        });
     let flow = ctx.resolve().await.expect("connects");
     assert_eq!(flow.info().endpoint(), Some("first+second"));
 }
@@ -151,16 +165,20 @@ async fn a_failing_optional_input_fails_the_derivation() {
         matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::DerivationFailed { path, .. }) if path == &["target", "scheme"]),
         "{report}"
     );
-    assert!(report.to_string().contains(
-        "derivation of `scheme` failed (for `target`): scheme table unreadable"
-    ));
+    assert!(
+        report
+            .to_string()
+            .contains("derivation of `scheme` failed (for `target`): scheme table unreadable")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_not_applicable_optional_input_is_absent() {
     let ctx = with_target(Ctx::new())
         .with(&HOST, "example".to_string())
-        .derive(&SCHEME, (), |()| async { Ok::<Option<String>, std::io::Error>(None) });
+        .derive(&SCHEME, (), |()| async {
+            Ok::<Option<String>, std::io::Error>(None)
+        });
     let flow = ctx.resolve().await.expect("builds without the scheme");
     assert_eq!(flow.info().endpoint(), Some("none://example:80"));
 }
@@ -171,15 +189,27 @@ async fn a_cycle_is_reported_with_its_path() {
     static B: Key<Vec<Step>> = Key::new("b");
     let ctx = Ctx::new()
         .with_protocol(&Registration::with_key(&A, "script", 0, Script))
-        .derive(&A, req(&B), |b| async move { Ok::<_, std::io::Error>(Some(b)) })
-        .derive(&B, req(&A), |a| async move { Ok::<_, std::io::Error>(Some(a)) });
+        .derive(
+            &A,
+            req(&B),
+            |b| async move { Ok::<_, std::io::Error>(Some(b)) },
+        )
+        .derive(
+            &B,
+            req(&A),
+            |a| async move { Ok::<_, std::io::Error>(Some(a)) },
+        );
     let err = ctx.resolve().await.expect_err("a cycle builds nothing");
     assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
     assert!(
         matches!(&err.report().entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Cycle { path }) if path == &["a", "b", "a"]),
         "{err}"
     );
-    assert!(err.to_string().contains("not built: cycle `a` -> `b` -> `a`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not built: cycle `a` -> `b` -> `a`"),
+        "{err}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -194,21 +224,35 @@ async fn with_replaces_a_derivation_and_merge_lets_the_argument_win() {
     assert_eq!(flow.info().endpoint(), Some("derived"));
 
     let valued = base.clone().with(script.endpoint(), connects("value"));
-    assert_eq!(valued.get(script.endpoint()).map(|s| s[0].label), Some("value"));
+    assert_eq!(
+        valued.get(script.endpoint()).map(|s| s[0].label),
+        Some("value")
+    );
     let flow = valued.resolve().await.expect("value endpoint");
     assert_eq!(flow.info().endpoint(), Some("value"));
 
     let other = Ctx::new().with(script.endpoint(), connects("other"));
     let merged = valued.clone().merge(&other);
-    assert_eq!(merged.get(script.endpoint()).map(|s| s[0].label), Some("other"));
+    assert_eq!(
+        merged.get(script.endpoint()).map(|s| s[0].label),
+        Some("other")
+    );
     let flow = merged.resolve().await.expect("merged endpoint");
     assert_eq!(flow.info().endpoint(), Some("other"));
 
     // The original contexts are untouched.
-    assert_eq!(valued.get(script.endpoint()).map(|s| s[0].label), Some("value"));
+    assert_eq!(
+        valued.get(script.endpoint()).map(|s| s[0].label),
+        Some("value")
+    );
     assert!(base.get(script.endpoint()).is_none());
     assert!(base.contains(script.endpoint()));
-    assert!(!base.clone().without(script.endpoint()).contains(script.endpoint()));
+    assert!(
+        !base
+            .clone()
+            .without(script.endpoint())
+            .contains(script.endpoint())
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -245,19 +289,36 @@ async fn empty_contexts_say_what_is_missing() {
         "could not connect: the context has no protocol registered\n  (no protocol registered)"
     );
 
-    let err = Ctx::new().with_builtins().resolve().await.expect_err("no endpoint");
+    let err = Ctx::new()
+        .with_builtins()
+        .resolve()
+        .await
+        .expect_err("no endpoint");
     assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
     let text = err.to_string();
-    assert!(text.contains("tls (priority 0): not built: missing input `tls server name` (for `tls endpoint`)"), "{text}");
-    assert!(text.contains("unix (priority 10): not built: missing input `unix path`"), "{text}");
+    assert!(
+        text.contains(
+            "tls (priority 0): not built: missing input `tls server name` (for `tls endpoint`)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("unix (priority 10): not built: missing input `unix path`"),
+        "{text}"
+    );
     assert!(text.contains("tcp (priority 20): not built: missing input `host` (for `tcp endpoint` -> `ip addresses`)"), "{text}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn builtins_report_a_missing_port() {
-    let ctx = Ctx::new().with_builtins().with(&keys::HOST, "127.0.0.1".to_string());
+    let ctx = Ctx::new()
+        .with_builtins()
+        .with(&keys::HOST, "127.0.0.1".to_string());
     let text = ctx.explain().await.to_string();
-    assert!(text.contains("tcp (priority 20): not built: missing input `port` (for `tcp endpoint`)"), "{text}");
+    assert!(
+        text.contains("tcp (priority 20): not built: missing input `port` (for `tcp endpoint`)"),
+        "{text}"
+    );
 }
 
 /// A layer that adds nothing; its name shows in the protocol stack.
@@ -290,12 +351,23 @@ async fn a_layer_wraps_every_protocol_including_later_ones() {
     // Without the layer's endpoint, the protocols are tried bare.
     let report = ctx.explain().await;
     assert_eq!(order(&report), ["tag", "b", "a"]);
-    assert!(report.to_string().contains("tag (priority 0): not built: missing input `tag`"));
+    assert!(
+        report
+            .to_string()
+            .contains("tag (priority 0): not built: missing input `tag`")
+    );
 
     let ctx = ctx.with(tag.endpoint(), "x");
     let report = ctx.explain().await;
-    assert_eq!(order(&report), ["tag/b", "tag/a"], "bare candidates are gone");
-    assert_eq!(report.entries()[0].endpoint.as_deref(), Some("tag x over b"));
+    assert_eq!(
+        order(&report),
+        ["tag/b", "tag/a"],
+        "bare candidates are gone"
+    );
+    assert_eq!(
+        report.entries()[0].endpoint.as_deref(),
+        Some("tag x over b")
+    );
     let flow = ctx.resolve().await.expect("connects through the layer");
     assert_eq!(flow.info().protocols().collect::<Vec<_>>(), ["tag", "b"]);
 }
@@ -319,11 +391,24 @@ async fn layers_stack_in_registration_order_and_can_be_restricted() {
         .with(unused.endpoint(), "u");
     let report = ctx.explain().await;
     // Same priority: the outer layer was registered before `unused`.
-    assert_eq!(order(&report), ["outer/inner/a", "outer/b", "unused"], "{report}");
-    assert!(matches!(report.entries()[2].outcome, Outcome::NotBuilt(NotBuilt::NothingToWrap)));
-    assert_eq!(report.entries()[0].endpoint.as_deref(), Some("tag o over tag i over a"));
+    assert_eq!(
+        order(&report),
+        ["outer/inner/a", "outer/b", "unused"],
+        "{report}"
+    );
+    assert!(matches!(
+        report.entries()[2].outcome,
+        Outcome::NotBuilt(NotBuilt::NothingToWrap)
+    ));
+    assert_eq!(
+        report.entries()[0].endpoint.as_deref(),
+        Some("tag o over tag i over a")
+    );
     let flow = ctx.resolve().await.expect("connects");
-    assert_eq!(flow.info().protocols().collect::<Vec<_>>(), ["outer", "inner", "a"]);
+    assert_eq!(
+        flow.info().protocols().collect::<Vec<_>>(),
+        ["outer", "inner", "a"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -338,6 +423,10 @@ async fn same_name_on_the_same_key_replaces_other_names_coexist() {
         .with_protocol(&replacement)
         .with(&SHARED, connects("x"));
     let report = ctx.explain().await;
-    let rows: Vec<_> = report.entries().iter().map(|e| (e.protocol.clone(), e.priority)).collect();
+    let rows: Vec<_> = report
+        .entries()
+        .iter()
+        .map(|e| (e.protocol.clone(), e.priority))
+        .collect();
     assert_eq!(rows, [("other".to_string(), 1), ("script".to_string(), 5)]);
 }

@@ -19,7 +19,10 @@ async fn slow_best_candidate_loses_to_fast_second_after_the_stagger() {
     let script = scripted("script", 0);
     let ctx = Ctx::new().with_protocol(&script).with(
         script.endpoint(),
-        vec![step("slow", 1000, Then::Connect), step("fast", 10, Then::Connect)],
+        vec![
+            step("slow", 1000, Then::Connect),
+            step("fast", 10, Then::Connect),
+        ],
     );
     let begun = Instant::now();
     let flow = ctx.resolve().await.expect("the fast candidate connects");
@@ -31,7 +34,10 @@ async fn slow_best_candidate_loses_to_fast_second_after_the_stagger() {
         [("slow".into(), Some(0)), ("fast".into(), Some(250))]
     );
     assert_eq!(kinds(report.entries()), ["cancelled 260", "connected 10"]);
-    assert_eq!(report.winner().and_then(|w| w.endpoint.as_deref()), Some("fast"));
+    assert_eq!(
+        report.winner().and_then(|w| w.endpoint.as_deref()),
+        Some("fast")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -49,7 +55,11 @@ async fn a_failing_candidate_starts_the_next_at_once() {
     let report = flow.info().report().expect("a report");
     assert_eq!(
         starts(report.entries()),
-        [("a".into(), Some(0)), ("b".into(), Some(20)), ("c".into(), None)]
+        [
+            ("a".into(), Some(0)),
+            ("b".into(), Some(20)),
+            ("c".into(), None)
+        ]
     );
     assert_eq!(
         kinds(report.entries()),
@@ -77,10 +87,17 @@ async fn a_failure_while_others_run_starts_the_next_without_waiting() {
     // b starts at 250 and fails at 260; c starts then, not at 510.
     assert_eq!(
         starts(report.entries()),
-        [("a".into(), Some(0)), ("b".into(), Some(250)), ("c".into(), Some(260))]
+        [
+            ("a".into(), Some(0)),
+            ("b".into(), Some(250)),
+            ("c".into(), Some(260))
+        ]
     );
     assert_eq!(flow.info().endpoint(), Some("c"));
-    assert_eq!(kinds(report.entries()), ["cancelled 760", "failed 10", "connected 500"]);
+    assert_eq!(
+        kinds(report.entries()),
+        ["cancelled 760", "failed 10", "connected 500"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -138,7 +155,10 @@ async fn per_attempt_timeout_moves_on_and_is_reported() {
         starts(err.report().entries()),
         [("a".into(), Some(0)), ("b".into(), Some(100))]
     );
-    assert_eq!(kinds(err.report().entries()), ["timed out 100", "timed out 100"]);
+    assert_eq!(
+        kinds(err.report().entries()),
+        ["timed out 100", "timed out 100"]
+    );
     assert!(err.to_string().contains("timed out after 100 ms"), "{err}");
 }
 
@@ -171,7 +191,10 @@ async fn overall_deadline_stops_running_attempts_and_skips_the_rest() {
             "not attempted: the overall deadline passed first"
         ]
     );
-    assert!(err.to_string().starts_with("could not connect: the deadline of 600 ms passed"));
+    assert!(
+        err.to_string()
+            .starts_with("could not connect: the deadline of 600 ms passed")
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -188,7 +211,10 @@ async fn the_deadline_also_bounds_derivations() {
         })
         .with_deadline(ms(300));
     let begun = Instant::now();
-    let err = ctx.resolve().await.expect_err("the derivation outlives the deadline");
+    let err = ctx
+        .resolve()
+        .await
+        .expect_err("the derivation outlives the deadline");
     assert_eq!(begun.elapsed(), ms(300));
     assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
     let entry = &err.report().entries()[0];
@@ -196,7 +222,11 @@ async fn the_deadline_also_bounds_derivations() {
         matches!(&entry.outcome, Outcome::NotBuilt(NotBuilt::DerivationFailed { path, .. }) if path == &["slow endpoint"]),
         "{entry}"
     );
-    assert!(err.to_string().contains("deadline passed during the derivation"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("deadline passed during the derivation"),
+        "{err}"
+    );
 }
 
 /// One error report holding every failure outcome: each way of not being
@@ -227,8 +257,16 @@ async fn a_resolve_error_reports_every_outcome() {
         .derive(failing.endpoint(), (), |()| async {
             Err::<Option<Vec<support::Step>>, _>(std::io::Error::other("no route to the registry"))
         })
-        .derive(&A, req(&B), |b| async move { Ok::<_, std::io::Error>(Some(b)) })
-        .derive(&B, req(&A), |a| async move { Ok::<_, std::io::Error>(Some(a)) })
+        .derive(
+            &A,
+            req(&B),
+            |b| async move { Ok::<_, std::io::Error>(Some(b)) },
+        )
+        .derive(
+            &B,
+            req(&A),
+            |a| async move { Ok::<_, std::io::Error>(Some(a)) },
+        )
         .derive(cyclic.endpoint(), req(&A), |_| async {
             Ok::<_, std::io::Error>(Some(vec![]))
         })
@@ -269,7 +307,10 @@ async fn a_resolve_error_reports_every_outcome() {
         "7. live (priority 5) stuck: stopped after 95 ms by the overall deadline [started at +205 ms]",
         "8. live (priority 5) late: not attempted: the overall deadline passed first",
     ] {
-        assert!(text.contains(expected), "missing line {expected:?} in:\n{text}");
+        assert!(
+            text.contains(expected),
+            "missing line {expected:?} in:\n{text}"
+        );
     }
     let source = std::error::Error::source(&err).expect("the first failure's cause");
     assert_eq!(source.to_string(), "refused refused");
@@ -297,9 +338,15 @@ async fn a_success_report_shows_the_winner_the_cancelled_and_the_skipped() {
         ]
     );
     let text = report.to_string();
-    assert!(text.contains("cancelled after 350 ms because another candidate won"), "{text}");
     assert!(
-        matches!(report.entries()[2].outcome, Outcome::NotAttempted(Skipped::AnotherWon)),
+        text.contains("cancelled after 350 ms because another candidate won"),
+        "{text}"
+    );
+    assert!(
+        matches!(
+            report.entries()[2].outcome,
+            Outcome::NotAttempted(Skipped::AnotherWon)
+        ),
         "{text}"
     );
 }

@@ -45,12 +45,18 @@ async fn tcp_over_ipv4_loopback() {
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
 
-    let mut flow = host_port("127.0.0.1", addr.port()).resolve().await.expect("connects");
+    let mut flow = host_port("127.0.0.1", addr.port())
+        .resolve()
+        .await
+        .expect("connects");
     assert_eq!(flow.info().protocol(), "tcp");
     assert_eq!(flow.info().peer_addr(), Some(&Addr::Inet(addr)));
     assert!(matches!(flow.info().local_addr(), Some(Addr::Inet(a)) if a.ip() == addr.ip()));
     let stream: &TcpStream = flow.downcast_ref().expect("a TcpStream inside");
-    assert!(stream.nodelay().expect("nodelay readable"), "TCP_NODELAY is on");
+    assert!(
+        stream.nodelay().expect("nodelay readable"),
+        "TCP_NODELAY is on"
+    );
     round_trip(&mut flow).await;
 }
 
@@ -67,7 +73,10 @@ async fn tcp_over_ipv6_loopback() {
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
 
-    let mut flow = host_port("[::1]", addr.port()).resolve().await.expect("connects");
+    let mut flow = host_port("[::1]", addr.port())
+        .resolve()
+        .await
+        .expect("connects");
     assert_eq!(flow.info().peer_addr(), Some(&Addr::Inet(addr)));
     round_trip(&mut flow).await;
 }
@@ -83,7 +92,10 @@ async fn happy_eyeballs_moves_to_the_next_address_when_one_is_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let live = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
-    let dead = SocketAddr::new(Ipv4Addr::new(127, 0, 0, 1).into(), closed_port(Ipv4Addr::LOCALHOST.into()).await);
+    let dead = SocketAddr::new(
+        Ipv4Addr::new(127, 0, 0, 1).into(),
+        closed_port(Ipv4Addr::LOCALHOST.into()).await,
+    );
     let v6 = SocketAddr::new(Ipv6Addr::LOCALHOST.into(), live.port());
 
     // Given as [v4 dead, v4 live, v6]: tried as [v6, v4 dead, v4 live].
@@ -97,25 +109,35 @@ async fn happy_eyeballs_moves_to_the_next_address_when_one_is_refused() {
         .iter()
         .map(|e| e.endpoint.clone().unwrap_or_default())
         .collect();
-    assert_eq!(planned, [v6.to_string(), dead.to_string(), live.to_string()]);
+    assert_eq!(
+        planned,
+        [v6.to_string(), dead.to_string(), live.to_string()]
+    );
 
     let begun = std::time::Instant::now();
     let mut flow = ctx.resolve().await.expect("the live address connects");
-    assert!(begun.elapsed() < std::time::Duration::from_millis(250), "refusals start the next attempt at once");
+    assert!(
+        begun.elapsed() < std::time::Duration::from_millis(250),
+        "refusals start the next attempt at once"
+    );
     assert_eq!(flow.info().peer_addr(), Some(&Addr::Inet(live)));
     let report = flow.info().report().expect("a report");
     let failed: Vec<_> = report
         .entries()
         .iter()
         .filter_map(|e| match &e.outcome {
-            Outcome::Failed { stage, cause, .. } => Some((e.endpoint.clone(), *stage, cause.to_string())),
+            Outcome::Failed { stage, cause, .. } => {
+                Some((e.endpoint.clone(), *stage, cause.to_string()))
+            }
             _ => None,
         })
         .collect();
     assert!(
-        failed.iter().any(|(ep, stage, cause)| ep.as_deref() == Some(&*dead.to_string())
-            && *stage == "tcp"
-            && cause.to_lowercase().contains("refused")),
+        failed.iter().any(
+            |(ep, stage, cause)| ep.as_deref() == Some(&*dead.to_string())
+                && *stage == "tcp"
+                && cause.to_lowercase().contains("refused")
+        ),
         "{report}"
     );
     round_trip(&mut flow).await;
@@ -124,15 +146,22 @@ async fn happy_eyeballs_moves_to_the_next_address_when_one_is_refused() {
 #[tokio::test]
 async fn a_refused_connection_is_reported_with_its_address() {
     let port = closed_port(Ipv4Addr::LOCALHOST.into()).await;
-    let err = host_port("127.0.0.1", port).resolve().await.expect_err("refused");
+    let err = host_port("127.0.0.1", port)
+        .resolve()
+        .await
+        .expect_err("refused");
     let text = err.to_string();
     assert!(
-        text.contains(&format!("tcp (priority 20) 127.0.0.1:{port}: tcp failed after")),
+        text.contains(&format!(
+            "tcp (priority 20) 127.0.0.1:{port}: tcp failed after"
+        )),
         "{text}"
     );
     assert!(text.to_lowercase().contains("connection refused"), "{text}");
     let source = std::error::Error::source(&err).expect("a cause");
-    let io = source.downcast_ref::<std::io::Error>().expect("an io::Error");
+    let io = source
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
@@ -141,7 +170,10 @@ async fn localhost_resolves_through_the_system_configuration() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
-    let mut flow = host_port("localhost", addr.port()).resolve().await.expect("connects");
+    let mut flow = host_port("localhost", addr.port())
+        .resolve()
+        .await
+        .expect("connects");
     assert_eq!(flow.info().peer_addr(), Some(&Addr::Inet(addr)));
     round_trip(&mut flow).await;
 }
@@ -157,15 +189,37 @@ async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
         .expect("a resolver with no name server"),
     );
     // No name server is configured: a literal still resolves, a name fails.
-    assert_eq!(dns.lookup("::1").await.expect("literal"), vec![IpAddr::from(Ipv6Addr::LOCALHOST)]);
-    assert_eq!(dns.lookup("[::1]").await.expect("bracketed literal"), vec![IpAddr::from(Ipv6Addr::LOCALHOST)]);
-    let err = dns.lookup("nothing.invalid").await.expect_err("no name server");
+    assert_eq!(
+        dns.lookup("::1").await.expect("literal"),
+        vec![IpAddr::from(Ipv6Addr::LOCALHOST)]
+    );
+    assert_eq!(
+        dns.lookup("[::1]").await.expect("bracketed literal"),
+        vec![IpAddr::from(Ipv6Addr::LOCALHOST)]
+    );
+    let err = dns
+        .lookup("nothing.invalid")
+        .await
+        .expect_err("no name server");
     assert_eq!(err.host(), "nothing.invalid");
-    assert!(err.to_string().starts_with("could not resolve `nothing.invalid`: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("could not resolve `nothing.invalid`: "),
+        "{err}"
+    );
 
-    let system = Dns::system().lookup("localhost").await.expect("localhost from /etc/hosts");
-    assert!(system.contains(&IpAddr::from(Ipv4Addr::LOCALHOST)), "{system:?}");
-    let os = Dns::os().lookup("localhost").await.expect("localhost from the OS resolver");
+    let system = Dns::system()
+        .lookup("localhost")
+        .await
+        .expect("localhost from /etc/hosts");
+    assert!(
+        system.contains(&IpAddr::from(Ipv4Addr::LOCALHOST)),
+        "{system:?}"
+    );
+    let os = Dns::os()
+        .lookup("localhost")
+        .await
+        .expect("localhost from the OS resolver");
     assert!(os.iter().all(|ip| ip.is_loopback()), "{os:?}");
 }
 
@@ -206,7 +260,13 @@ async fn unix_socket() {
 
     let err = ctx.resolve().await.expect_err("the socket is gone");
     let text = err.to_string();
-    assert!(text.contains(&format!("unix (priority 10) unix:{}: unix failed after", path.display())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "unix (priority 10) unix:{}: unix failed after",
+            path.display()
+        )),
+        "{text}"
+    );
     assert!(text.contains("No such file or directory"), "{text}");
 }
 
@@ -233,6 +293,10 @@ async fn in_memory_pipes() {
 
     drop(server.await.expect("server task"));
     let err = ctx.resolve().await.expect_err("the listener is gone");
-    assert!(err.to_string().contains("no in-memory listener named `svc`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no in-memory listener named `svc`"),
+        "{err}"
+    );
     hub.bind("svc").expect("the name is free again");
 }

@@ -141,9 +141,17 @@ async fn tls_over_tcp_reports_what_was_negotiated() {
     let negotiated = info.tls().expect("TLS info");
     assert_eq!(negotiated.alpn.as_deref(), Some(&b"h2"[..]));
     assert_eq!(negotiated.version.as_deref(), Some("TLSv1_3"));
-    assert!(negotiated.cipher_suite.as_deref().is_some_and(|s| s.starts_with("TLS13_")));
+    assert!(
+        negotiated
+            .cipher_suite
+            .as_deref()
+            .is_some_and(|s| s.starts_with("TLS13_"))
+    );
     assert_eq!(negotiated.server_name.as_deref(), Some("localhost"));
-    assert_eq!(negotiated.peer_certificates, vec![pki.server_chain[0].to_vec()]);
+    assert_eq!(
+        negotiated.peer_certificates,
+        vec![pki.server_chain[0].to_vec()]
+    );
     assert!(matches!(info.peer_addr(), Some(mimic::Addr::Inet(a)) if a.port() == port));
     assert_eq!(
         info.endpoint(),
@@ -170,7 +178,12 @@ async fn alpn_follows_the_offer() {
         (vec![b"h2".to_vec(), b"http/1.1".to_vec()], Some(&b"h2"[..])),
         (vec![], None),
     ] {
-        let flow = base.clone().with(&tls::ALPN, offer).resolve().await.expect("connects");
+        let flow = base
+            .clone()
+            .with(&tls::ALPN, offer)
+            .resolve()
+            .await
+            .expect("connects");
         let tls = flow.info().tls().expect("TLS info");
         assert_eq!(tls.alpn.as_deref(), expected);
     }
@@ -186,7 +199,10 @@ async fn a_wrong_host_name_is_rejected_and_says_so() {
         .with(&tls::SERVER_NAME, "wrong.example".to_string());
     let err = ctx.resolve().await.expect_err("the name does not match");
     let text = err.to_string();
-    assert!(text.contains("tls/tcp (priority 0) wrong.example over 127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("tls/tcp (priority 0) wrong.example over 127.0.0.1:"),
+        "{text}"
+    );
     assert!(text.contains("tls failed after"), "{text}");
     assert!(text.contains("not valid for name"), "{text}");
 }
@@ -203,14 +219,21 @@ async fn an_untrusted_certificate_is_rejected_and_says_so() {
         .with(&tls::SERVER_NAME, "localhost".to_string());
     let err = ctx.resolve().await.expect_err("unknown issuer");
     let text = err.to_string();
-    assert!(text.contains("invalid peer certificate: UnknownIssuer"), "{text}");
+    assert!(
+        text.contains("invalid peer certificate: UnknownIssuer"),
+        "{text}"
+    );
 
     // Only an explicit, loudly named option accepts it.
     let insecure = tls::Tls::builder()
         .danger_accept_invalid_certificates()
         .build()
         .expect("insecure configuration");
-    let flow = insecure.install(ctx).resolve().await.expect("accepted on request");
+    let flow = insecure
+        .install(ctx)
+        .resolve()
+        .await
+        .expect("accepted on request");
     assert!(flow.info().tls().is_some());
 }
 
@@ -230,7 +253,10 @@ async fn tls_over_a_unix_socket_comes_from_the_same_layer() {
         .with(&tls::SERVER_NAME, "localhost".to_string());
     let mut flow = ctx.resolve().await.expect("TLS over Unix");
     assert_eq!(flow.info().protocols().collect::<Vec<_>>(), ["tls", "unix"]);
-    let (inner, _) = flow.downcast_ref::<tls::TlsStream>().expect("TLS").get_ref();
+    let (inner, _) = flow
+        .downcast_ref::<tls::TlsStream>()
+        .expect("TLS")
+        .get_ref();
     assert!(inner.is::<tokio::net::UnixStream>());
     round_trip(&mut flow).await;
     std::fs::remove_file(path).expect("remove the socket");
@@ -273,27 +299,47 @@ async fn client_certificates() {
         .client_cert_pem(pki.client_chain_pem.clone(), pki.client_key_pem.clone())
         .build()
         .expect("client certificate configuration");
-    let mut flow = base(with_cert).resolve().await.expect("accepted with a certificate");
+    let mut flow = base(with_cert)
+        .resolve()
+        .await
+        .expect("accepted with a certificate");
     round_trip(&mut flow).await;
 
     // Without one, TLS 1.3 reports the rejection on first read.
-    let mut flow = base(trusting(&pki)).resolve().await.expect("handshake completes");
+    let mut flow = base(trusting(&pki))
+        .resolve()
+        .await
+        .expect("handshake completes");
     let _ = flow.write_all(b"ping").await;
     let mut buf = [0; 4];
-    let err = flow.read_exact(&mut buf).await.expect_err("the server refuses");
+    let err = flow
+        .read_exact(&mut buf)
+        .await
+        .expect_err("the server refuses");
     assert!(err.to_string().contains("CertificateRequired"), "{err}");
 }
 
 #[test]
 fn configuration_errors_name_their_source() {
-    let missing = tls::Tls::builder().add_ca_file("/nonexistent/ca.pem").build();
+    let missing = tls::Tls::builder()
+        .add_ca_file("/nonexistent/ca.pem")
+        .build();
     let text = missing.expect_err("no such file").to_string();
-    assert!(text.starts_with("cannot read PEM from /nonexistent/ca.pem"), "{text}");
+    assert!(
+        text.starts_with("cannot read PEM from /nonexistent/ca.pem"),
+        "{text}"
+    );
 
     let empty = tls::Tls::builder().add_ca_pem("not a certificate").build();
-    assert_eq!(empty.expect_err("no certificate").to_string(), "no certificate in <memory>");
+    assert_eq!(
+        empty.expect_err("no certificate").to_string(),
+        "no certificate in <memory>"
+    );
 
     let name = tls::TlsEndpoint::new("bad name!").expect_err("invalid");
-    assert_eq!(name.to_string(), "`bad name!` is not a valid TLS server name");
+    assert_eq!(
+        name.to_string(),
+        "`bad name!` is not a valid TLS server name"
+    );
     assert!(tls::TlsEndpoint::new("[::1]").is_ok());
 }

@@ -33,7 +33,7 @@ use crate::{Ctx, req};
 
 #[derive(Clone)]
 enum Backend {
-    Hickory(TokioResolver),
+    Hickory(Box<TokioResolver>),
     Os,
 }
 
@@ -82,7 +82,7 @@ impl Dns {
     /// A resolver you configured yourself.
     pub fn from_resolver(resolver: TokioResolver) -> Dns {
         Dns {
-            source: Source::Given(Backend::Hickory(resolver)),
+            source: Source::Given(Backend::Hickory(Box::new(resolver))),
             backend: Arc::new(OnceCell::new()),
         }
     }
@@ -100,18 +100,18 @@ impl Dns {
             .get_or_init(|| async {
                 match &self.source {
                     Source::Given(backend) => backend.clone(),
-                    Source::System => match TokioResolver::builder_tokio()
-                        .and_then(|builder| builder.build())
-                    {
-                        Ok(resolver) => Backend::Hickory(resolver),
-                        Err(e) => {
-                            tracing::debug!(
-                                error = %e,
-                                "mimic: no usable resolver configuration, using the OS resolver"
-                            );
-                            Backend::Os
+                    Source::System => {
+                        match TokioResolver::builder_tokio().and_then(|builder| builder.build()) {
+                            Ok(resolver) => Backend::Hickory(Box::new(resolver)),
+                            Err(e) => {
+                                tracing::debug!(
+                                    error = %e,
+                                    "mimic: no usable resolver configuration, using the OS resolver"
+                                );
+                                Backend::Os
+                            }
                         }
-                    },
+                    }
                 }
             })
             .await

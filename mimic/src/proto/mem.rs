@@ -145,7 +145,9 @@ pub struct Listener {
 
 impl fmt::Debug for Listener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Listener").field("name", &self.name).finish()
+        f.debug_struct("Listener")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -158,9 +160,10 @@ impl Listener {
     /// Waits for the next connection. Its flow's local address is the
     /// listener's name and its peer a `client-N` name.
     pub async fn accept(&mut self) -> io::Result<Flow> {
-        let (stream, client) = self.rx.recv().await.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotConnected, "in-memory hub closed")
-        })?;
+        let (stream, client) =
+            self.rx.recv().await.ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotConnected, "in-memory hub closed")
+            })?;
         let info = Info::new("mem")
             .with_local_addr(Addr::Mem(self.name.clone()))
             .with_peer_addr(Addr::Mem(client));
@@ -171,7 +174,11 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         let mut listeners = self.hub.lock();
-        if listeners.by_name.get(&self.name).is_some_and(|(id, _)| *id == self.id) {
+        if listeners
+            .by_name
+            .get(&self.name)
+            .is_some_and(|(id, _)| *id == self.id)
+        {
             listeners.by_name.remove(&self.name);
         }
     }

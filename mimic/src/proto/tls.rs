@@ -247,7 +247,8 @@ impl TlsBuilder {
 
     /// Also trusts the CA certificates of a PEM file.
     pub fn add_ca_file(mut self, path: impl AsRef<Path>) -> TlsBuilder {
-        self.extra_roots.push(Pem::File(path.as_ref().to_path_buf()));
+        self.extra_roots
+            .push(Pem::File(path.as_ref().to_path_buf()));
         self
     }
 
@@ -258,7 +259,11 @@ impl TlsBuilder {
     }
 
     /// Presents a client certificate: a PEM chain file and its key file.
-    pub fn client_cert_files(mut self, chain: impl AsRef<Path>, key: impl AsRef<Path>) -> TlsBuilder {
+    pub fn client_cert_files(
+        mut self,
+        chain: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> TlsBuilder {
         self.client_auth = Some((
             Pem::File(chain.as_ref().to_path_buf()),
             Pem::File(key.as_ref().to_path_buf()),
@@ -267,7 +272,11 @@ impl TlsBuilder {
     }
 
     /// Presents a client certificate from PEM data: a chain and its key.
-    pub fn client_cert_pem(mut self, chain: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> TlsBuilder {
+    pub fn client_cert_pem(
+        mut self,
+        chain: impl Into<Vec<u8>>,
+        key: impl Into<Vec<u8>>,
+    ) -> TlsBuilder {
         self.client_auth = Some((Pem::Memory(chain.into()), Pem::Memory(key.into())));
         self
     }
@@ -431,12 +440,12 @@ impl Layer for Tls {
 
     async fn connect(&self, endpoint: &TlsEndpoint, inner: Flow) -> io::Result<TlsStream> {
         let mut config = endpoint.config.as_ref().unwrap_or(&self.config).clone();
-        if let Some(alpn) = &endpoint.alpn {
-            if *alpn != config.alpn_protocols {
-                let mut changed = (*config).clone();
-                changed.alpn_protocols = alpn.clone();
-                config = Arc::new(changed);
-            }
+        if let Some(alpn) = &endpoint.alpn
+            && *alpn != config.alpn_protocols
+        {
+            let mut changed = (*config).clone();
+            changed.alpn_protocols = alpn.clone();
+            config = Arc::new(changed);
         }
         if self.insecure && endpoint.config.is_none() {
             tracing::warn!(
@@ -480,7 +489,9 @@ pub fn tls_info(connection: &rustls::CommonState, server_name: Option<String>) -
         .map(|v| v.as_str().map_or_else(|| format!("{v:?}"), str::to_string));
     info.cipher_suite = connection.negotiated_cipher_suite().map(|s| {
         let suite = s.suite();
-        suite.as_str().map_or_else(|| format!("{suite:?}"), str::to_string)
+        suite
+            .as_str()
+            .map_or_else(|| format!("{suite:?}"), str::to_string)
     });
     info.server_name = server_name;
     info.peer_certificates = connection

@@ -68,7 +68,12 @@ impl Attempt {
                 .connect(endpoint)
                 .await
                 .map_err(|error| StepError { stage: base, error })?;
-            let stack = |n: usize| names[depth - n..].iter().map(|&p| Cow::Borrowed(p)).collect();
+            let stack = |n: usize| {
+                names[depth - n..]
+                    .iter()
+                    .map(|&p| Cow::Borrowed(p))
+                    .collect()
+            };
             flow.info_mut().set_protocols(stack(1));
             for (n, step) in layers.iter().enumerate() {
                 flow = step
@@ -204,7 +209,11 @@ pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
                 names: names.clone(),
             })
             .collect();
-        rows.extend(attempts.into_iter().map(|a| (rank.clone(), Row::Attempt(a))));
+        rows.extend(
+            attempts
+                .into_iter()
+                .map(|a| (rank.clone(), Row::Attempt(a))),
+        );
     }
 
     // Stable: equal ranks keep registration order, and a candidate's

@@ -92,18 +92,16 @@ pub fn starts(entries: &[Entry]) -> Vec<(String, Option<u128>)> {
 pub fn kinds(entries: &[Entry]) -> Vec<String> {
     entries
         .iter()
-        .map(|e| {
-            match &e.outcome {
-                Outcome::NotBuilt(_) => "not built".to_string(),
-                Outcome::Planned => "planned".to_string(),
-                Outcome::Connected { after } => format!("connected {}", after.as_millis()),
-                Outcome::Failed { after, .. } => format!("failed {}", after.as_millis()),
-                Outcome::TimedOut { after } => format!("timed out {}", after.as_millis()),
-                Outcome::Cancelled { after } => format!("cancelled {}", after.as_millis()),
-                Outcome::DeadlineExceeded { after } => format!("deadline {}", after.as_millis()),
-                Outcome::NotAttempted(why) => format!("not attempted: {why}"),
-                other => format!("{other}"),
-            }
+        .map(|e| match &e.outcome {
+            Outcome::NotBuilt(_) => "not built".to_string(),
+            Outcome::Planned => "planned".to_string(),
+            Outcome::Connected { after } => format!("connected {}", after.as_millis()),
+            Outcome::Failed { after, .. } => format!("failed {}", after.as_millis()),
+            Outcome::TimedOut { after } => format!("timed out {}", after.as_millis()),
+            Outcome::Cancelled { after } => format!("cancelled {}", after.as_millis()),
+            Outcome::DeadlineExceeded { after } => format!("deadline {}", after.as_millis()),
+            Outcome::NotAttempted(why) => format!("not attempted: {why}"),
+            other => format!("{other}"),
         })
         .collect()
 }
