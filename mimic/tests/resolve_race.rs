@@ -350,3 +350,59 @@ async fn a_success_report_shows_the_winner_the_cancelled_and_the_skipped() {
         "{text}"
     );
 }
+
+/// Addresses that answer on a schedule: IPv6 ones never answer, IPv4 ones
+/// accept after 5 ms. Splits like the TCP protocol does.
+struct Eyeballs;
+
+impl mimic::Protocol for Eyeballs {
+    type Endpoint = mimic::tcp::TcpEndpoint;
+    type Flow = tokio::io::DuplexStream;
+
+    async fn connect(&self, endpoint: &Self::Endpoint) -> std::io::Result<Self::Flow> {
+        let addr = endpoint.addrs()[0];
+        if addr.is_ipv6() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(ms(5)).await;
+        Ok(tokio::io::duplex(8).0)
+    }
+
+    fn split(&self, endpoint: &Self::Endpoint) -> Vec<Self::Endpoint> {
+        mimic::tcp::rfc8305_order(endpoint.addrs())
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+
+    fn describe(&self, endpoint: &Self::Endpoint) -> String {
+        endpoint.to_string()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn happy_eyeballs_interleaves_families_250_ms_apart() {
+    let addrs: Vec<std::net::SocketAddr> =
+        ["127.0.0.1:443", "127.0.0.2:443", "[::1]:443", "[::2]:443"]
+            .iter()
+            .map(|a| a.parse().expect("literal"))
+            .collect();
+    let eyeballs = mimic::Registration::new("tcp", 0, Eyeballs);
+    let ctx = Ctx::new()
+        .with_protocol(&eyeballs)
+        .with(eyeballs.endpoint(), mimic::tcp::TcpEndpoint::new(addrs));
+    let begun = Instant::now();
+    let flow = ctx.resolve().await.expect("IPv4 answers");
+    assert_eq!(begun.elapsed(), ms(255));
+    assert_eq!(flow.info().endpoint(), Some("127.0.0.1:443"));
+    let report = flow.info().report().expect("a report");
+    assert_eq!(
+        starts(report.entries()),
+        [
+            ("[::1]:443".into(), Some(0)),
+            ("127.0.0.1:443".into(), Some(250)),
+            ("[::2]:443".into(), None),
+            ("127.0.0.2:443".into(), None),
+        ]
+    );
+}
