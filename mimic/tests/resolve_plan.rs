@@ -187,18 +187,8 @@ async fn a_not_applicable_optional_input_is_absent() {
 async fn a_cycle_is_reported_with_its_path() {
     static A: Key<Vec<Step>> = Key::new("a");
     static B: Key<Vec<Step>> = Key::new("b");
-    let ctx = Ctx::new()
-        .with_protocol(&Registration::with_key(&A, "script", 0, Script))
-        .derive(
-            &A,
-            req(&B),
-            |b| async move { Ok::<_, std::io::Error>(Some(b)) },
-        )
-        .derive(
-            &B,
-            req(&A),
-            |a| async move { Ok::<_, std::io::Error>(Some(a)) },
-        );
+    let ctx = support::cycle(Ctx::new(), &A, &B)
+        .with_protocol(&Registration::with_key(&A, "script", 0, Script));
     let err = ctx.resolve().await.expect_err("a cycle builds nothing");
     assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
     assert!(

@@ -242,7 +242,7 @@ async fn a_resolve_error_reports_every_outcome() {
     let failing = scripted("failing", 3);
     let cyclic = scripted("cyclic", 4);
     let live = scripted("live", 5);
-    let ctx = Ctx::new()
+    let ctx = support::cycle(Ctx::new(), &A, &B)
         .with_protocol(&missing)
         .with_protocol(&not_applicable)
         .with_protocol(&failing)
@@ -257,16 +257,6 @@ async fn a_resolve_error_reports_every_outcome() {
         .derive(failing.endpoint(), (), |()| async {
             Err::<Option<Vec<support::Step>>, _>(std::io::Error::other("no route to the registry"))
         })
-        .derive(
-            &A,
-            req(&B),
-            |b| async move { Ok::<_, std::io::Error>(Some(b)) },
-        )
-        .derive(
-            &B,
-            req(&A),
-            |a| async move { Ok::<_, std::io::Error>(Some(a)) },
-        )
         .derive(cyclic.endpoint(), req(&A), |_| async {
             Ok::<_, std::io::Error>(Some(vec![]))
         })

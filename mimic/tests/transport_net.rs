@@ -178,16 +178,18 @@ async fn localhost_resolves_through_the_system_configuration() {
     round_trip(&mut flow).await;
 }
 
+/// Hickory with no name server at all: nothing leaves the machine.
+fn offline_dns() -> Dns {
+    let resolver = hickory_resolver::TokioResolver::builder_with_config(
+        hickory_resolver::config::ResolverConfig::default(),
+        hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+    );
+    Dns::from_resolver(resolver.build().expect("a resolver with no name server"))
+}
+
 #[tokio::test]
 async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
-    let dns = Dns::from_resolver(
-        hickory_resolver::TokioResolver::builder_with_config(
-            hickory_resolver::config::ResolverConfig::default(),
-            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
-        )
-        .build()
-        .expect("a resolver with no name server"),
-    );
+    let dns = offline_dns();
     // No name server is configured: a literal still resolves, a name fails.
     assert_eq!(
         dns.lookup("::1").await.expect("literal"),
@@ -225,14 +227,7 @@ async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
 
 #[tokio::test]
 async fn a_failed_lookup_is_reported_for_the_candidate() {
-    let dns = Dns::from_resolver(
-        hickory_resolver::TokioResolver::builder_with_config(
-            hickory_resolver::config::ResolverConfig::default(),
-            hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
-        )
-        .build()
-        .expect("a resolver with no name server"),
-    );
+    let dns = offline_dns();
     let ctx = host_port("nothing.invalid", 80).with_dns(dns);
     let err = ctx.resolve().await.expect_err("nothing resolves");
     let text = err.to_string();

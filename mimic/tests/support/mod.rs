@@ -6,7 +6,7 @@
 use std::io;
 use std::time::Duration;
 
-use mimic::{Addr, Entry, Info, Outcome, Protocol, Registration};
+use mimic::{Addr, Ctx, Entry, Info, Key, Outcome, Protocol, Registration, req};
 use tokio::io::DuplexStream;
 
 /// What an attempt does once its delay has passed.
@@ -112,4 +112,10 @@ pub fn socket_path(tag: &str) -> std::path::PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     std::env::temp_dir().join(format!("mimic-{tag}-{}-{n}.sock", std::process::id()))
+}
+
+/// Derives `a` from `b` and `b` from `a`: a cycle.
+pub fn cycle<T: Clone + Send + Sync + 'static>(ctx: Ctx, a: &Key<T>, b: &Key<T>) -> Ctx {
+    ctx.derive(a, req(b), |v| async move { Ok::<_, io::Error>(Some(v)) })
+        .derive(b, req(a), |v| async move { Ok::<_, io::Error>(Some(v)) })
 }
