@@ -1,0 +1,502 @@
+//! From a URI to a mimic context.
+//!
+//! # Organization
+//! - `scheme`: default ports, TLS and ALPN per scheme; `/etc/services`.
+//! - `rules`: static entries, label-aware rewrites, per-request overrides.
+//! - `docker`: `DOCKER_HOST` and its TLS settings.
+//!
+//! # The order of the rules
+//! 1. The scheme gives the port (unless the URI has one), TLS and ALPN. An
+//!    unknown scheme is an error, unless a scheme rule or custom scheme covers it.
+//! 2. Per-request [`Overrides`]: `--unix-socket` replaces the destination;
+//!    `--connect-to` changes host and port; `--resolve` pins addresses.
+//! 3. A Unix path in the URI (`unix:`, `http+unix:`).
+//! 4. The static table: an exact host.
+//! 5. Rewrites by domain suffix, label-aware; the longest domain wins.
+//! 6. Rewrites by scheme.
+//! 7. DNS, through mimic's `dns` derivation.
+//!
+//! The first of 2-6 that gives a destination decides; the URI's host stays
+//! the TLS server name whatever the destination.
+
+mod docker;
+mod rules;
+mod scheme;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mimic::{Ctx, Flow, Report, tcp, tls};
+
+pub use docker::DockerHost;
+pub use rules::{Destination, Overrides};
+pub use scheme::Scheme;
+
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+use crate::target::Target;
+
+/// Turns a custom scheme's URI into context keys for its own protocol.
+pub type CustomScheme = Arc<dyn Fn(&Target, Ctx) -> Result<Ctx, Error> + Send + Sync>;
+
+struct Config {
+    base: Ctx,
+    schemes: BTreeMap<String, Scheme>,
+    statics: HashMap<String, Destination>,
+    suffixes: Vec<(String, Destination)>,
+    scheme_rules: HashMap<String, Destination>,
+    custom: HashMap<String, CustomScheme>,
+}
+
+/// Resolves URIs into mimic contexts and connects them.
+///
+/// ```no_run
+/// use conduit::{Destination, Resolver};
+///
+/// # async fn run() -> Result<(), conduit::Error> {
+/// let resolver = Resolver::builder()
+///     .rewrite_domain("internal.test", Destination::Host { host: "127.0.0.1".into(), port: Some(8080) })
+///     .build()?;
+/// println!("{}", resolver.explain("http://api.internal.test/health").await?);
+/// let flow = resolver.connect("http+unix://%2Fvar%2Frun%2Fdocker.sock/version").await?;
+/// # let _ = flow; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Resolver {
+    config: Arc<Config>,
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolver")
+            .field("schemes", &self.config.schemes.keys().collect::<Vec<_>>())
+            .field("statics", &self.config.statics)
+            .field("suffixes", &self.config.suffixes)
+            .field("scheme_rules", &self.config.scheme_rules)
+            .finish()
+    }
+}
+
+/// Builds a [`Resolver`].
+pub struct ResolverBuilder {
+    base: Ctx,
+    services: Option<PathBuf>,
+    schemes: BTreeMap<String, Scheme>,
+    statics: HashMap<String, Destination>,
+    suffixes: Vec<(String, Destination)>,
+    scheme_rules: HashMap<String, Destination>,
+    custom: HashMap<String, CustomScheme>,
+}
+
+impl fmt::Debug for ResolverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResolverBuilder").finish_non_exhaustive()
+    }
+}
+
+impl ResolverBuilder {
+    /// The context every resolution starts from (default: mimic's built-ins).
+    /// Install a configured TLS layer here to change roots or add a client
+    /// certificate.
+    pub fn base(mut self, ctx: Ctx) -> Self {
+        self.base = ctx;
+        self
+    }
+
+    /// Reads extra schemes from this services file (default `/etc/services`),
+    /// or from none. Built-in schemes are never replaced by it.
+    pub fn services_file(mut self, path: Option<PathBuf>) -> Self {
+        self.services = path;
+        self
+    }
+
+    /// Adds or replaces a scheme.
+    pub fn scheme(mut self, name: &str, scheme: Scheme) -> Self {
+        self.schemes.insert(name.to_ascii_lowercase(), scheme);
+        self
+    }
+
+    /// Sends connections for exactly `host` to `destination`.
+    pub fn static_host(mut self, host: &str, destination: Destination) -> Self {
+        self.statics.insert(host.to_ascii_lowercase(), destination);
+        self
+    }
+
+    /// Sends connections for `domain` and its subdomains to `destination`.
+    pub fn rewrite_domain(mut self, domain: &str, destination: Destination) -> Self {
+        let domain = domain.trim_matches('.').to_ascii_lowercase();
+        self.suffixes.retain(|(d, _)| *d != domain);
+        self.suffixes.push((domain, destination));
+        self
+    }
+
+    /// Sends every URI of `scheme` to `destination`.
+    pub fn rewrite_scheme(mut self, scheme: &str, destination: Destination) -> Self {
+        self.scheme_rules
+            .insert(scheme.to_ascii_lowercase(), destination);
+        self
+    }
+
+    /// Handles `scheme` with `handler`, which sets the keys of the user's
+    /// protocol from the URI. The base context must register that protocol.
+    pub fn custom_scheme(
+        mut self,
+        scheme: &str,
+        handler: impl Fn(&Target, Ctx) -> Result<Ctx, Error> + Send + Sync + 'static,
+    ) -> Self {
+        self.custom
+            .insert(scheme.to_ascii_lowercase(), Arc::new(handler));
+        self
+    }
+
+    /// Connects to Docker as `docker` says: its TLS settings go into the
+    /// base context, and its [`DockerHost::base_uri`] then resolves there.
+    pub fn docker(mut self, docker: &DockerHost) -> Self {
+        if let Some(layer) = docker.tls() {
+            self.base = layer.clone().install(self.base);
+        }
+        self
+    }
+
+    /// Builds the resolver. Fails only when the services file exists but
+    /// cannot be read.
+    pub fn build(mut self) -> Result<Resolver, Error> {
+        if let Some(path) = &self.services {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    for (name, port) in scheme::parse_services(&text) {
+                        self.schemes.entry(name).or_insert(Scheme::plain(port));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::InvalidEndpoint {
+                        text: path.display().to_string(),
+                        reason: format!("cannot read the services file: {e}"),
+                    });
+                }
+            }
+        }
+        // Longest domain first, so the most specific rewrite wins.
+        self.suffixes
+            .sort_by_key(|(domain, _)| std::cmp::Reverse(domain.split('.').count()));
+        Ok(Resolver {
+            config: Arc::new(Config {
+                base: self.base,
+                schemes: self.schemes,
+                statics: self.statics,
+                suffixes: self.suffixes,
+                scheme_rules: self.scheme_rules,
+                custom: self.custom,
+            }),
+        })
+    }
+}
+
+/// What resolving a URI decided, before connecting.
+#[derive(Clone, Debug)]
+pub struct Resolution {
+    /// The URI as read.
+    pub target: Target,
+    /// Where the connection goes.
+    pub endpoint: Endpoint,
+    /// The context mimic will resolve.
+    pub ctx: Ctx,
+    /// Which rules applied, in order.
+    pub steps: Vec<String>,
+}
+
+impl fmt::Display for Resolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.target)?;
+        for step in &self.steps {
+            writeln!(f, "  - {step}")?;
+        }
+        write!(f, "  => {}", self.endpoint)
+    }
+}
+
+/// A resolution and mimic's plan for it.
+#[derive(Clone, Debug)]
+pub struct Explanation {
+    /// What the rules decided.
+    pub resolution: Resolution,
+    /// What mimic would try.
+    pub plan: Report,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.resolution)?;
+        writeln!(f, "mimic would try:")?;
+        write!(f, "{}", self.plan)
+    }
+}
+
+fn alpn_names(alpn: &[Vec<u8>]) -> String {
+    let names: Vec<_> = alpn.iter().map(|p| String::from_utf8_lossy(p)).collect();
+    names.join(", ")
+}
+
+impl Default for Resolver {
+    fn default() -> Self {
+        Resolver::new()
+    }
+}
+
+impl Resolver {
+    /// mimic's built-ins, the built-in schemes and `/etc/services`, no rules.
+    pub fn new() -> Resolver {
+        let builder = Resolver::builder();
+        // A services file that exists but cannot be read is skipped here;
+        // the builder reports it.
+        builder.build().unwrap_or_else(|_| {
+            Resolver::builder()
+                .services_file(None)
+                .build()
+                .expect("a resolver without a services file always builds")
+        })
+    }
+
+    /// A builder with mimic's built-ins and the built-in schemes.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder {
+            base: Ctx::new().with_builtins(),
+            services: Some(PathBuf::from("/etc/services")),
+            schemes: scheme::builtin(),
+            statics: HashMap::new(),
+            suffixes: Vec::new(),
+            scheme_rules: HashMap::new(),
+            custom: HashMap::new(),
+        }
+    }
+
+    /// Resolves `uri` with no overrides. No I/O happens here.
+    pub fn resolve(&self, uri: &str) -> Result<Resolution, Error> {
+        self.resolve_with(uri, &Overrides::default())
+    }
+
+    /// Resolves `uri` with per-request overrides. No I/O happens here.
+    pub fn resolve_with(&self, uri: &str, overrides: &Overrides) -> Result<Resolution, Error> {
+        let target: Target = uri.parse()?;
+        let config = &*self.config;
+        let mut steps = Vec::new();
+        let base_scheme = target.base_scheme().to_string();
+
+        let scheme = config.schemes.get(&base_scheme).cloned();
+        let covered = config.scheme_rules.contains_key(&base_scheme)
+            || config.custom.contains_key(&base_scheme)
+            || target.unix_path().is_some();
+        let scheme = match scheme {
+            Some(s) => {
+                steps.push(match s.tls {
+                    true => format!(
+                        "scheme `{base_scheme}`: port {}, TLS offering ALPN {}",
+                        s.port,
+                        alpn_names(&s.alpn)
+                    ),
+                    false => format!("scheme `{base_scheme}`: port {}", s.port),
+                });
+                s
+            }
+            None if covered => Scheme::plain(0),
+            None => {
+                let mut known: Vec<_> = config.schemes.keys().cloned().collect();
+                known.extend(config.custom.keys().cloned());
+                known.extend(config.scheme_rules.keys().cloned());
+                known.push("unix".into());
+                known.sort();
+                known.dedup();
+                return Err(Error::UnknownScheme {
+                    scheme: base_scheme,
+                    known,
+                });
+            }
+        };
+        let port = target.port().unwrap_or(scheme.port);
+        let server_name = target.host().map(str::to_string);
+
+        if let Some(handler) = config.custom.get(&base_scheme) {
+            steps.push(format!("custom scheme `{base_scheme}`"));
+            let ctx = handler(&target, config.base.clone())?;
+            let endpoint = Endpoint::Custom {
+                scheme: base_scheme,
+                address: target
+                    .to_string()
+                    .split_once("://")
+                    .map_or(String::new(), |(_, a)| a.to_string()),
+            };
+            return Ok(Resolution {
+                target,
+                endpoint,
+                ctx,
+                steps,
+            });
+        }
+
+        let (mut host, mut port) = (server_name.clone(), port);
+        let mut destination = None;
+        if let Some(path) = overrides.socket() {
+            steps.push(format!("override --unix-socket {}", path.display()));
+            destination = Some(Destination::Unix(path.clone()));
+        } else if let Some(h) = &host {
+            if let Some((to_host, to_port)) = overrides.redirect(h, port) {
+                steps.push(format!(
+                    "override --connect-to: {h}:{port} -> {to_host}:{to_port}"
+                ));
+                host = Some(to_host);
+                port = to_port;
+            }
+            if let Some(h) = &host
+                && let Some(addrs) = overrides.pinned(h, port)
+            {
+                steps.push(format!("override --resolve: {h}:{port} -> {addrs:?}"));
+                let addrs = addrs
+                    .iter()
+                    .map(|ip| std::net::SocketAddr::new(*ip, port))
+                    .collect();
+                destination = Some(Destination::Addrs(addrs));
+            }
+        }
+        if destination.is_none()
+            && let Some(path) = target.unix_path()
+        {
+            steps.push(format!("unix socket from the URI: {}", path.display()));
+            destination = Some(Destination::Unix(path.to_path_buf()));
+        }
+        if destination.is_none()
+            && let Some(h) = &host
+        {
+            if let Some(d) = config.statics.get(h) {
+                steps.push(format!("static entry `{h}` -> {}", d.describe()));
+                destination = Some(d.clone());
+            } else if let Some((domain, d)) = config
+                .suffixes
+                .iter()
+                .find(|(domain, _)| rules::in_domain(h, domain))
+            {
+                steps.push(format!("rewrite for domain `{domain}` -> {}", d.describe()));
+                destination = Some(d.clone());
+            }
+        }
+        if destination.is_none()
+            && let Some(d) = config.scheme_rules.get(&base_scheme)
+        {
+            steps.push(format!(
+                "rewrite for scheme `{base_scheme}` -> {}",
+                d.describe()
+            ));
+            destination = Some(d.clone());
+        }
+
+        let mut ctx = config.base.clone();
+        let inner = match destination {
+            Some(Destination::Unix(path)) => Endpoint::Unix(path),
+            Some(Destination::Addrs(addrs)) => {
+                let shown = host.clone().unwrap_or_else(|| {
+                    addrs
+                        .first()
+                        .map(|a| a.ip().to_string())
+                        .unwrap_or_default()
+                });
+                let shown_port = addrs.first().map_or(port, |a| a.port());
+                ctx = ctx.with(&tcp::ENDPOINT, tcp::TcpEndpoint::new(addrs));
+                Endpoint::tcp(shown, shown_port)
+            }
+            Some(Destination::Host {
+                host: to,
+                port: to_port,
+            }) => Endpoint::tcp(to, to_port.unwrap_or(port)),
+            None => {
+                let h = host.ok_or_else(|| Error::InvalidUri {
+                    uri: target.to_string(),
+                    reason: "no host".into(),
+                })?;
+                if port == 0 {
+                    return Err(Error::InvalidUri {
+                        uri: target.to_string(),
+                        reason: format!("no port, and scheme `{base_scheme}` has no default"),
+                    });
+                }
+                if is_ip_literal(&h) {
+                    steps.push(format!("`{h}` is an IP address: no DNS"));
+                } else {
+                    steps.push(format!("DNS for `{h}`"));
+                }
+                Endpoint::tcp(h, port)
+            }
+        };
+        let endpoint = if scheme.tls {
+            let name = server_name.ok_or_else(|| Error::InvalidUri {
+                uri: target.to_string(),
+                reason: "TLS needs a host name to check the certificate against".into(),
+            })?;
+            if !scheme.alpn.is_empty() {
+                ctx = ctx.with(&tls::ALPN, scheme.alpn.clone());
+            }
+            Endpoint::tls(name, inner)
+        } else {
+            inner
+        };
+        let ctx = match (&endpoint, ctx.get(&tcp::ENDPOINT).is_some()) {
+            // Pinned addresses: keep them, set only what the endpoint adds.
+            (Endpoint::Tls { server_name, .. }, true) => {
+                ctx.with(&tls::SERVER_NAME, server_name.clone())
+            }
+            (Endpoint::Tcp { .. }, true) => ctx,
+            _ => endpoint.apply(ctx),
+        };
+        Ok(Resolution {
+            target,
+            endpoint,
+            ctx,
+            steps,
+        })
+    }
+
+    /// Resolves and connects `uri`.
+    pub async fn connect(&self, uri: &str) -> Result<Flow, Error> {
+        self.connect_with(uri, &Overrides::default()).await
+    }
+
+    /// Resolves and connects `uri` with per-request overrides.
+    pub async fn connect_with(&self, uri: &str, overrides: &Overrides) -> Result<Flow, Error> {
+        let resolution = self.resolve_with(uri, overrides)?;
+        resolution
+            .ctx
+            .resolve()
+            .await
+            .map_err(|source| Error::Connect {
+                uri: uri.to_string(),
+                source,
+            })
+    }
+
+    /// Which rules match `uri`, the endpoint they give, and what mimic will
+    /// try, without connecting (DNS lookups do run).
+    pub async fn explain(&self, uri: &str) -> Result<Explanation, Error> {
+        self.explain_with(uri, &Overrides::default()).await
+    }
+
+    /// [`explain`](Resolver::explain) with per-request overrides.
+    pub async fn explain_with(
+        &self,
+        uri: &str,
+        overrides: &Overrides,
+    ) -> Result<Explanation, Error> {
+        let resolution = self.resolve_with(uri, overrides)?;
+        let plan = resolution.ctx.explain().await;
+        Ok(Explanation { resolution, plan })
+    }
+}
+
+fn is_ip_literal(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Connects to `uri` with a default [`Resolver`].
+pub async fn connect(uri: &str) -> Result<Flow, Error> {
+    Resolver::new().connect(uri).await
+}
