@@ -1,4 +1,5 @@
-//! URIs to mimic contexts, and server listeners.
+//! URIs to mimic contexts, and server listeners with limits and graceful
+//! shutdown.
 //!
 //! The client side turns a URI into a [`mimic::Ctx`] through rules applied in
 //! a documented order (per-request overrides, a static table, label-aware
@@ -7,6 +8,13 @@
 //! and Docker's conventions. [`Resolver::explain`] says which rules matched
 //! and what mimic will try; connection errors carry mimic's per-candidate
 //! report.
+//!
+//! The server side listens: [`listener`] has TCP (explicit bind address,
+//! `[::]` dual-stack), Unix (stale files, modes, removal) and TLS over any
+//! listener (ALPN, SNI, client certificates, certificates replaced while
+//! running); [`serve`] runs several listeners at once with a connection
+//! limit, a handshake timeout, back-off on `EMFILE`, and a graceful shutdown
+//! that reports what finished and what was aborted.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), conduit::Error> {
@@ -20,6 +28,9 @@
 //! - [`Endpoint`]: where a connection goes, with `Display` and `FromStr`.
 //! - [`Resolver`], [`Overrides`], [`DockerHost`]: URI to context.
 //! - [`Error`]: what went wrong, with mimic's report for connection failures.
+//! - [`listener`]: the [`Listener`](listener::Listener) trait and the TCP,
+//!   Unix and TLS listeners.
+//! - [`serve`]: the accept loop, limits, [`Drain`](serve::Drain) and shutdown.
 
 #![warn(missing_docs)]
 
@@ -35,3 +46,7 @@ pub use resolver::{
     ResolverBuilder, Scheme, connect,
 };
 pub use target::Target;
+
+pub mod listener;
+pub mod serve;
+mod shutdown;

@@ -1,0 +1,211 @@
+//! Helpers shared by the listener and serve tests: certificates, TLS
+//! clients, temporary directories, external tools.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use conduit::listener::{CaBundle, Identity};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+use rustls::ClientConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+
+/// A generous bound for things that should happen promptly.
+pub const PROMPT: Duration = Duration::from_secs(10);
+
+/// A certificate authority that issues server and client certificates.
+pub struct Ca {
+    pub pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate and its key, in PEM.
+pub struct Leaf {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().expect("CA key");
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Ca {
+            pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A server certificate for `names`, with the first name as common name.
+    pub fn server(&self, names: &[&str]) -> Leaf {
+        self.leaf(names, ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    /// A client certificate named `name`.
+    pub fn client(&self, name: &str) -> Leaf {
+        self.leaf(&[name], ExtendedKeyUsagePurpose::ClientAuth)
+    }
+
+    fn leaf(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Leaf {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = CertificateParams::new(names.clone()).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, names[0].clone());
+        params.extended_key_usages = vec![usage];
+        let key = KeyPair::generate().expect("leaf key");
+        let cert = params.signed_by(&key, &self.issuer).expect("signed leaf");
+        Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    pub fn bundle(&self) -> CaBundle {
+        CaBundle::from_pem(self.pem.as_bytes()).expect("CA bundle")
+    }
+}
+
+impl Leaf {
+    pub fn identity(&self) -> Identity {
+        Identity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes()).expect("identity")
+    }
+
+    pub fn der(&self) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(self.cert_pem.as_bytes()).expect("leaf DER")
+    }
+}
+
+/// A client configuration trusting `ca`, offering `alpn`, presenting
+/// `client` if given.
+pub fn client_config(ca: &Ca, alpn: &[&str], client: Option<&Leaf>) -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).expect("CA DER"))
+        .expect("add root");
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let mut config = match client {
+        Some(leaf) => builder
+            .with_client_auth_cert(
+                vec![leaf.der()],
+                PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("client key"),
+            )
+            .expect("client auth"),
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    Arc::new(config)
+}
+
+/// A TLS client connection, which completes the handshake (TLS 1.3 client
+/// certificate errors show up on the first read).
+pub async fn tls_connect(
+    addr: SocketAddr,
+    name: &str,
+    config: Arc<ClientConfig>,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::try_from(name.to_string()).expect("server name");
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+}
+
+/// The certificate the server presented, as DER.
+pub fn presented(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> Vec<u8> {
+    let (_, connection) = stream.get_ref();
+    connection
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|c| c.to_vec())
+        .expect("a server certificate")
+}
+
+/// A fresh directory removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        // Short: Unix socket paths are limited to about 100 bytes.
+        let path = std::env::temp_dir().join(format!("cdt-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The path of an external tool, or `None` with a loud message; panics
+/// instead when `PAF_REQUIRE_PEERS=1`.
+pub fn peer_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
+            panic!("`{name}` is not installed, and PAF_REQUIRE_PEERS=1 requires it");
+        }
+        // Straight to stderr: the test harness captures `eprintln!` of
+        // passing tests, and this must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!! SKIPPED: `{name}` is not installed; this real-peer test did not run \
+             (set PAF_REQUIRE_PEERS=1 to make this a failure) !!!!!\n"
+        );
+    }
+    found
+}
+
+/// Runs a tool to completion with `stdin`, under a time limit.
+pub async fn run_tool(tool: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(tool)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the tool");
+    let mut input = child.stdin.take().expect("piped stdin");
+    input
+        .write_all(stdin)
+        .await
+        .expect("write the tool's stdin");
+    drop(input);
+    tokio::time::timeout(PROMPT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{} did not finish in time", tool.display()))
+        .expect("the tool's output")
+}
