@@ -59,7 +59,7 @@ pub(crate) struct Options {
 
 #[derive(Clone, Default)]
 pub(crate) struct Inner {
-    pub(crate) bindings: HashMap<KeyId, Bound>,
+    pub(crate) bindings: HashMap<KeyId, Bound, crate::key::IdHash>,
     pub(crate) protocols: Vec<Arc<Registered>>,
     pub(crate) options: Options,
 }

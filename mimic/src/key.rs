@@ -112,3 +112,24 @@ mod tests {
         assert_eq!(b.clone().id(), b.id());
     }
 }
+
+/// Hashing for maps keyed by [`KeyId`]: ids are small distinct counters,
+/// so a multiplication spreads them well enough and SipHash is not needed.
+pub(crate) type IdHash = std::hash::BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}

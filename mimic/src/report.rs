@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
@@ -46,7 +47,7 @@ impl fmt::Display for Report {
 #[non_exhaustive]
 pub struct Entry {
     /// The protocol stack, outermost first, joined with `/`: `tls/tcp`.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// The priority the candidate is ordered by (the outermost protocol's).
     pub priority: i32,
     /// The endpoint, as its protocols describe it, when it was built.

@@ -13,7 +13,7 @@ fn order(report: &mimic::Report) -> Vec<String> {
     report
         .entries()
         .iter()
-        .map(|e| e.protocol.clone())
+        .map(|e| e.protocol.to_string())
         .collect()
 }
 
@@ -416,7 +416,7 @@ async fn same_name_on_the_same_key_replaces_other_names_coexist() {
     let rows: Vec<_> = report
         .entries()
         .iter()
-        .map(|e| (e.protocol.clone(), e.priority))
+        .map(|e| (e.protocol.to_string(), e.priority))
         .collect();
     assert_eq!(rows, [("other".to_string(), 1), ("script".to_string(), 5)]);
 }

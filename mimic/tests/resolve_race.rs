@@ -396,3 +396,34 @@ async fn happy_eyeballs_interleaves_families_250_ms_apart() {
         ]
     );
 }
+
+/// A lone attempt skips the race machinery; its timeouts still apply.
+#[tokio::test(start_paused = true)]
+async fn a_single_attempt_obeys_the_attempt_timeout_and_the_deadline() {
+    let script = scripted("script", 0);
+    let ctx = Ctx::new()
+        .with_protocol(&script)
+        .with(script.endpoint(), vec![step("only", 0, Then::Hang)]);
+
+    let err = ctx
+        .clone()
+        .with_attempt_timeout(ms(100))
+        .resolve()
+        .await
+        .expect_err("hangs");
+    assert_eq!(err.kind(), ResolveErrorKind::AllFailed);
+    assert_eq!(kinds(err.report().entries()), ["timed out 100"]);
+
+    let err = ctx
+        .clone()
+        .with_deadline(ms(70))
+        .resolve()
+        .await
+        .expect_err("hangs");
+    assert_eq!(err.kind(), ResolveErrorKind::Deadline(ms(70)));
+    assert_eq!(kinds(err.report().entries()), ["deadline 70"]);
+
+    let refused = ctx.with(script.endpoint(), vec![step("only", 3, Then::Fail)]);
+    let err = refused.resolve().await.expect_err("refused");
+    assert_eq!(kinds(err.report().entries()), ["failed 3"]);
+}

@@ -185,6 +185,9 @@ impl Protocol for Tcp {
     }
 
     fn split(&self, endpoint: &TcpEndpoint) -> Vec<TcpEndpoint> {
+        if endpoint.addrs.len() <= 1 {
+            return vec![endpoint.clone()];
+        }
         rfc8305_order(&endpoint.addrs)
             .into_iter()
             .map(TcpEndpoint::from)
@@ -195,12 +198,17 @@ impl Protocol for Tcp {
         endpoint.to_string()
     }
 
-    fn info(&self, _: &TcpEndpoint, flow: &TcpStream) -> Info {
+    fn info(&self, endpoint: &TcpEndpoint, flow: &TcpStream) -> Info {
         let mut info = Info::default();
         if let Ok(local) = flow.local_addr() {
             info = info.with_local_addr(local);
         }
-        if let Ok(peer) = flow.peer_addr() {
+        // A split endpoint has one address: the one connected to.
+        let peer = match endpoint.addrs.as_slice() {
+            [addr] => Some(*addr),
+            _ => flow.peer_addr().ok(),
+        };
+        if let Some(peer) = peer {
             info = info.with_peer_addr(peer);
         }
         info

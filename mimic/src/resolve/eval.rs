@@ -20,7 +20,7 @@ pub(crate) enum Status {
 pub(crate) struct Eval<'c> {
     inner: &'c Inner,
     deadline: Option<Instant>,
-    memo: HashMap<KeyId, Status>,
+    memo: HashMap<KeyId, Status, crate::key::IdHash>,
     stack: Vec<(KeyId, &'static str)>,
 }
 
@@ -65,12 +65,32 @@ impl<'c> Eval<'c> {
         Eval {
             inner,
             deadline,
-            memo: HashMap::new(),
+            memo: HashMap::default(),
             stack: Vec::new(),
         }
     }
 
-    pub(crate) fn eval<'a>(&'a mut self, id: KeyId, name: &'static str) -> BoxFuture<'a, Status> {
+    /// The status of `id` when it is known without running a derivation:
+    /// memoised, a plain value, or missing.
+    fn ready(&self, id: KeyId, name: &'static str) -> Option<Status> {
+        if let Some(status) = self.memo.get(&id) {
+            return Some(status.clone());
+        }
+        match self.inner.bindings.get(&id).map(|b| &b.binding) {
+            None => Some(Status::Absent(NotBuilt::Missing { path: vec![name] })),
+            Some(Binding::Value(value)) => Some(Status::Ready(value.clone())),
+            Some(Binding::Derive(_)) => None,
+        }
+    }
+
+    pub(crate) async fn eval(&mut self, id: KeyId, name: &'static str) -> Status {
+        match self.ready(id, name) {
+            Some(status) => status,
+            None => self.eval_boxed(id, name).await,
+        }
+    }
+
+    fn eval_boxed<'a>(&'a mut self, id: KeyId, name: &'static str) -> BoxFuture<'a, Status> {
         Box::pin(async move {
             if let Some(status) = self.memo.get(&id) {
                 return status.clone();
@@ -89,7 +109,11 @@ impl<'c> Eval<'c> {
                     let mut values = Vec::with_capacity(derivation.inputs().len());
                     let mut absent = None;
                     for input in derivation.inputs() {
-                        match self.eval(input.id, input.name).await {
+                        let status = match self.ready(input.id, input.name) {
+                            Some(status) => status,
+                            None => self.eval_boxed(input.id, input.name).await,
+                        };
+                        match status {
                             Status::Ready(value) => values.push(Some(value)),
                             Status::Absent(
                                 NotBuilt::Missing { .. } | NotBuilt::NotApplicable { .. },

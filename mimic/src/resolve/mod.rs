@@ -22,7 +22,7 @@ use race::Ended;
 fn split(rows: Vec<Row>) -> (Vec<plan::Attempt>, Vec<Option<crate::report::Entry>>) {
     // Keep the row order for the report: attempts are taken out and put
     // back in place after the race.
-    let mut attempts = Vec::new();
+    let mut attempts = Vec::with_capacity(rows.len());
     let mut slots = Vec::with_capacity(rows.len());
     for row in rows {
         match row {

@@ -103,7 +103,7 @@ pub(crate) enum Row {
 
 fn not_built(name: &'static str, priority: i32, reason: NotBuilt) -> Entry {
     Entry {
-        protocol: name.to_string(),
+        protocol: Cow::Borrowed(name),
         priority,
         endpoint: None,
         started: None,
@@ -117,8 +117,8 @@ fn not_built(name: &'static str, priority: i32, reason: NotBuilt) -> Entry {
 /// it too, and a later layer wraps an earlier one.
 pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
     let mut eval = Eval::new(inner, deadline);
-    let mut rows: Vec<(Rank, Row)> = Vec::new();
-    let mut built: Vec<Candidate> = Vec::new();
+    let mut rows: Vec<(Rank, Row)> = Vec::with_capacity(inner.protocols.len());
+    let mut built: Vec<Candidate> = Vec::with_capacity(inner.protocols.len());
 
     for (index, reg) in inner.protocols.iter().enumerate() {
         let Kind::Protocol(protocol) = &reg.kind else {
@@ -184,7 +184,10 @@ pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
         } = candidate;
         let mut names: Vec<&'static str> = layers.iter().rev().map(|s| s.name).collect();
         names.push(name);
-        let label = names.join("/");
+        let label: Cow<'static, str> = match names[..] {
+            [only] => Cow::Borrowed(only),
+            _ => Cow::Owned(names.join("/")),
+        };
         let priority = rank[0].0;
         let layers = Arc::new(layers);
         let wrap = |inner: String| {

@@ -25,6 +25,32 @@ enum Failure {
     TimedOut(Duration),
 }
 
+/// An attempt's connection under the per-attempt timeout, if any.
+async fn limited(
+    connect: BoxFuture<'static, Result<Flow, StepError>>,
+    limit: Option<Duration>,
+) -> Result<Flow, Failure> {
+    match limit {
+        Some(limit) => match timeout(limit, connect).await {
+            Ok(result) => result.map_err(Failure::Step),
+            Err(_) => Err(Failure::TimedOut(limit)),
+        },
+        None => connect.await.map_err(Failure::Step),
+    }
+}
+
+/// How a failed attempt is reported.
+fn failed(failure: Failure, after: Duration) -> Outcome {
+    match failure {
+        Failure::Step(StepError { stage, error }) => Outcome::Failed {
+            stage,
+            after,
+            cause: Arc::new(error) as Cause,
+        },
+        Failure::TimedOut(after) => Outcome::TimedOut { after },
+    }
+}
+
 type Running = FuturesUnordered<BoxFuture<'static, (usize, Result<Flow, Failure>)>>;
 
 struct Race<'a> {
@@ -45,16 +71,9 @@ impl Race<'_> {
         self.attempts[index].entry.started = Some(now - self.begun);
         let connect = self.attempts[index].connect();
         let limit = self.attempt_timeout;
-        self.running.push(Box::pin(async move {
-            let result = match limit {
-                Some(limit) => match timeout(limit, connect).await {
-                    Ok(result) => result.map_err(Failure::Step),
-                    Err(_) => Err(Failure::TimedOut(limit)),
-                },
-                None => connect.await.map_err(Failure::Step),
-            };
-            (index, result)
-        }));
+        self.running.push(Box::pin(
+            async move { (index, limited(connect, limit).await) },
+        ));
     }
 
     fn elapsed(&self, index: usize) -> Duration {
@@ -79,7 +98,7 @@ impl Race<'_> {
             };
             self.attempts[index].entry.outcome = outcome;
         }
-        self.running = FuturesUnordered::new();
+        self.running.clear();
     }
 }
 
@@ -94,6 +113,9 @@ pub(crate) async fn race(
         Strategy::Sequential => None,
     };
     let count = attempts.len();
+    if count == 1 {
+        return single(&mut attempts[0], options, begun, deadline).await;
+    }
     let mut race = Race {
         attempts,
         started: vec![None; count],
@@ -124,14 +146,7 @@ pub(crate) async fn race(
                         return Ended::Connected(flow);
                     }
                     Err(failure) => {
-                        race.attempts[index].entry.outcome = match failure {
-                            Failure::Step(StepError { stage, error }) => Outcome::Failed {
-                                stage,
-                                after,
-                                cause: Arc::new(error) as Cause,
-                            },
-                            Failure::TimedOut(after) => Outcome::TimedOut { after },
-                        };
+                        race.attempts[index].entry.outcome = failed(failure, after);
                         // A failure frees its slot: the next candidate starts at once.
                         if race.more() && !race.running.is_empty() {
                             race.start_next();
@@ -148,6 +163,41 @@ pub(crate) async fn race(
                 race.close(|after| Outcome::DeadlineExceeded { after }, Skipped::Deadline);
                 return Ended::Deadline;
             }
+        }
+    }
+}
+
+/// One attempt: no race to run, so no set of futures and no timers but the
+/// ones asked for.
+async fn single(
+    attempt: &mut Attempt,
+    options: &Options,
+    begun: Instant,
+    deadline: Option<Instant>,
+) -> Ended {
+    let start = Instant::now();
+    attempt.entry.started = Some(start - begun);
+    let connect = limited(attempt.connect(), options.attempt_timeout);
+    let result = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, connect).await {
+            Ok(result) => result,
+            Err(_) => {
+                let after = start.elapsed();
+                attempt.entry.outcome = Outcome::DeadlineExceeded { after };
+                return Ended::Deadline;
+            }
+        },
+        None => connect.await,
+    };
+    let after = start.elapsed();
+    match result {
+        Ok(flow) => {
+            attempt.entry.outcome = Outcome::Connected { after };
+            Ended::Connected(flow)
+        }
+        Err(failure) => {
+            attempt.entry.outcome = failed(failure, after);
+            Ended::AllFailed
         }
     }
 }
