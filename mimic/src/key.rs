@@ -97,22 +97,6 @@ impl<T> fmt::Display for Key<T> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    static A: Key<u8> = Key::new("a");
-
-    #[test]
-    fn identity_survives_clone_and_differs_by_key() {
-        let b: Key<u8> = Key::new("a");
-        assert_eq!(A.clone(), A);
-        assert_ne!(A.id(), b.id());
-        assert_eq!(A.id(), A.id());
-        assert_eq!(b.clone().id(), b.id());
-    }
-}
-
 /// Hashing for maps keyed by [`KeyId`]: ids are small distinct counters,
 /// so a multiplication spreads them well enough and SipHash is not needed.
 pub(crate) type IdHash = std::hash::BuildHasherDefault<IdHasher>;
@@ -131,5 +115,21 @@ impl std::hash::Hasher for IdHasher {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static A: Key<u8> = Key::new("a");
+
+    #[test]
+    fn identity_survives_clone_and_differs_by_key() {
+        let b: Key<u8> = Key::new("a");
+        assert_eq!(A.clone(), A);
+        assert_ne!(A.id(), b.id());
+        assert_eq!(A.id(), A.id());
+        assert_eq!(b.clone().id(), b.id());
     }
 }
