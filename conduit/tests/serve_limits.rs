@@ -166,16 +166,8 @@ async fn the_connection_after_the_limit_waits_until_one_closes() {
 
 #[tokio::test]
 async fn a_slow_handshake_does_not_block_accepting() {
-    let ca = Ca::new("Slow CA");
-    let acceptor = TlsAcceptor::builder()
-        .identity(ca.server(&["localhost"]).identity())
-        .build()
-        .expect("acceptor");
-    let tcp = TcpListener::bind("127.0.0.1:0".parse().expect("address")).expect("bind");
-    let addr = tcp.local_socket_addr();
-    let server = Server::builder()
-        .listener(TlsListener::new(tcp, acceptor))
-        .serve(greet_and_hold);
+    let (ca, tls, addr) = support::localhost_tls("Slow CA");
+    let server = Server::builder().listener(tls).serve(greet_and_hold);
     // Two clients that connect and never start their handshake.
     let _silent = [
         TcpStream::connect(addr).await.expect("silent 1"),
@@ -199,16 +191,10 @@ async fn a_slow_handshake_does_not_block_accepting() {
 
 #[tokio::test]
 async fn handshakes_time_out_and_fail_into_the_hook() {
-    let ca = Ca::new("Timeout CA");
-    let acceptor = TlsAcceptor::builder()
-        .identity(ca.server(&["localhost"]).identity())
-        .build()
-        .expect("acceptor");
-    let tcp = TcpListener::bind("127.0.0.1:0".parse().expect("address")).expect("bind");
-    let addr = tcp.local_socket_addr();
+    let (_ca, tls, addr) = support::localhost_tls("Timeout CA");
     let (hook, mut seen) = recording_hook();
     let server = Server::builder()
-        .listener(TlsListener::new(tcp, acceptor))
+        .listener(tls)
         .handshake_timeout(Duration::from_millis(200))
         .on_error(hook)
         .serve(greet_and_hold);

@@ -6,14 +6,14 @@ mod support;
 use std::io;
 use std::time::{Duration, Instant};
 
-use conduit::listener::{TcpListener, TlsAcceptor, TlsListener};
+use conduit::listener::TcpListener;
 use conduit::serve::{Drain, Server};
 use mimic::Flow;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
-use support::{Ca, PROMPT};
+use support::PROMPT;
 
 /// Says `hi`, then waits for one byte: `c` (cooperative) finishes with `bye`
 /// when drained, `s` (stubborn) ignores the drain signal forever.
@@ -164,15 +164,9 @@ async fn nothing_is_accepted_once_shutdown_has_begun() {
 
 #[tokio::test]
 async fn handshakes_in_progress_are_closed_at_once() {
-    let ca = Ca::new("Shutdown CA");
-    let acceptor = TlsAcceptor::builder()
-        .identity(ca.server(&["localhost"]).identity())
-        .build()
-        .expect("acceptor");
-    let tcp = TcpListener::bind("127.0.0.1:0".parse().expect("address")).expect("bind");
-    let addr = tcp.local_socket_addr();
+    let (_ca, tls, addr) = support::localhost_tls("Shutdown CA");
     let server = Server::builder()
-        .listener(TlsListener::new(tcp, acceptor))
+        .listener(tls)
         .serve(|_flow, _drain| std::future::pending());
     let mut silent = TcpStream::connect(addr).await.expect("connect");
     // Wait until the server has accepted it.

@@ -209,3 +209,22 @@ pub async fn run_tool(tool: &Path, args: &[&str], stdin: &[u8]) -> std::process:
         .unwrap_or_else(|_| panic!("{} did not finish in time", tool.display()))
         .expect("the tool's output")
 }
+
+/// A CA, and a TLS listener on 127.0.0.1 with a `localhost` certificate it issued.
+pub fn localhost_tls(
+    ca_name: &str,
+) -> (
+    Ca,
+    conduit::listener::TlsListener<conduit::listener::TcpListener>,
+    std::net::SocketAddr,
+) {
+    let ca = Ca::new(ca_name);
+    let acceptor = conduit::listener::TlsAcceptor::builder()
+        .identity(ca.server(&["localhost"]).identity())
+        .build()
+        .expect("acceptor");
+    let tcp = conduit::listener::TcpListener::bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let addr = tcp.local_socket_addr();
+    (ca, conduit::listener::TlsListener::new(tcp, acceptor), addr)
+}
