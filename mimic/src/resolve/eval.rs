@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::ctx::{Binding, Inner};
-use crate::derive::{AnyValue, BoxFuture, Cause, Need};
+use crate::derive::{AnyValue, BoxFuture, Cause, Derivation, Need};
 use crate::key::KeyId;
 use crate::report::NotBuilt;
 
@@ -70,66 +70,64 @@ impl<'c> Eval<'c> {
         }
     }
 
-    /// The status of `id` when it is known without running a derivation:
-    /// memoised, a plain value, or missing.
-    fn ready(&self, id: KeyId, name: &'static str) -> Option<Status> {
+    /// The status of `id` when it is known without running a derivation
+    /// (memoised, a plain value, or missing); otherwise the derivation to run.
+    fn ready(&self, id: KeyId, name: &'static str) -> Result<Status, &'c Arc<dyn Derivation>> {
         if let Some(status) = self.memo.get(&id) {
-            return Some(status.clone());
+            return Ok(status.clone());
         }
-        match self.inner.bindings.get(&id).map(|b| &b.binding) {
-            None => Some(Status::Absent(NotBuilt::Missing { path: vec![name] })),
-            Some(Binding::Value(value)) => Some(Status::Ready(value.clone())),
-            Some(Binding::Derive(_)) => None,
+        let inner: &'c Inner = self.inner;
+        match inner.bindings.get(&id).map(|b| &b.binding) {
+            None => Ok(Status::Absent(NotBuilt::Missing { path: vec![name] })),
+            Some(Binding::Value(value)) => Ok(Status::Ready(value.clone())),
+            Some(Binding::Derive(derivation)) => Err(derivation),
         }
     }
 
+    /// Evaluates `id`; only running a derivation allocates.
     pub(crate) async fn eval(&mut self, id: KeyId, name: &'static str) -> Status {
         match self.ready(id, name) {
-            Some(status) => status,
-            None => self.eval_boxed(id, name).await,
+            Ok(status) => status,
+            Err(derivation) => self.derive(id, name, derivation).await,
         }
     }
 
-    fn eval_boxed<'a>(&'a mut self, id: KeyId, name: &'static str) -> BoxFuture<'a, Status> {
+    /// Computes the inputs of `derivation` and runs it; boxed because inputs
+    /// recurse through [`eval`](Self::eval).
+    fn derive<'a>(
+        &'a mut self,
+        id: KeyId,
+        name: &'static str,
+        derivation: &'c Arc<dyn Derivation>,
+    ) -> BoxFuture<'a, Status> {
         Box::pin(async move {
-            if let Some(status) = self.memo.get(&id) {
-                return status.clone();
-            }
+            // A key on the stack is being derived: reaching it again is a loop.
             if let Some(pos) = self.stack.iter().position(|(k, _)| *k == id) {
                 let mut path: Vec<_> = self.stack[pos..].iter().map(|(_, n)| *n).collect();
                 path.push(name);
                 return Status::Absent(NotBuilt::Cycle { path });
             }
-            let inner: &'c Inner = self.inner;
-            let status = match inner.bindings.get(&id).map(|b| &b.binding) {
-                None => Status::Absent(NotBuilt::Missing { path: vec![name] }),
-                Some(Binding::Value(value)) => Status::Ready(value.clone()),
-                Some(Binding::Derive(derivation)) => {
-                    self.stack.push((id, name));
-                    let mut values = Vec::with_capacity(derivation.inputs().len());
-                    let mut absent = None;
-                    for input in derivation.inputs() {
-                        let status = match self.ready(input.id, input.name) {
-                            Some(status) => status,
-                            None => self.eval_boxed(input.id, input.name).await,
-                        };
-                        match status {
-                            Status::Ready(value) => values.push(Some(value)),
-                            Status::Absent(
-                                NotBuilt::Missing { .. } | NotBuilt::NotApplicable { .. },
-                            ) if input.need == Need::Optional => values.push(None),
-                            Status::Absent(reason) => {
-                                absent = Some(through(name, reason));
-                                break;
-                            }
-                        }
+            self.stack.push((id, name));
+            let mut values = Vec::with_capacity(derivation.inputs().len());
+            let mut absent = None;
+            for input in derivation.inputs() {
+                match self.eval(input.id, input.name).await {
+                    Status::Ready(value) => values.push(Some(value)),
+                    Status::Absent(NotBuilt::Missing { .. } | NotBuilt::NotApplicable { .. })
+                        if input.need == Need::Optional =>
+                    {
+                        values.push(None)
                     }
-                    self.stack.pop();
-                    match absent {
-                        Some(reason) => Status::Absent(reason),
-                        None => self.run(name, derivation.run(values)).await,
+                    Status::Absent(reason) => {
+                        absent = Some(through(name, reason));
+                        break;
                     }
                 }
+            }
+            self.stack.pop();
+            let status = match absent {
+                Some(reason) => Status::Absent(reason),
+                None => self.run(name, derivation.run(values)).await,
             };
             self.memo.insert(id, status.clone());
             status
