@@ -3,52 +3,27 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use mimic::tls::{Pem, crypto_provider as provider};
 use mimic::{Addr, Flow};
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
-use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::{Connecting, Listener};
-
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
 
 /// Errors of TLS server configuration: files, PEM contents, names, keys.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// A PEM file could not be read.
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
-    /// PEM data could not be parsed.
-    Pem {
-        /// The file, or `<memory>`.
-        what: String,
-        /// Why.
-        source: rustls_pki_types::pem::Error,
-    },
-    /// A PEM source held no certificate.
-    NoCertificate {
-        /// The file, or `<memory>`.
-        what: String,
-    },
-    /// A PEM source held no private key.
-    NoPrivateKey {
-        /// The file, or `<memory>`.
-        what: String,
-    },
+    /// A PEM file or buffer could not be read or held no certificate or
+    /// key; the message names the source.
+    Load(mimic::tls::TlsError),
     /// The private key is unusable or does not belong to the certificate.
     Key {
         /// The certificate's source.
@@ -70,18 +45,7 @@ pub enum TlsError {
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TlsError::Read { path, source } => {
-                write!(f, "cannot read {}: {source}", path.display())
-            }
-            TlsError::Pem { what, source } => write!(f, "cannot parse PEM from {what}: {source}"),
-            TlsError::NoCertificate { what } => write!(
-                f,
-                "no certificate in {what}: expected `-----BEGIN CERTIFICATE-----` blocks"
-            ),
-            TlsError::NoPrivateKey { what } => write!(
-                f,
-                "no private key in {what}: expected a PKCS#8, PKCS#1 or SEC1 `PRIVATE KEY` block"
-            ),
+            TlsError::Load(err) => write!(f, "{err}"),
             TlsError::Key { what, source } => write!(
                 f,
                 "the private key for the certificate from {what} is unusable: {source} \
@@ -105,8 +69,8 @@ impl fmt::Display for TlsError {
 impl std::error::Error for TlsError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TlsError::Read { source, .. } => Some(source),
-            TlsError::Pem { source, .. } => Some(source),
+            // The message is the inner error's: skip it in the chain.
+            TlsError::Load(err) => err.source(),
             TlsError::Key { source, .. } | TlsError::Rustls(source) => Some(source),
             TlsError::ClientAuth(source) => Some(source),
             _ => None,
@@ -114,56 +78,9 @@ impl std::error::Error for TlsError {
     }
 }
 
-/// PEM data with a name for messages.
-struct Pem {
-    what: String,
-    data: Vec<u8>,
-}
-
-impl Pem {
-    fn file(path: &Path) -> Result<Pem, TlsError> {
-        let data = std::fs::read(path).map_err(|source| TlsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Ok(Pem {
-            what: path.display().to_string(),
-            data,
-        })
-    }
-
-    fn memory(data: &[u8]) -> Pem {
-        Pem {
-            what: "<memory>".to_string(),
-            data: data.to_vec(),
-        }
-    }
-
-    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-        let certs = CertificateDer::pem_slice_iter(&self.data)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| TlsError::Pem {
-                what: self.what.clone(),
-                source,
-            })?;
-        if certs.is_empty() {
-            return Err(TlsError::NoCertificate {
-                what: self.what.clone(),
-            });
-        }
-        Ok(certs)
-    }
-
-    fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
-        PrivateKeyDer::from_pem_slice(&self.data).map_err(|source| match source {
-            rustls_pki_types::pem::Error::NoItemsFound => TlsError::NoPrivateKey {
-                what: self.what.clone(),
-            },
-            source => TlsError::Pem {
-                what: self.what.clone(),
-                source,
-            },
-        })
+impl From<mimic::tls::TlsError> for TlsError {
+    fn from(err: mimic::tls::TlsError) -> Self {
+        TlsError::Load(err)
     }
 }
 
@@ -180,7 +97,7 @@ impl Identity {
         chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Result<Identity, TlsError> {
-        Identity::from_pems(Pem::file(chain.as_ref())?, Pem::file(key.as_ref())?)
+        Identity::from_pems(Pem::file(chain), Pem::file(key))
     }
 
     /// Parses a PEM certificate chain (end entity first) and a PEM private key.
@@ -197,7 +114,7 @@ impl Identity {
     }
 
     fn from_pems(chain: Pem, key: Pem) -> Result<Identity, TlsError> {
-        Identity::new(chain.certificates()?, key.private_key()?, &chain.what)
+        Identity::new(chain.certificates()?, key.private_key()?, &chain.what())
     }
 
     fn new(
@@ -206,9 +123,8 @@ impl Identity {
         what: &str,
     ) -> Result<Identity, TlsError> {
         if chain.is_empty() {
-            return Err(TlsError::NoCertificate {
-                what: what.to_string(),
-            });
+            let what = what.to_string();
+            return Err(mimic::tls::TlsError::NoCertificate { what }.into());
         }
         let key =
             CertifiedKey::from_der(chain, key, &provider()).map_err(|source| TlsError::Key {
@@ -242,7 +158,7 @@ impl CaBundle {
     /// Reads PEM CA certificates from a file.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<CaBundle, TlsError> {
         Ok(CaBundle {
-            certs: Pem::file(path.as_ref())?.certificates()?,
+            certs: Pem::file(path).certificates()?,
         })
     }
 

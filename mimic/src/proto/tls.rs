@@ -137,6 +137,11 @@ pub enum TlsError {
         /// The file, or `<memory>`.
         what: String,
     },
+    /// A PEM source held no private key.
+    NoPrivateKey {
+        /// The file, or `<memory>`.
+        what: String,
+    },
     /// A server name is neither a DNS name nor an IP address.
     InvalidServerName(String),
     /// The operating system's roots could not be loaded.
@@ -150,6 +155,10 @@ impl fmt::Display for TlsError {
         match self {
             TlsError::Pem { what, source } => write!(f, "cannot read PEM from {what}: {source}"),
             TlsError::NoCertificate { what } => write!(f, "no certificate in {what}"),
+            TlsError::NoPrivateKey { what } => write!(
+                f,
+                "no private key in {what}: expected a PKCS#8, PKCS#1 or SEC1 `PRIVATE KEY` block"
+            ),
             TlsError::InvalidServerName(name) => {
                 write!(f, "`{name}` is not a valid TLS server name")
             }
@@ -171,52 +180,75 @@ impl std::error::Error for TlsError {
     }
 }
 
-/// Where PEM data comes from.
+/// PEM data from a file or from memory, read when it is parsed. Errors name
+/// the file (or `<memory>`). Shared by client and server configurations.
 #[derive(Clone, Debug)]
-enum Pem {
+pub struct Pem(PemSource);
+
+#[derive(Clone, Debug)]
+enum PemSource {
     File(PathBuf),
     Memory(Vec<u8>),
 }
 
 impl Pem {
-    fn what(&self) -> String {
-        match self {
-            Pem::File(path) => path.display().to_string(),
-            Pem::Memory(_) => "<memory>".to_string(),
+    /// PEM in a file.
+    pub fn file(path: impl AsRef<Path>) -> Pem {
+        Pem(PemSource::File(path.as_ref().to_path_buf()))
+    }
+
+    /// PEM in memory.
+    pub fn memory(pem: impl Into<Vec<u8>>) -> Pem {
+        Pem(PemSource::Memory(pem.into()))
+    }
+
+    /// The file's path, or `<memory>`, for messages.
+    pub fn what(&self) -> String {
+        match &self.0 {
+            PemSource::File(path) => path.display().to_string(),
+            PemSource::Memory(_) => "<memory>".to_string(),
         }
     }
 
-    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-        let pem_error = |source| TlsError::Pem {
+    fn pem_error(&self, source: rustls_pki_types::pem::Error) -> TlsError {
+        TlsError::Pem {
             what: self.what(),
             source,
-        };
-        let certs: Vec<_> = match self {
-            Pem::File(path) => CertificateDer::pem_file_iter(path)
-                .map_err(pem_error)?
-                .collect::<Result<_, _>>(),
-            Pem::Memory(bytes) => CertificateDer::pem_slice_iter(bytes).collect(),
         }
-        .map_err(pem_error)?;
+    }
+
+    /// Every certificate, in order; at least one.
+    pub fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let certs: Vec<_> = match &self.0 {
+            PemSource::File(path) => CertificateDer::pem_file_iter(path)
+                .map_err(|e| self.pem_error(e))?
+                .collect::<Result<_, _>>(),
+            PemSource::Memory(bytes) => CertificateDer::pem_slice_iter(bytes).collect(),
+        }
+        .map_err(|e| self.pem_error(e))?;
         if certs.is_empty() {
             return Err(TlsError::NoCertificate { what: self.what() });
         }
         Ok(certs)
     }
 
-    fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
-        match self {
-            Pem::File(path) => PrivateKeyDer::from_pem_file(path),
-            Pem::Memory(bytes) => PrivateKeyDer::from_pem_slice(bytes),
+    /// The first private key (PKCS#8, PKCS#1 or SEC1).
+    pub fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+        match &self.0 {
+            PemSource::File(path) => PrivateKeyDer::from_pem_file(path),
+            PemSource::Memory(bytes) => PrivateKeyDer::from_pem_slice(bytes),
         }
-        .map_err(|source| TlsError::Pem {
-            what: self.what(),
-            source,
+        .map_err(|source| match source {
+            rustls_pki_types::pem::Error::NoItemsFound => {
+                TlsError::NoPrivateKey { what: self.what() }
+            }
+            source => self.pem_error(source),
         })
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The cryptography behind every TLS configuration of this project: ring.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -247,14 +279,13 @@ impl TlsBuilder {
 
     /// Also trusts the CA certificates of a PEM file.
     pub fn add_ca_file(mut self, path: impl AsRef<Path>) -> TlsBuilder {
-        self.extra_roots
-            .push(Pem::File(path.as_ref().to_path_buf()));
+        self.extra_roots.push(Pem::file(path));
         self
     }
 
     /// Also trusts the CA certificates of PEM data.
     pub fn add_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> TlsBuilder {
-        self.extra_roots.push(Pem::Memory(pem.into()));
+        self.extra_roots.push(Pem::memory(pem));
         self
     }
 
@@ -264,10 +295,7 @@ impl TlsBuilder {
         chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> TlsBuilder {
-        self.client_auth = Some((
-            Pem::File(chain.as_ref().to_path_buf()),
-            Pem::File(key.as_ref().to_path_buf()),
-        ));
+        self.client_auth = Some((Pem::file(chain), Pem::file(key)));
         self
     }
 
@@ -277,7 +305,7 @@ impl TlsBuilder {
         chain: impl Into<Vec<u8>>,
         key: impl Into<Vec<u8>>,
     ) -> TlsBuilder {
-        self.client_auth = Some((Pem::Memory(chain.into()), Pem::Memory(key.into())));
+        self.client_auth = Some((Pem::memory(chain), Pem::memory(key)));
         self
     }
 
@@ -298,7 +326,7 @@ impl TlsBuilder {
 
     /// Builds the layer.
     pub fn build(self) -> Result<Tls, TlsError> {
-        let provider = provider();
+        let provider = crypto_provider();
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(TlsError::Rustls)?;
@@ -380,7 +408,7 @@ impl Default for Tls {
 impl Tls {
     /// TLS 1.2 and 1.3 with the webpki roots, no client certificate, no ALPN.
     pub fn new() -> Tls {
-        let config = ClientConfig::builder_with_provider(provider())
+        let config = ClientConfig::builder_with_provider(crypto_provider())
             .with_safe_default_protocol_versions()
             .expect("the ring provider supports the default TLS versions")
             .with_root_certificates(RootCertStore {
