@@ -285,36 +285,7 @@ impl Resolver {
         let mut steps = Vec::new();
         let base_scheme = target.base_scheme().to_string();
 
-        let scheme = config.schemes.get(&base_scheme).cloned();
-        let covered = config.scheme_rules.contains_key(&base_scheme)
-            || config.custom.contains_key(&base_scheme)
-            || target.unix_path().is_some();
-        let scheme = match scheme {
-            Some(s) => {
-                steps.push(match s.tls {
-                    true => format!(
-                        "scheme `{base_scheme}`: port {}, TLS offering ALPN {}",
-                        s.port,
-                        alpn_names(&s.alpn)
-                    ),
-                    false => format!("scheme `{base_scheme}`: port {}", s.port),
-                });
-                s
-            }
-            None if covered => Scheme::plain(0),
-            None => {
-                let mut known: Vec<_> = config.schemes.keys().cloned().collect();
-                known.extend(config.custom.keys().cloned());
-                known.extend(config.scheme_rules.keys().cloned());
-                known.push("unix".into());
-                known.sort();
-                known.dedup();
-                return Err(Error::UnknownScheme {
-                    scheme: base_scheme,
-                    known,
-                });
-            }
-        };
+        let scheme = self.scheme(&base_scheme, &target, &mut steps)?;
         let port = target.port().unwrap_or(scheme.port);
         let server_name = target.host().map(str::to_string);
 
@@ -337,60 +308,7 @@ impl Resolver {
         }
 
         let (mut host, mut port) = (server_name.clone(), port);
-        let mut destination = None;
-        if let Some(path) = overrides.socket() {
-            steps.push(format!("override --unix-socket {}", path.display()));
-            destination = Some(Destination::Unix(path.clone()));
-        } else if let Some(h) = &host {
-            if let Some((to_host, to_port)) = overrides.redirect(h, port) {
-                steps.push(format!(
-                    "override --connect-to: {h}:{port} -> {to_host}:{to_port}"
-                ));
-                host = Some(to_host);
-                port = to_port;
-            }
-            if let Some(h) = &host
-                && let Some(addrs) = overrides.pinned(h, port)
-            {
-                steps.push(format!("override --resolve: {h}:{port} -> {addrs:?}"));
-                let addrs = addrs
-                    .iter()
-                    .map(|ip| std::net::SocketAddr::new(*ip, port))
-                    .collect();
-                destination = Some(Destination::Addrs(addrs));
-            }
-        }
-        if destination.is_none()
-            && let Some(path) = target.unix_path()
-        {
-            steps.push(format!("unix socket from the URI: {}", path.display()));
-            destination = Some(Destination::Unix(path.to_path_buf()));
-        }
-        if destination.is_none()
-            && let Some(h) = &host
-        {
-            if let Some(d) = config.statics.get(h) {
-                steps.push(format!("static entry `{h}` -> {}", d.describe()));
-                destination = Some(d.clone());
-            } else if let Some((domain, d)) = config
-                .suffixes
-                .iter()
-                .find(|(domain, _)| rules::in_domain(h, domain))
-            {
-                steps.push(format!("rewrite for domain `{domain}` -> {}", d.describe()));
-                destination = Some(d.clone());
-            }
-        }
-        if destination.is_none()
-            && let Some(d) = config.scheme_rules.get(&base_scheme)
-        {
-            steps.push(format!(
-                "rewrite for scheme `{base_scheme}` -> {}",
-                d.describe()
-            ));
-            destination = Some(d.clone());
-        }
-
+        let destination = self.route(&target, &mut host, &mut port, overrides, &mut steps);
         let mut ctx = config.base.clone();
         let inner = match destination {
             Some(Destination::Unix(path)) => Endpoint::Unix(path),
@@ -440,20 +358,114 @@ impl Resolver {
         } else {
             inner
         };
-        let ctx = match (&endpoint, ctx.get(&tcp::ENDPOINT).is_some()) {
-            // Pinned addresses: keep them, set only what the endpoint adds.
-            (Endpoint::Tls { server_name, .. }, true) => {
-                ctx.with(&tls::SERVER_NAME, server_name.clone())
-            }
-            (Endpoint::Tcp { .. }, true) => ctx,
-            _ => endpoint.apply(ctx),
-        };
+        // Pinned addresses were set as the TCP endpoint's value, which
+        // replaces the DNS derivation: the host and port set here only name it.
+        let ctx = endpoint.apply(ctx);
         Ok(Resolution {
             target,
             endpoint,
             ctx,
             steps,
         })
+    }
+
+    /// Rule 1: the scheme's defaults. A scheme without an entry is accepted
+    /// when a rule, a custom handler or a Unix path covers it (port 0: none).
+    fn scheme(
+        &self,
+        name: &str,
+        target: &Target,
+        steps: &mut Vec<String>,
+    ) -> Result<Scheme, Error> {
+        let config = &*self.config;
+        if let Some(s) = config.schemes.get(name) {
+            steps.push(match s.tls {
+                true => format!(
+                    "scheme `{name}`: port {}, TLS offering ALPN {}",
+                    s.port,
+                    alpn_names(&s.alpn)
+                ),
+                false => format!("scheme `{name}`: port {}", s.port),
+            });
+            return Ok(s.clone());
+        }
+        let covered = config.scheme_rules.contains_key(name)
+            || config.custom.contains_key(name)
+            || target.unix_path().is_some();
+        if covered {
+            return Ok(Scheme::plain(0));
+        }
+        let mut known: Vec<_> = config.schemes.keys().cloned().collect();
+        known.extend(config.custom.keys().cloned());
+        known.extend(config.scheme_rules.keys().cloned());
+        known.push("unix".into());
+        known.sort();
+        known.dedup();
+        Err(Error::UnknownScheme {
+            scheme: name.to_string(),
+            known,
+        })
+    }
+
+    /// Rules 2 to 6, first match wins: where the connection goes, or `None`
+    /// for DNS. `--connect-to` changes `host` and `port` for the later rules.
+    fn route(
+        &self,
+        target: &Target,
+        host: &mut Option<String>,
+        port: &mut u16,
+        overrides: &Overrides,
+        steps: &mut Vec<String>,
+    ) -> Option<Destination> {
+        let config = &*self.config;
+        if let Some(path) = overrides.socket() {
+            steps.push(format!("override --unix-socket {}", path.display()));
+            return Some(Destination::Unix(path.clone()));
+        }
+        if let Some(h) = host.as_deref()
+            && let Some((to_host, to_port)) = overrides.redirect(h, *port)
+        {
+            steps.push(format!(
+                "override --connect-to: {h}:{port} -> {to_host}:{to_port}"
+            ));
+            *host = Some(to_host);
+            *port = to_port;
+        }
+        if let Some(h) = host.as_deref()
+            && let Some(addrs) = overrides.pinned(h, *port)
+        {
+            steps.push(format!("override --resolve: {h}:{port} -> {addrs:?}"));
+            let addrs = addrs
+                .iter()
+                .map(|ip| std::net::SocketAddr::new(*ip, *port))
+                .collect();
+            return Some(Destination::Addrs(addrs));
+        }
+        if let Some(path) = target.unix_path() {
+            steps.push(format!("unix socket from the URI: {}", path.display()));
+            return Some(Destination::Unix(path.to_path_buf()));
+        }
+        if let Some(h) = host.as_deref() {
+            if let Some(d) = config.statics.get(h) {
+                steps.push(format!("static entry `{h}` -> {}", d.describe()));
+                return Some(d.clone());
+            }
+            if let Some((domain, d)) = config
+                .suffixes
+                .iter()
+                .find(|(domain, _)| rules::in_domain(h, domain))
+            {
+                steps.push(format!("rewrite for domain `{domain}` -> {}", d.describe()));
+                return Some(d.clone());
+            }
+        }
+        let d = config.scheme_rules.get(target.base_scheme())?;
+        steps.push(format!(
+            "rewrite for scheme `{}` -> {}",
+            target.base_scheme(),
+            d.describe()
+        ));
+        Some(d.clone())
     }
 
     /// Resolves and connects `uri`.
