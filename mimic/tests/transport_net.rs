@@ -58,6 +58,15 @@ async fn tcp_over_ipv4_loopback() {
         "TCP_NODELAY is on"
     );
     round_trip(&mut flow).await;
+
+    // Vectored writes reach the socket as such.
+    assert!(tokio::io::AsyncWrite::is_write_vectored(&flow));
+    let parts = [std::io::IoSlice::new(b"pi"), std::io::IoSlice::new(b"ng")];
+    let written = flow.write_vectored(&parts).await.expect("vectored write");
+    assert_eq!(written, 4, "one call writes both slices to a TCP socket");
+    let mut buf = [0; 4];
+    flow.read_exact(&mut buf).await.expect("read the echo");
+    assert_eq!(&buf, b"ping");
 }
 
 #[tokio::test]
