@@ -1,0 +1,109 @@
+//! The reference server for `bench`: a minimal HTTP/1.1 server on hyper 1.x.
+//!
+//! `POST` streams the request body frame by frame, counting its bytes
+//! without keeping them, and answers the count and a newline; any other
+//! method answers `Hello, world!`. `paf-hello` mirrors this logic exactly.
+//!
+//! ```text
+//! hyper-hello --addr 127.0.0.1:8080 [--threads N]
+//! ```
+//!
+//! Without `--threads` it runs on a current-thread Tokio runtime; with it, on
+//! a multi-thread runtime with `N` workers. Once bound it prints
+//! `listening on ADDR` on stdout.
+
+use std::convert::Infallible;
+use std::error::Error;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Parser;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+/// Command-line options.
+#[derive(Parser)]
+#[command(about = "Minimal hyper HTTP/1.1 server used by `bench`")]
+struct Args {
+    /// The address to listen on, such as 127.0.0.1:8080.
+    #[arg(long)]
+    addr: SocketAddr,
+    /// Run a multi-thread runtime with this many workers (default: a
+    /// current-thread runtime).
+    #[arg(long)]
+    threads: Option<NonZeroUsize>,
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let args = Args::parse();
+    let runtime = match args.threads {
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n.get())
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(serve(args.addr))
+}
+
+async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
+    let listener = TcpListener::bind(addr).await?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on {}", listener.local_addr()?)?;
+    stdout.flush()?;
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(error) => {
+                // Out of descriptors, say: wait a little rather than spin.
+                eprintln!("hyper-hello: accept failed: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            // Clients that reset or time out are not the server's problem.
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service_fn(handle))
+                .await;
+        });
+    }
+}
+
+async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if request.method() == Method::POST {
+        let mut body = request.into_body();
+        let mut count: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Some(data) = frame.data_ref() {
+                        count += data.len() as u64;
+                    }
+                }
+                Err(_) => {
+                    let mut response =
+                        Response::new(Full::new(Bytes::from_static(b"bad request body\n")));
+                    *response.status_mut() = StatusCode::BAD_REQUEST;
+                    return Ok(response);
+                }
+            }
+        }
+        return Ok(Response::new(Full::new(Bytes::from(format!("{count}\n")))));
+    }
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, world!",
+    ))))
+}

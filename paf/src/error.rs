@@ -1,0 +1,221 @@
+//! The one error type of this crate.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// A boxed error from user code (a handler, a body stream).
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Everything that can go wrong while serving or sending HTTP.
+///
+/// The kind of failure is told by the `is_*` methods; [`Display`](fmt::Display)
+/// shows the whole chain of causes, so logging `{}` is enough to act on it.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    source: Option<BoxError>,
+}
+
+/// Which part failed. Kept private so that kinds can be added and refined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Reading or writing the connection failed.
+    Io,
+    /// The peer sent a message head that could not be parsed or was refused.
+    Parse,
+    /// The peer sent a malformed body (bad chunk framing, bad trailers).
+    Body,
+    /// A body was larger than the configured limit.
+    BodyTooLarge,
+    /// The connection closed before the message was complete.
+    Incomplete,
+    /// The connection is closed; nothing more can be sent on it.
+    Closed,
+    /// The connection closed after a request was sent, before any byte of
+    /// its response arrived.
+    Unanswered,
+    /// A timeout.
+    Timeout(Timeout),
+    /// The handler or a user-provided body failed.
+    User,
+    /// The handler panicked.
+    Panic,
+    /// The request was canceled before a response arrived.
+    Canceled,
+    /// Switching protocols failed or was not possible.
+    Upgrade,
+}
+
+/// Which timeout expired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Timeout {
+    /// The peer took too long to send a message head.
+    Head,
+    /// A kept-alive connection stayed idle too long.
+    Idle,
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Error {
+        Error {
+            inner: Box::new(Inner { kind, source: None }),
+        }
+    }
+
+    pub(crate) fn with(kind: Kind, source: impl Into<BoxError>) -> Error {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                source: Some(source.into()),
+            }),
+        }
+    }
+
+    pub(crate) fn io(err: std::io::Error) -> Error {
+        Error::with(Kind::Io, err)
+    }
+
+    pub(crate) fn user(err: impl Into<BoxError>) -> Error {
+        Error::with(Kind::User, err)
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.inner.kind
+    }
+
+    /// Reading from or writing to the connection failed.
+    pub fn is_io(&self) -> bool {
+        self.inner.kind == Kind::Io
+    }
+
+    /// The peer sent a message head that could not be parsed or was refused.
+    pub fn is_parse(&self) -> bool {
+        self.inner.kind == Kind::Parse
+    }
+
+    /// The peer sent a malformed body, or the connection closed in the middle
+    /// of one.
+    pub fn is_body(&self) -> bool {
+        matches!(self.inner.kind, Kind::Body | Kind::Incomplete)
+    }
+
+    /// A body was larger than the configured limit.
+    pub fn is_body_too_large(&self) -> bool {
+        self.inner.kind == Kind::BodyTooLarge
+    }
+
+    /// The connection closed before the message was complete.
+    pub fn is_incomplete(&self) -> bool {
+        self.inner.kind == Kind::Incomplete
+    }
+
+    /// The connection is closed, so the request could not be sent.
+    pub fn is_closed(&self) -> bool {
+        self.inner.kind == Kind::Closed
+    }
+
+    /// The connection closed (cleanly or with a reset) after the request was
+    /// sent, before any byte of its response arrived.
+    ///
+    /// The server may or may not have processed the request, so only an
+    /// idempotent request (`GET`, `HEAD`, `PUT`, `DELETE`, ...) is safe to
+    /// send again, on another connection. The usual cause is a kept-alive
+    /// connection that the server closed while the request was on its way.
+    pub fn is_unanswered(&self) -> bool {
+        self.inner.kind == Kind::Unanswered
+    }
+
+    /// A timeout expired.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// The handler, or a body given by the application, failed.
+    pub fn is_user(&self) -> bool {
+        matches!(self.inner.kind, Kind::User | Kind::Panic)
+    }
+
+    /// The request was canceled before its response arrived.
+    pub fn is_canceled(&self) -> bool {
+        self.inner.kind == Kind::Canceled
+    }
+
+    /// Switching protocols (Upgrade, CONNECT) failed.
+    pub fn is_upgrade(&self) -> bool {
+        self.inner.kind == Kind::Upgrade
+    }
+
+    fn description(&self) -> &'static str {
+        match self.inner.kind {
+            Kind::Io => "connection error",
+            Kind::Parse => "invalid message head",
+            Kind::Body => "invalid message body",
+            Kind::BodyTooLarge => "body larger than the limit",
+            Kind::Incomplete => "connection closed before the message was complete",
+            Kind::Closed => "connection closed",
+            Kind::Unanswered => "connection closed before the response began",
+            Kind::Timeout(Timeout::Head) => "timed out reading the message head",
+            Kind::Timeout(Timeout::Idle) => "idle connection timed out",
+            Kind::User => "application error",
+            Kind::Panic => "handler panicked",
+            Kind::Canceled => "request canceled",
+            Kind::Upgrade => "protocol upgrade failed",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())?;
+        let mut source = self.source();
+        while let Some(err) = source {
+            write!(f, ": {err}")?;
+            source = err.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("paf::Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|err| err as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_shows_the_chain() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let err = Error::io(io);
+        assert!(err.is_io());
+        assert_eq!(err.to_string(), "connection error: reset by peer");
+    }
+
+    #[test]
+    fn kinds_are_told_apart() {
+        assert!(Error::new(Kind::Timeout(Timeout::Head)).is_timeout());
+        assert!(Error::new(Kind::Incomplete).is_body());
+        assert!(Error::new(Kind::Panic).is_user());
+        assert!(!Error::new(Kind::Closed).is_timeout());
+    }
+}

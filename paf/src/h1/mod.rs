@@ -1,0 +1,15 @@
+//! HTTP/1.1.
+//!
+//! # Organization
+//! - `codec/`: parsing and writing heads and bodies on byte buffers, no I/O.
+//! - `io.rs`: the read buffer and write queue around a stream.
+//! - `server.rs`: the server connection loop; `pump.rs` feeds request bodies.
+//! - `timer.rs`, `date.rs`: the connection deadline and the `date` header.
+
+pub(crate) mod client;
+pub(crate) mod codec;
+mod date;
+mod io;
+mod pump;
+pub(crate) mod server;
+mod timer;

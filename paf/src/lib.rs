@@ -1,0 +1,53 @@
+//! HTTP over any [`mimic::Flow`]: TCP, TLS, Unix sockets, in-memory pipes
+//! or a transport of your own.
+//!
+//! - [`server`]: serve HTTP/1.1 with any `tower` service (an axum `Router`
+//!   runs unchanged) from conduit's listeners, with limits, timeouts and
+//!   graceful shutdown.
+//! - [`client`]: send requests on a connection, streaming both ways.
+//! - [`Body`]: the one streaming body type, for requests and responses.
+//! - [`respond`]: ready-made responses; [`upgrade`]: taking over a
+//!   connection after `101 Switching Protocols` or `CONNECT`.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use paf::Body;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A server and a client joined by an in-memory pipe.
+//! let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+//! let hello = paf::service_fn(|req: Request<Body>| async move {
+//!     let name = req.into_body().text().await.unwrap_or_default();
+//!     Ok::<_, Infallible>(Response::new(Body::full(format!("Hello, {name}!"))))
+//! });
+//! tokio::spawn(paf::server::Http1::new().serve_connection(server_io, hello));
+//!
+//! let (mut sender, connection) = paf::client::handshake(client_io);
+//! tokio::spawn(connection);
+//! let req = Request::post("http://example.com/").body(Body::full("world"))?;
+//! let res = sender.send(req).await?;
+//! assert_eq!(res.into_body().text().await?, "Hello, world!");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Organization
+//! - `body/`: [`Body`], its sender and collection.
+//! - `h1/`: HTTP/1.1: the sans-I/O codec, the server loop, the client loop.
+//! - `server/`: the public server API; `client/`: the public client API.
+//! - `respond.rs`, `upgrade.rs`, `error.rs`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod body;
+pub mod client;
+mod error;
+pub(crate) mod h1;
+pub mod respond;
+pub mod server;
+pub mod upgrade;
+
+pub use body::Body;
+pub use error::{BoxError, Error};
+pub use server::service_fn;
