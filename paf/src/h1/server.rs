@@ -159,11 +159,13 @@ where
             keep_alive = false;
         }
         let framing = if switching {
-            Framing::Empty
+            // The stream is not HTTP any more: no length, no chunking, and
+            // no framing header (a `content-length: 0` would be wrong).
+            Framing::CloseDelimited
         } else {
             response_framing(status, &parts.headers, &body, head.version, is_head)
         };
-        if framing == Framing::CloseDelimited {
+        if framing == Framing::CloseDelimited || signal.is_set() {
             keep_alive = false;
         }
         let connection = match (keep_alive, head.version) {
