@@ -107,10 +107,10 @@ impl Body {
     {
         let mut body = Some(body);
         // Already one of ours: keep it as it is rather than wrapping it.
-        if let Some(own) = (&mut body as &mut dyn std::any::Any).downcast_mut::<Option<Body>>() {
-            if let Some(own) = own.take() {
-                return own;
-            }
+        if let Some(own) = (&mut body as &mut dyn std::any::Any).downcast_mut::<Option<Body>>()
+            && let Some(own) = own.take()
+        {
+            return own;
         }
         match body {
             Some(body) => Body::from_dyn(Box::pin(Wrapped { body })),
