@@ -33,13 +33,21 @@ struct CountingWrites {
 }
 
 impl AsyncRead for CountingWrites {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for CountingWrites {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.writes.fetch_add(1, Ordering::Relaxed);
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
@@ -66,13 +74,22 @@ async fn sixteen_pipelined_requests_are_answered_in_order_in_one_write() {
     for i in 0..16 {
         let method = if i % 3 == 0 { "POST" } else { "GET" };
         let body = if method == "POST" { "xyz" } else { "" };
-        let length = if method == "POST" { "content-length: 3\r\n" } else { "" };
-        batch.push_str(&format!("{method} /r{i} HTTP/1.1\r\nhost: t\r\n{length}\r\n{body}"));
+        let length = if method == "POST" {
+            "content-length: 3\r\n"
+        } else {
+            ""
+        };
+        batch.push_str(&format!(
+            "{method} /r{i} HTTP/1.1\r\nhost: t\r\n{length}\r\n{body}"
+        ));
     }
     batch.push_str("GET /last HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
     client.write_all(batch.as_bytes()).await.unwrap();
     let mut out = String::new();
-    tokio::time::timeout(PROMPT, client.read_to_string(&mut out)).await.unwrap().unwrap();
+    tokio::time::timeout(PROMPT, client.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
 
     let bodies: Vec<&str> = out
         .split("\r\n\r\n")
@@ -81,14 +98,22 @@ async fn sixteen_pipelined_requests_are_answered_in_order_in_one_write() {
         .collect();
     let expected: Vec<String> = (0..16)
         .map(|i| {
-            if i % 3 == 0 { format!("POST /r{i} 3") } else { format!("GET /r{i} 0") }
+            if i % 3 == 0 {
+                format!("POST /r{i} 3")
+            } else {
+                format!("GET /r{i} 0")
+            }
         })
         .chain(["GET /last 0".to_owned()])
         .collect();
     assert_eq!(bodies, expected);
     assert!(served.await.unwrap().is_ok());
     // All 17 responses left together, not one write each.
-    assert!(writes.load(Ordering::Relaxed) <= 2, "{} writes", writes.load(Ordering::Relaxed));
+    assert!(
+        writes.load(Ordering::Relaxed) <= 2,
+        "{} writes",
+        writes.load(Ordering::Relaxed)
+    );
 }
 
 #[tokio::test]
@@ -101,22 +126,35 @@ async fn keep_alive_follows_the_version_and_connection_header() {
 
     // HTTP/1.0 with keep-alive: the connection stays for a second request.
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n").await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n")
+        .await
+        .unwrap();
     let mut buf = vec![0; 4096];
     let n = tcp.read(&mut buf).await.unwrap();
     let first = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(first.contains("connection: keep-alive\r\n"), "{first}");
-    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let rest = read_to_close(&mut tcp).await;
     assert_eq!(statuses(&rest), [200]);
 
     // HTTP/1.1 with `connection: close`: closed after the response.
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n",
+    )
+    .await;
     assert_eq!(statuses(&out), [200]);
 }
 
 async fn statuses_service(req: Request<Body>) -> Result<Response<Body>, Infallible> {
-    let code: u16 = req.uri().path().trim_start_matches('/').parse().unwrap_or(200);
+    let code: u16 = req
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .parse()
+        .unwrap_or(200);
     let mut res = Response::new(Body::full("must not be sent"));
     *res.status_mut() = StatusCode::from_u16(code).unwrap();
     Ok(res)
@@ -134,21 +172,33 @@ async fn head_204_and_304_have_no_body() {
     // Only the last GET carries the body.
     assert_eq!(out.matches("must not be sent").count(), 1, "{out}");
     let head = out.split("\r\n\r\n").next().unwrap();
-    assert!(head.contains("content-length: 16"), "a HEAD response tells the length: {head}");
-    let no_content = out.split("HTTP/1.1 204").nth(1).unwrap().split("\r\n\r\n").next().unwrap();
+    assert!(
+        head.contains("content-length: 16"),
+        "a HEAD response tells the length: {head}"
+    );
+    let no_content = out
+        .split("HTTP/1.1 204")
+        .nth(1)
+        .unwrap()
+        .split("\r\n\r\n")
+        .next()
+        .unwrap();
     assert!(!no_content.contains("content-length"), "{no_content}");
 }
 
 #[tokio::test]
 async fn responses_carry_a_date() {
     let server = TestServer::hello();
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
-    let date = out
-        .lines()
-        .find_map(|l| l.strip_prefix("date: "))
-        .unwrap();
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let date = out.lines().find_map(|l| l.strip_prefix("date: ")).unwrap();
     let when = httpdate::parse_http_date(date).unwrap();
-    let age = std::time::SystemTime::now().duration_since(when).unwrap_or_default();
+    let age = std::time::SystemTime::now()
+        .duration_since(when)
+        .unwrap_or_default();
     assert!(age < Duration::from_secs(3));
 }
 
@@ -165,18 +215,32 @@ async fn continue_is_sent_only_when_the_handler_reads_the_body() {
     let server = TestServer::start(Http1::new(), reads);
 
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"POST /read HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n").await.unwrap();
+    tcp.write_all(
+        b"POST /read HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
     let mut buf = vec![0; 1024];
-    let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&buf[..n], b"HTTP/1.1 100 Continue\r\n\r\n");
     tcp.write_all(b"hello").await.unwrap();
     let n = tcp.read(&mut buf).await.unwrap();
     let res = String::from_utf8_lossy(&buf[..n]).into_owned();
-    assert!(res.starts_with("HTTP/1.1 200 OK\r\n") && res.ends_with("\r\n5"), "{res}");
+    assert!(
+        res.starts_with("HTTP/1.1 200 OK\r\n") && res.ends_with("\r\n5"),
+        "{res}"
+    );
 
     // Not read: no 100, and the connection is not reused since the client
     // may or may not send the body now.
-    let out = exchange(server.addr, b"POST /deny HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n").await;
+    let out = exchange(
+        server.addr,
+        b"POST /deny HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .await;
     assert!(!out.contains("100 Continue"), "{out}");
     assert_eq!(statuses(&out), [401]);
     assert!(out.contains("connection: close\r\n"), "{out}");
@@ -199,8 +263,10 @@ async fn upgrade_echo(mut req: Request<Body>) -> Result<Response<Body>, Infallib
         return Ok(res);
     }
     *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    res.headers_mut().insert("upgrade", "shout".parse().unwrap());
-    res.headers_mut().insert("connection", "upgrade".parse().unwrap());
+    res.headers_mut()
+        .insert("upgrade", "shout".parse().unwrap());
+    res.headers_mut()
+        .insert("connection", "upgrade".parse().unwrap());
     Ok(res)
 }
 
@@ -216,13 +282,22 @@ async fn upgrade_and_connect_hand_over_the_connection_with_early_bytes() {
         let mut seen = Vec::new();
         let mut buf = [0; 1024];
         while !seen.ends_with(b"EARLY") {
-            let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf)).await.unwrap().unwrap();
+            let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
             assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
             seen.extend_from_slice(&buf[..n]);
         }
         let text = String::from_utf8_lossy(&seen);
-        assert!(text.starts_with("HTTP/1.1 101 ") || text.starts_with("HTTP/1.1 200 "), "{text}");
-        assert!(!text.contains("content-length") && !text.contains("transfer-encoding"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 101 ") || text.starts_with("HTTP/1.1 200 "),
+            "{text}"
+        );
+        assert!(
+            !text.contains("content-length") && !text.contains("transfer-encoding"),
+            "{text}"
+        );
         tcp.write_all(b"again").await.unwrap();
         let n = tcp.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"AGAIN");
@@ -241,31 +316,48 @@ async fn a_panicking_handler_gets_500_and_the_server_goes_on() {
         Ok(respond::text("fine"))
     });
     let server = TestServer::start(Http1::new(), service);
-    let out = exchange(server.addr, b"GET /boom HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let out = exchange(
+        server.addr,
+        b"GET /boom HTTP/1.1\r\nhost: x\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\n\r\n",
+    )
+    .await;
     assert_eq!(statuses(&out), [500], "closed after the 500: {out}");
     assert!(out.contains("connection: close\r\n"));
     let out = exchange(server.addr, b"GET /fail HTTP/1.1\r\nhost: x\r\n\r\n").await;
     assert_eq!(statuses(&out), [500]);
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(statuses(&out), [200]);
 }
 
 #[tokio::test]
 async fn unread_bodies_are_drained_when_small_and_close_the_connection_when_large() {
-    let ignore = paf::service_fn(|_req: Request<Body>| async { Ok::<_, Infallible>(respond::text("ok")) });
+    let ignore =
+        paf::service_fn(|_req: Request<Body>| async { Ok::<_, Infallible>(respond::text("ok")) });
     let server = TestServer::start(Http1::new().max_drain(1000), ignore);
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     // A chunked body sent in two parts; the handler ignores it.
-    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n").await.unwrap();
+    tcp.write_all(
+        b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    )
+    .await
+    .unwrap();
     let mut buf = vec![0; 4096];
     let n = tcp.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
-    tcp.write_all(b"0\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    tcp.write_all(b"0\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let rest = read_to_close(&mut tcp).await;
     assert_eq!(statuses(&rest), [200], "the connection carried on: {rest}");
 
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n").await.unwrap();
+    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n")
+        .await
+        .unwrap();
     tcp.write_all(&[b'a'; 5000]).await.unwrap();
     let out = read_to_close(&mut tcp).await;
     assert_eq!(statuses(&out), [200]);
@@ -284,7 +376,9 @@ async fn graceful_shutdown_finishes_the_request_in_flight_and_closes_idle_connec
     let server = TestServer::start(Http1::new(), slow);
     let mut idle = TcpStream::connect(server.addr).await.unwrap();
     let mut busy = TcpStream::connect(server.addr).await.unwrap();
-    busy.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    busy.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let shutdown = tokio::spawn(server.shutdown(Duration::from_secs(5)));
@@ -305,7 +399,9 @@ async fn flows_from_a_mem_hub_are_served_with_their_connection_info() {
     let http = Http1::new();
     let whoami = paf::service_fn(|req: Request<Body>| async move {
         let connected = req.extensions().get::<Connected>().cloned();
-        let protocol = connected.map(|c| c.info().protocol().to_owned()).unwrap_or_default();
+        let protocol = connected
+            .map(|c| c.info().protocol().to_owned())
+            .unwrap_or_default();
         Ok::<_, Infallible>(respond::text(protocol))
     });
     tokio::spawn(async move {
@@ -314,10 +410,19 @@ async fn flows_from_a_mem_hub_are_served_with_their_connection_info() {
         }
     });
     let mut client = hub.connect("web").await.unwrap();
-    client.write_all(b"GET / HTTP/1.1\r\nhost: web\r\nconnection: close\r\n\r\n").await.unwrap();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nhost: web\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut out = String::new();
-    tokio::time::timeout(PROMPT, client.read_to_string(&mut out)).await.unwrap().unwrap();
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("\r\n\r\nmem"), "{out}");
+    tokio::time::timeout(PROMPT, client.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 200 OK\r\n") && out.ends_with("\r\n\r\nmem"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -334,7 +439,14 @@ async fn responses_of_unknown_length_are_chunked_with_trailers() {
         Ok::<_, Infallible>(Response::new(body))
     });
     let server = TestServer::start(Http1::new(), stream);
-    let out = exchange(server.addr, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert!(out.contains("transfer-encoding: chunked\r\n"), "{out}");
-    assert!(out.ends_with("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\nx-checksum: abc\r\n\r\n"), "{out:?}");
+    assert!(
+        out.ends_with("\r\n\r\n6\r\nhello \r\n5\r\nworld\r\n0\r\nx-checksum: abc\r\n\r\n"),
+        "{out:?}"
+    );
 }
