@@ -450,3 +450,24 @@ async fn responses_of_unknown_length_are_chunked_with_trailers() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn a_body_echoed_back_unread_gets_no_continue_inside_the_response() {
+    let echo = paf::service_fn(|req: Request<Body>| async move {
+        Ok::<_, Infallible>(Response::new(req.into_body()))
+    });
+    let server = TestServer::start(Http1::new(), echo);
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0; 1024];
+    let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf)).await.unwrap().unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    tcp.write_all(b"hello").await.unwrap();
+    let rest = read_to_close(&mut tcp).await;
+    let all = head + &rest;
+    assert!(!all.contains("100 Continue"), "{all}");
+    assert!(all.ends_with("\r\n\r\nhello"), "{all}");
+}

@@ -77,6 +77,14 @@ impl Pump {
         self.expect == Continue::Expected
     }
 
+    /// The final response is on its way: a `100 Continue` after it would
+    /// be read as part of it, so none is sent any more.
+    pub(crate) fn skip_continue(&mut self) {
+        if self.expect == Continue::Expected {
+            self.expect = Continue::Sent;
+        }
+    }
+
     /// Feeds the body as fast as the handler reads it. Ready when the body
     /// is complete; stays pending once the handler dropped it (the
     /// connection decides afterwards whether to drain or close).

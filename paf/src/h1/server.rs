@@ -40,7 +40,9 @@ const WRITE_HIGH_WATER: usize = 64 * 1024;
 /// How long a closing connection keeps reading (and discarding) so that the
 /// peer receives the last response before the close resets the connection.
 const LINGER: Duration = Duration::from_secs(2);
-const LINGER_BYTES: usize = 1024 * 1024;
+/// Lingering stops earlier when the client is quiet this long.
+const LINGER_QUIET: Duration = Duration::from_millis(500);
+const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
 /// The settings of HTTP/1.1 connections.
 #[derive(Clone, Debug)]
@@ -153,10 +155,14 @@ where
         }
         let switching = upgrade.is_some()
             && (status == StatusCode::SWITCHING_PROTOCOLS || (is_connect && status.is_success()));
-        if pump.as_ref().is_some_and(Pump::awaits_continue) {
+        if let Some(pump) = pump.as_mut()
+            && pump.awaits_continue()
+        {
             // The client holds its body back until told to send it; the
-            // handler never asked, so the connection cannot be reused.
+            // handler never asked, so the connection cannot be reused. The
+            // final response now takes the place of `100 Continue`.
             keep_alive = false;
+            pump.skip_continue();
         }
         let framing = if switching {
             // The stream is not HTTP any more: no length, no chunking, and
@@ -610,8 +616,9 @@ where
     let drain = async {
         while read < LINGER_BYTES {
             io.read_buf.clear();
-            match poll_fn(|cx| io.poll_read_body(cx)).await {
-                Ok(n) if n > 0 => read += n,
+            let next = tokio::time::timeout(LINGER_QUIET, poll_fn(|cx| io.poll_read_body(cx)));
+            match next.await {
+                Ok(Ok(n)) if n > 0 => read += n,
                 _ => break,
             }
         }
