@@ -458,11 +458,16 @@ async fn a_body_echoed_back_unread_gets_no_continue_inside_the_response() {
     });
     let server = TestServer::start(Http1::new(), echo);
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n")
-        .await
-        .unwrap();
+    tcp.write_all(
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
     let mut buf = vec![0; 1024];
-    let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf)).await.unwrap().unwrap();
+    let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     let head = String::from_utf8_lossy(&buf[..n]).into_owned();
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     tcp.write_all(b"hello").await.unwrap();
@@ -470,4 +475,33 @@ async fn a_body_echoed_back_unread_gets_no_continue_inside_the_response() {
     let all = head + &rest;
     assert!(!all.contains("100 Continue"), "{all}");
     assert!(all.ends_with("\r\n\r\nhello"), "{all}");
+}
+
+#[tokio::test]
+async fn sixteen_requests_in_one_tcp_segment_are_answered_in_order() {
+    let server = TestServer::start(Http1::new(), paf::service_fn(echo_path));
+    let mut batch = String::new();
+    for i in 0..16 {
+        batch.push_str(&format!("GET /n{i} HTTP/1.1\r\nhost: t\r\n\r\n"));
+    }
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tcp.write_all(batch.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    let mut buf = vec![0; 64 * 1024];
+    while out.matches("HTTP/1.1 200 OK").count() < 16 || !out.ends_with("GET /n15 0") {
+        let n = tokio::time::timeout(PROMPT, tcp.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed early: {out}");
+        out.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let order: Vec<&str> = out
+        .split("\r\n\r\n")
+        .skip(1)
+        .map(|b| b.split("HTTP/1.1").next().unwrap_or(""))
+        .collect();
+    let expected: Vec<String> = (0..16).map(|i| format!("GET /n{i} 0")).collect();
+    assert_eq!(order, expected);
 }
