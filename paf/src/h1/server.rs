@@ -426,8 +426,8 @@ fn response_framing<B: HttpBody>(
     match declared.or_else(|| body.size_hint().exact()) {
         Some(0) if !is_head => Framing::Empty,
         Some(n) => Framing::Length(n),
-        // A HEAD response without a known length says nothing about it.
-        None if is_head => Framing::Empty,
+        // A HEAD response gets the framing header a GET would have (and no
+        // body), so it never claims a length it does not know.
         None if version == Version::HTTP_10 => Framing::CloseDelimited,
         None => Framing::Chunked,
     }
