@@ -56,6 +56,8 @@ pub(crate) enum Timeout {
     Head,
     /// A kept-alive connection stayed idle too long.
     Idle,
+    /// The peer paused too long in the middle of a body.
+    Body,
 }
 
 impl Error {
@@ -159,6 +161,7 @@ impl Error {
             Kind::Unanswered => "connection closed before the response began",
             Kind::Timeout(Timeout::Head) => "timed out reading the message head",
             Kind::Timeout(Timeout::Idle) => "idle connection timed out",
+            Kind::Timeout(Timeout::Body) => "timed out waiting for the rest of the message body",
             Kind::User => "application error",
             Kind::Panic => "handler panicked",
             Kind::Canceled => "request canceled",

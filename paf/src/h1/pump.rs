@@ -4,13 +4,16 @@
 
 use std::io;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
 use super::codec::{BodyError, Decoded, Decoder};
 use super::io::Buffered;
+use super::timer::Deadline;
 use crate::body::pipe::{self, Gone};
-use crate::error::{Error, Kind};
+use crate::error::{Error, Kind, Timeout};
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -23,6 +26,8 @@ pub(crate) enum PumpError {
     Malformed(BodyError),
     /// The peer closed the connection in the middle of the body.
     Incomplete,
+    /// The peer paused in the middle of the body for longer than allowed.
+    Stalled,
     /// Reading failed.
     Io(io::Error),
 }
@@ -40,6 +45,12 @@ pub(crate) struct Pump {
     expect: Continue,
     received: u64,
     limit: Option<u64>,
+    /// The longest pause allowed while waiting for body bytes.
+    timeout: Option<Duration>,
+    deadline: Deadline,
+    /// Whether the deadline runs: only while waiting on the peer, never
+    /// while the handler is slow to read.
+    waiting: bool,
 }
 
 impl Pump {
@@ -48,6 +59,7 @@ impl Pump {
         tx: pipe::Sender,
         expect_continue: bool,
         limit: Option<u64>,
+        timeout: Option<Duration>,
     ) -> Pump {
         Pump {
             decoder,
@@ -59,6 +71,9 @@ impl Pump {
             },
             received: 0,
             limit,
+            timeout,
+            deadline: Deadline::default(),
+            waiting: false,
         }
     }
 
@@ -146,11 +161,20 @@ impl Pump {
                     return Poll::Ready(Ok(()));
                 }
                 Ok(None) => match io.poll_read_body(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        if !self.waiting {
+                            self.waiting = true;
+                            self.deadline.set(self.timeout.map(|t| Instant::now() + t));
+                        }
+                        if self.deadline.poll_expired(cx).is_ready() {
+                            return Poll::Ready(Err(self.fail(PumpError::Stalled)));
+                        }
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Ok(0)) => {
                         return Poll::Ready(Err(self.fail(PumpError::Incomplete)));
                     }
-                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Ok(_)) => self.waiting = false,
                     Poll::Ready(Err(err)) => {
                         return Poll::Ready(Err(self.fail(PumpError::Io(err))));
                     }
@@ -198,6 +222,7 @@ impl Pump {
                 PumpError::TooLarge => Error::new(Kind::BodyTooLarge),
                 PumpError::Malformed(e) => Error::with(Kind::Body, e.clone()),
                 PumpError::Incomplete => Error::new(Kind::Incomplete),
+                PumpError::Stalled => Error::new(Kind::Timeout(Timeout::Body)),
                 PumpError::Io(e) => Error::io(io::Error::new(e.kind(), e.to_string())),
             });
         }

@@ -113,7 +113,7 @@ where
         let head = match read_head(&mut io, &config, &signal, &mut deadline, first).await {
             Next::Request(head) => head,
             Next::Close(err) => return close(&mut io, err).await,
-            Next::Refuse(status, err) => return refuse(&mut io, status, err).await,
+            Next::Refuse(status, err) => return refuse(&mut io, &config, status, err).await,
         };
         first = false;
         let is_head = head.method == Method::HEAD;
@@ -124,7 +124,7 @@ where
             Ok(pair) => pair,
             Err(status) => {
                 let err = Error::new(Kind::BodyTooLarge);
-                return refuse(&mut io, status, err).await;
+                return refuse(&mut io, &config, status, err).await;
             }
         };
         let mut upgrade = None;
@@ -144,7 +144,7 @@ where
 
         let res = match call(&mut service, req, &mut pump, &mut io).await {
             Answer::Response(res) => res,
-            Answer::Refuse(status, err) => return refuse(&mut io, status, err).await,
+            Answer::Refuse(status, err) => return refuse(&mut io, &config, status, err).await,
             Answer::Abort(err) => return Err(err),
         };
 
@@ -190,7 +190,7 @@ where
 
         let sends_body = !(is_head || switching || framing == Framing::Empty);
         if sends_body {
-            if let Err(err) = write_body(&mut io, body, framing, &mut pump).await {
+            if let Err(err) = write_body(&mut io, body, framing, &mut pump, &mut keep_alive).await {
                 // The response cannot be completed: closing tells the client.
                 let _ = poll_fn(|cx| io.poll_shutdown(cx)).await;
                 return Err(err);
@@ -329,7 +329,13 @@ fn request_body<I>(
     }
     let decoder = Decoder::new(head.framing, &config.limits);
     let (tx, rx) = pipe::pipe(length);
-    let pump = Pump::new(decoder, tx, head.expect_continue, config.max_body);
+    let pump = Pump::new(
+        decoder,
+        tx,
+        head.expect_continue,
+        config.max_body,
+        config.idle_timeout,
+    );
     Ok((Body::incoming(rx), Some(pump)))
 }
 
@@ -390,6 +396,10 @@ fn pump_failed<B>(err: PumpError) -> Answer<B> {
         PumpError::Malformed(e) => {
             Answer::Refuse(StatusCode::BAD_REQUEST, Error::with(Kind::Body, e))
         }
+        PumpError::Stalled => Answer::Refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            Error::new(Kind::Timeout(Timeout::Body)),
+        ),
         PumpError::Incomplete => Answer::Abort(Error::new(Kind::Incomplete)),
         PumpError::Io(e) => Answer::Abort(Error::io(e)),
     }
@@ -463,12 +473,14 @@ fn write_head<I>(
 }
 
 /// Writes the response body, still feeding the request body to the handler
-/// (a handler may stream one into the other).
+/// (a handler may stream one into the other). A request body that fails
+/// meanwhile clears `keep_alive`.
 async fn write_body<I, B>(
     io: &mut Buffered<I>,
     body: B,
     framing: Framing,
     pump: &mut Option<Pump>,
+    keep_alive: &mut bool,
 ) -> Result<(), Error>
 where
     I: AsyncRead + AsyncWrite + Unpin,
@@ -485,10 +497,12 @@ where
             {
                 match result {
                     Ok(()) => *pump = None,
-                    // The handler's body sees the error; the response goes on.
+                    // The handler's body sees the error and the response goes
+                    // on, but where the next request starts is unknown.
                     Err(err) => {
                         tracing::debug!(?err, "request body failed while responding");
                         *pump = None;
+                        *keep_alive = false;
                     }
                 }
             }
@@ -576,7 +590,12 @@ where
 }
 
 /// Answers a request that cannot be served with `status`, then closes.
-async fn refuse<I>(io: &mut Buffered<I>, status: StatusCode, err: Error) -> Result<(), Error>
+async fn refuse<I>(
+    io: &mut Buffered<I>,
+    config: &Config,
+    status: StatusCode,
+    err: Error,
+) -> Result<(), Error>
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
@@ -589,10 +608,9 @@ where
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    let config = Config::default();
     write_head(
         io,
-        &config,
+        config,
         status,
         &headers,
         Framing::Length(text.len() as u64),

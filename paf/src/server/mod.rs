@@ -73,7 +73,7 @@ use crate::h1;
 /// The defaults suit a server on the open internet: request heads up to
 /// 64 KiB with at most 100 fields and targets up to 8 KiB, 30 seconds to
 /// send a head (a slow client gets `408`), idle kept-alive connections
-/// closed after 60 seconds, and no limit on body sizes (bodies are
+/// closed after 60 seconds (as are bodies that stall as long), and no limit on body sizes (bodies are
 /// streamed, never buffered whole).
 #[derive(Clone, Debug, Default)]
 pub struct Http1 {
@@ -127,8 +127,10 @@ impl Http1 {
         self
     }
 
-    /// How long a kept-alive connection may wait for its next request.
-    /// `None` waits forever.
+    /// How long a kept-alive connection may wait for its next request, and
+    /// the longest pause allowed in the middle of a request body (a client
+    /// that stalls there is answered `408` and its handler's body fails).
+    /// Time the handler takes to read is not counted. `None` waits forever.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config().idle_timeout = timeout;
         self

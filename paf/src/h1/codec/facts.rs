@@ -3,7 +3,7 @@
 use http::Version;
 
 use super::digits::parse_decimal;
-use super::syntax::{list_elements, list_items};
+use super::syntax::{is_valid_host, list_elements, list_items};
 
 /// The `content-length` fields seen so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,6 +57,8 @@ pub(super) struct Facts {
     pub(super) upgrade: bool,
     /// How many `host` fields, saturating.
     pub(super) hosts: u8,
+    /// Whether a `host` field's value is not a host and optional port.
+    pub(super) bad_host: bool,
     /// The `expect` fields.
     pub(super) expect: Expect,
 }
@@ -66,7 +68,10 @@ impl Facts {
     pub(super) fn observe(&mut self, name: &[u8], value: &[u8]) {
         // The length check first keeps the common unrelated fields cheap.
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => self.hosts = self.hosts.saturating_add(1),
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                self.hosts = self.hosts.saturating_add(1);
+                self.bad_host |= !is_valid_host(value);
+            }
             6 if name.eq_ignore_ascii_case(b"expect") => self.observe_expect(value),
             7 if name.eq_ignore_ascii_case(b"upgrade") => self.upgrade = true,
             10 if name.eq_ignore_ascii_case(b"connection") => self.observe_connection(value),

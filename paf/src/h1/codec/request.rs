@@ -143,6 +143,9 @@ fn finish(head: Bytes, line: Line, spans: &Spans) -> Result<RequestHead, HeadErr
         facts.observe(name, value)
     })?;
     let framing = framing(&facts, version)?;
+    if facts.bad_host {
+        return Err(HeadError::BadRequest("invalid host"));
+    }
     if version == Version::HTTP_11 {
         match facts.hosts {
             0 => return Err(HeadError::BadRequest("missing host")),

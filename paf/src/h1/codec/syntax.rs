@@ -73,6 +73,58 @@ pub(super) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// How many empty lines (CRLF or LF) start `buf` (RFC 9112 §2.2), in bytes.
+/// Whether a `host` field value is `uri-host [ ":" port ]` (RFC 9112 §3.2,
+/// RFC 3986 §3.2.2); an empty value is allowed. User information (`@`),
+/// paths and spaces are not.
+pub(super) fn is_valid_host(value: &[u8]) -> bool {
+    let (host, port) = if let Some(rest) = value.strip_prefix(b"[") {
+        // An IP literal: whatever is inside the brackets must look like one.
+        let Some(end) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let inside = &rest[..end];
+        let literal = !inside.is_empty()
+            && inside
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v' | b'V'));
+        if !literal {
+            return false;
+        }
+        match &rest[end + 1..] {
+            [] => (&[][..], None),
+            [b':', port @ ..] => (&[][..], Some(port)),
+            _ => return false,
+        }
+    } else {
+        match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&value[..colon], Some(&value[colon + 1..])),
+            None => (value, None),
+        }
+    };
+    let reg_name = host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    });
+    reg_name && port.is_none_or(|port| port.iter().all(u8::is_ascii_digit))
+}
+
 pub(super) fn leading_empty_lines(buf: &[u8]) -> usize {
     let mut at = 0;
     loop {
@@ -132,6 +184,27 @@ mod tests {
         ];
         for (input, skipped) in cases {
             assert_eq!(leading_empty_lines(input), skipped, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn host_values() {
+        for ok in [
+            "",
+            "example.com",
+            "example.com:8080",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:443",
+            "a_b~c",
+            "x:",
+        ] {
+            assert!(is_valid_host(ok.as_bytes()), "{ok:?} is valid");
+        }
+        for bad in [
+            "a b", "x/y", "user@x", "x:port", "[::1", "[::1]x", "[zz]", "a:1:2",
+        ] {
+            assert!(!is_valid_host(bad.as_bytes()), "{bad:?} is invalid");
         }
     }
 }
