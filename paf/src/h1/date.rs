@@ -1,31 +1,52 @@
 //! The `Date` header value, formatted once per second per thread.
+//!
+//! The wall clock is read once per second; in between, the date is worked
+//! out from the monotonic instant the connection reads anyway (for its idle
+//! deadline), so a response costs one clock read, not two.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` is 29 bytes.
 const LEN: usize = 29;
 
 struct Cached {
+    /// A monotonic instant and the wall-clock time (since the epoch) it was.
+    anchor: Option<(Instant, Duration)>,
     second: u64,
     value: [u8; LEN],
 }
 
 thread_local! {
-    static CACHE: RefCell<Cached> = const { RefCell::new(Cached { second: u64::MAX, value: [0; LEN] }) };
+    static CACHE: RefCell<Cached> = const {
+        RefCell::new(Cached { anchor: None, second: u64::MAX, value: [0; LEN] })
+    };
 }
 
-/// Calls `f` with the current date as an HTTP date.
-pub(crate) fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+fn wall_now() -> (SystemTime, Duration) {
     let now = SystemTime::now();
-    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    (now, now.duration_since(UNIX_EPOCH).unwrap_or_default())
+}
+
+/// Calls `f` with the date at `now` as an HTTP date.
+pub(crate) fn with_date<R>(now: Instant, f: impl FnOnce(&[u8]) -> R) -> R {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.second != second {
-            let text = httpdate::fmt_http_date(now);
+        let estimate = match cache.anchor {
+            Some((at, wall)) if now >= at => Some(wall + (now - at)),
+            _ => None,
+        };
+        if estimate.is_none_or(|wall| wall.as_secs() != cache.second) {
+            // A new second (or no anchor yet): read the wall clock for real,
+            // so that the estimate never drifts by more than a second.
+            let (system, wall) = wall_now();
+            cache.anchor = Some((now, wall));
+            let text = httpdate::fmt_http_date(system);
             if text.len() == LEN {
                 cache.value.copy_from_slice(text.as_bytes());
-                cache.second = second;
+                cache.second = wall.as_secs();
             }
         }
         f(&cache.value)
@@ -36,11 +57,22 @@ pub(crate) fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
 mod tests {
     use super::*;
 
+    fn date_at(now: Instant) -> String {
+        with_date(now, |date| String::from_utf8_lossy(date).into_owned())
+    }
+
     #[test]
-    fn the_date_parses_back() {
-        let text = with_date(|date| String::from_utf8_lossy(date).into_owned());
-        let parsed = httpdate::parse_http_date(&text).expect("a valid HTTP date");
-        let age = SystemTime::now().duration_since(parsed).unwrap_or_default();
-        assert!(age.as_secs() < 2, "{text}");
+    fn the_date_parses_back_and_never_strays_from_the_wall_clock() {
+        let close_to_now = |text: &str| {
+            let parsed = httpdate::parse_http_date(text).expect("a valid HTTP date");
+            let age = SystemTime::now().duration_since(parsed).unwrap_or_default();
+            age.as_secs() < 2
+        };
+        let text = date_at(Instant::now());
+        assert!(close_to_now(&text), "{text}");
+        // An instant far from the anchor reaches a new second, so the wall
+        // clock is read again rather than trusted to the estimate.
+        let text = date_at(Instant::now() + Duration::from_secs(3600));
+        assert!(close_to_now(&text), "{text}");
     }
 }

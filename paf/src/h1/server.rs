@@ -108,14 +108,14 @@ where
     let mut io = Buffered::new(io);
     let mut deadline = Deadline::default();
     deadline.set(config.head_timeout.map(|t| Instant::now() + t));
-    let mut first = true;
+    // When the last response was written; none before the first request.
+    let mut last_response = None;
     loop {
-        let head = match read_head(&mut io, &config, &signal, &mut deadline, first).await {
+        let head = match read_head(&mut io, &config, &signal, &mut deadline, last_response).await {
             Next::Request(head) => head,
             Next::Close(err) => return close(&mut io, err).await,
             Next::Refuse(status, err) => return refuse(&mut io, &config, status, err).await,
         };
-        first = false;
         let is_head = head.method == Method::HEAD;
         let is_connect = head.method == Method::CONNECT;
         let mut keep_alive = head.keep_alive && config.keep_alive && !signal.is_set();
@@ -179,8 +179,11 @@ where
             (true, Version::HTTP_10) => Some("keep-alive"),
             _ => None,
         };
+        let now = Instant::now();
+        last_response = Some(now);
         write_head(
             &mut io,
+            now,
             &config,
             status,
             &parts.headers,
@@ -230,16 +233,20 @@ async fn read_head<I>(
     config: &Config,
     signal: &Signal,
     deadline: &mut Deadline,
-    first: bool,
+    last_response: Option<Instant>,
 ) -> Next
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut idle = !first && io.read_buf.is_empty();
-    if idle {
-        deadline.set(config.idle_timeout.map(|t| Instant::now() + t));
-    } else if !first {
-        deadline.set(config.head_timeout.map(|t| Instant::now() + t));
+    // The first request's head is timed from the connection's start.
+    let mut idle = false;
+    if let Some(last) = last_response {
+        if io.read_buf.is_empty() {
+            idle = true;
+            deadline.set(config.idle_timeout.map(|t| last + t));
+        } else {
+            deadline.set(config.head_timeout.map(|t| Instant::now() + t));
+        }
     }
     loop {
         match codec::parse_request(&mut io.read_buf, &config.limits) {
@@ -445,6 +452,7 @@ fn response_framing<B: HttpBody>(
 
 fn write_head<I>(
     io: &mut Buffered<I>,
+    now: Instant,
     config: &Config,
     status: StatusCode,
     headers: &HeaderMap,
@@ -466,7 +474,7 @@ fn write_head<I>(
         )
     };
     if config.date {
-        date::with_date(|date| encode(Some(date)));
+        date::with_date(now, |date| encode(Some(date)));
     } else {
         encode(None);
     }
@@ -610,6 +618,7 @@ where
     );
     write_head(
         io,
+        Instant::now(),
         config,
         status,
         &headers,

@@ -269,13 +269,17 @@ impl Connection {
     }
 
     /// Serves until done, shutting down gracefully when `drain` is signaled.
-    pub async fn with_drain(mut self, drain: Drain) -> Result<(), Error> {
-        tokio::select! {
-            biased;
-            result = &mut self => return result,
-            () = drain.signaled() => self.graceful_shutdown(),
-        }
-        self.await
+    pub async fn with_drain(self, drain: Drain) -> Result<(), Error> {
+        // A watcher task rather than a `select!`: the connection is woken
+        // for every request, the drain signal once in its life.
+        let signal = self.signal.clone();
+        let watcher = tokio::spawn(async move {
+            drain.signaled().await;
+            signal.set();
+        });
+        let result = self.await;
+        watcher.abort();
+        result
     }
 }
 
