@@ -3,7 +3,7 @@
 //! A handler is any [`tower_service::Service`] that takes an
 //! `http::Request<paf::Body>` and returns an `http::Response<B>` for any
 //! [`http_body::Body`] `B`, so an axum `Router` runs unchanged, and
-//! [`service_fn`](crate::service_fn) turns a closure into one.
+//! [`service_fn`] turns a closure into one.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -40,7 +40,7 @@
 //!
 //! # Organization
 //! - `mod.rs`: [`Http1`], the settings, and [`Connection`], one served connection.
-//! - `service.rs`: [`service_fn`](crate::service_fn).
+//! - `service.rs`: [`service_fn`].
 //! - `connected.rs`: [`Connected`], what the handler learns about the connection.
 //! - `signal.rs`: the graceful-shutdown flag.
 

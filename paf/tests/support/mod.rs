@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod nginx;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 

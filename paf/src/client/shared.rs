@@ -1,0 +1,100 @@
+//! What the handles and the connection loop share: the request channel and
+//! the connection's state, readable without a round trip to the loop.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use http::{Request, Response};
+use tokio::sync::{Notify, oneshot};
+
+use crate::body::Body;
+use crate::error::Error;
+
+/// Where the connection sends a request's outcome.
+pub(crate) type Reply = oneshot::Sender<Result<Response<Body>, Error>>;
+
+/// A request on its way to the connection.
+pub(crate) type Envelope = (Request<Body>, Reply);
+
+pub(crate) struct Shared {
+    /// Set once the connection takes no more requests.
+    closed: AtomicBool,
+    /// Requests sent and not yet finished (response body read, request body
+    /// written).
+    busy: AtomicUsize,
+    pipeline: bool,
+    /// Wakes `ready()` callers when the connection becomes idle or closes.
+    changed: Notify,
+}
+
+impl Shared {
+    pub(crate) fn new(pipeline: bool) -> Shared {
+        Shared {
+            closed: AtomicBool::new(false),
+            busy: AtomicUsize::new(0),
+            pipeline,
+            changed: Notify::new(),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether a request sent now would be written without waiting.
+    pub(crate) fn is_ready(&self) -> bool {
+        !self.is_closed() && (self.pipeline || self.busy.load(Ordering::Acquire) == 0)
+    }
+
+    pub(crate) fn close(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Counts a request about to be queued.
+    pub(crate) fn begin(&self) {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts `n` requests finished (or never queued).
+    pub(crate) fn finish(&self, n: usize) {
+        if self.busy.fetch_sub(n, Ordering::AcqRel) == n {
+            self.changed.notify_waiters();
+        }
+    }
+
+    /// Waits until the connection is ready or closed; true when ready.
+    pub(crate) async fn wait_ready(&self) -> bool {
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            // Registered before the check, so a change in between is seen.
+            changed.as_mut().enable();
+            if self.is_closed() {
+                return false;
+            }
+            if self.is_ready() {
+                return true;
+            }
+            changed.await;
+        }
+    }
+}
+
+/// Closes the shared state when the connection loop goes away, however it
+/// ends (even when its future is dropped).
+pub(crate) struct CloseOnDrop(pub(crate) std::sync::Arc<Shared>);
+
+impl std::ops::Deref for CloseOnDrop {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
