@@ -65,6 +65,10 @@ struct Args {
     /// Do not run `cargo build` when a server binary is missing.
     #[arg(long)]
     no_build: bool,
+    /// Rounds of every load scenario, the servers taking turns; the report
+    /// gives the median round, which keeps a noisy machine from deciding.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 /// Accepts wrk's duration syntax: a number with an optional unit.
@@ -293,13 +297,24 @@ fn run(args: Args) -> Res<bool> {
         Some(make_upload_file(&context.scratch.0)?)
     };
 
-    let mut results: HashMap<Which, Results> = HashMap::new();
-    for &(which, ref binary) in &binaries {
-        results.insert(
-            which,
-            bench_server(&context, which, binary, upload_file.as_deref()),
-        );
+    let mut rounds: HashMap<Which, Vec<Results>> = HashMap::new();
+    for round in 0..context.args.rounds.max(1) {
+        eprintln!("bench: round {}", round + 1);
+        // The upload measures memory, which does not vary: once is enough.
+        let upload = if round == 0 {
+            upload_file.as_deref()
+        } else {
+            None
+        };
+        for &(which, ref binary) in &binaries {
+            let result = bench_server(&context, which, binary, upload);
+            rounds.entry(which).or_default().push(result);
+        }
     }
+    let results: HashMap<Which, Results> = rounds
+        .into_iter()
+        .map(|(which, rounds)| (which, median(rounds)))
+        .collect();
 
     let report = render(&context, &wanted, &results);
     let mut stdout = std::io::stdout();
@@ -620,6 +635,60 @@ fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&
     results
 }
 
+/// Folds the rounds of one server into one result: per scenario, the
+/// median requests per second and the median CPU per request; errors add up.
+fn median(rounds: Vec<Results>) -> Results {
+    let mut merged = Results::default();
+    let mut per_scenario: HashMap<Scenario, Vec<Result<LoadRun, String>>> = HashMap::new();
+    for round in rounds {
+        if merged.upload.is_none() {
+            merged.upload = round.upload;
+        }
+        for (scenario, run) in round.load {
+            per_scenario.entry(scenario).or_default().push(run);
+        }
+    }
+    for (scenario, runs) in per_scenario {
+        let mut ok = Vec::new();
+        let mut failure = None;
+        for run in runs {
+            match run {
+                Ok(run) => ok.push(run),
+                Err(error) => failure = failure.or(Some(error)),
+            }
+        }
+        let run = match failure {
+            Some(error) => Err(error),
+            None if ok.is_empty() => Err("no run".to_string()),
+            None => {
+                let middle = |mut values: Vec<f64>| {
+                    values.sort_by(f64::total_cmp);
+                    values[values.len() / 2]
+                };
+                let rps = middle(ok.iter().map(|r| r.rps).collect());
+                let cpu_us_per_req = middle(ok.iter().map(|r| r.cpu_us_per_req).collect());
+                let errors = ok.iter().map(|r| r.errors).sum();
+                let completed = ok.iter().map(|r| r.completed).sum();
+                let error_detail = ok
+                    .iter()
+                    .map(|r| r.error_detail.as_str())
+                    .filter(|d| !d.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                Ok(LoadRun {
+                    rps,
+                    completed,
+                    errors,
+                    error_detail,
+                    cpu_us_per_req,
+                })
+            }
+        };
+        merged.load.insert(scenario, run);
+    }
+    merged
+}
+
 /// Runs one load generator against a running server.
 fn load_run(context: &Context, server: &mut ServerProcess, scenario: Scenario) -> Res<LoadRun> {
     let url = format!("http://{}/", server.addr);
@@ -910,12 +979,14 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
     let _ = writeln!(out, "## paf vs hyper: HTTP/1.1 hello world\n");
     let _ = writeln!(
         out,
-        "{}; {}. Servers on a {runtime}. {} connections; wrk runs of {}, h2load {} requests.",
+        "{}; {}. Servers on a {runtime}. {} connections; wrk runs of {}, h2load {} requests; \
+         the median of {} rounds, the servers taking turns.",
         cpu_model(),
         context.pinning.description,
         CONNECTIONS,
         args.duration,
         args.requests,
+        args.rounds.max(1),
     );
     let _ = writeln!(
         out,

@@ -56,13 +56,14 @@ where
     /// hold records back until flushed).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.write_buf.is_empty() {
-            let n = if self.io.is_write_vectored() {
-                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
-                let count = self.write_buf.chunks_vectored(&mut slices);
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let count = self.write_buf.chunks_vectored(&mut slices);
+            // One buffer (the usual case: heads and small bodies are staged
+            // together) takes `write`, which the kernel does a little
+            // cheaper than a `writev` of one.
+            let n = if count > 1 && self.io.is_write_vectored() {
                 ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?
             } else {
-                let mut slices = [IoSlice::new(&[])];
-                self.write_buf.chunks_vectored(&mut slices);
                 ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?
             };
             if n == 0 {
