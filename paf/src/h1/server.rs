@@ -214,14 +214,22 @@ where
         }
         drop(upgrade);
 
+        let mut unread = pump.as_ref().is_some_and(|pump| !pump.is_done());
         if let Some(pump) = pump.take()
-            && !pump.is_done()
+            && unread
             && keep_alive
         {
             keep_alive = finish_body(&mut io, pump, &config, &mut deadline).await;
+            unread = !keep_alive;
         }
         if !keep_alive {
-            return close(&mut io, None).await;
+            let closed = close(&mut io, None).await;
+            if unread {
+                // The client may still be sending the body: closing with
+                // unread bytes would reset the connection under the response.
+                linger(&mut io).await;
+            }
+            return closed;
         }
         if io.read_buf.is_empty() || io.write_buf.len() >= WRITE_HIGH_WATER {
             poll_fn(|cx| io.poll_flush(cx)).await.map_err(Error::io)?;
