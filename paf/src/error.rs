@@ -80,8 +80,13 @@ impl Error {
         Error::with(Kind::Io, err)
     }
 
+    /// An error from user code; one of ours passes through unwrapped, so
+    /// its kind (a canceled body, say) is kept.
     pub(crate) fn user(err: impl Into<BoxError>) -> Error {
-        Error::with(Kind::User, err)
+        match err.into().downcast::<Error>() {
+            Ok(err) => *err,
+            Err(err) => Error::with(Kind::User, err),
+        }
     }
 
     pub(crate) fn kind(&self) -> Kind {

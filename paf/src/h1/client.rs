@@ -21,23 +21,19 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::header::{CONNECTION, UPGRADE};
+use http::header::UPGRADE;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body::Body as _;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
 use self::incoming::{Incoming, Outcome};
 use super::codec::{self, Decoder, Encoder, Framing, Limits, ResponseHead};
-use super::io::Buffered;
+use super::io::{Buffered, WRITE_HIGH_WATER};
+use super::outgoing::{Step, poll_encode};
 use crate::body::{Body, pipe};
 use crate::client::shared::{CloseOnDrop, Envelope, Reply};
 use crate::error::{Error, Kind};
 use crate::upgrade::{OnUpgrade, Upgraded};
-
-/// Queued bytes past which a request body waits for the socket, and no
-/// further pipelined request is taken.
-const WRITE_HIGH_WATER: usize = 64 * 1024;
 
 /// The settings of a client connection.
 #[derive(Clone, Debug, Default)]
@@ -267,7 +263,7 @@ where
                 trailers: None,
             });
         }
-        if asks_to_close(&parts.headers) {
+        if codec::connection_has(&parts.headers, "close") {
             self.stop_reuse();
         }
         let upgrade = parts.method == Method::CONNECT || parts.headers.contains_key(UPGRADE);
@@ -298,35 +294,23 @@ where
                     Poll::Pending => break Stop::Pending,
                 }
             }
-            match Pin::new(&mut out.body).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
+            let step = poll_encode(
+                cx,
+                Pin::new(&mut out.body),
+                &mut out.encoder,
+                &mut out.trailers,
+                &mut self.io.write_buf,
+            );
+            match step {
+                Poll::Ready(Ok(Step::Frame)) => {
                     progress = true;
                     self.unflushed = true;
-                    match frame.into_data() {
-                        Ok(data) => {
-                            if let Err(err) = out.encoder.encode_data(data, &mut self.io.write_buf)
-                            {
-                                break Stop::Failed(Error::with(Kind::User, err));
-                            }
-                        }
-                        Err(frame) => {
-                            if let Ok(map) = frame.into_trailers() {
-                                out.trailers.get_or_insert_with(HeaderMap::new).extend(map);
-                            }
-                        }
-                    }
                 }
-                Poll::Ready(Some(Err(err))) => break Stop::Failed(err),
-                Poll::Ready(None) => {
+                Poll::Ready(Ok(Step::End)) => {
                     self.unflushed = true;
-                    let end = out
-                        .encoder
-                        .encode_end(out.trailers.as_ref(), &mut self.io.write_buf);
-                    break match end {
-                        Ok(()) => Stop::Done,
-                        Err(err) => Stop::Failed(Error::with(Kind::User, err)),
-                    };
+                    break Stop::Done;
                 }
+                Poll::Ready(Err(err)) => break Stop::Failed(err),
                 Poll::Pending => break Stop::Pending,
             }
         };
@@ -568,16 +552,6 @@ fn response(head: ResponseHead, body: Body) -> Response<Body> {
     *res.version_mut() = head.version;
     *res.headers_mut() = head.headers;
     res
-}
-
-/// Whether the request says it is the last one on the connection.
-fn asks_to_close(headers: &HeaderMap) -> bool {
-    headers.get_all(CONNECTION).iter().any(|value| {
-        value.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|token| token.trim().eq_ignore_ascii_case("close"))
-        })
-    })
 }
 
 /// Whether a read error means the peer closed the connection.

@@ -13,6 +13,9 @@ use super::codec::WriteBuf;
 const HEAD_READ: usize = 8 * 1024;
 /// Spare room while reading bodies: bigger reads, fewer system calls.
 const BODY_READ: usize = 64 * 1024;
+/// Queued output is written out once it reaches this size, even when more
+/// could be added (pipelined responses, body frames ready at once).
+pub(crate) const WRITE_HIGH_WATER: usize = 64 * 1024;
 /// How many buffers one vectored write takes at most.
 const MAX_IOVECS: usize = 64;
 

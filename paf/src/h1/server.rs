@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures_util::FutureExt;
-use http::header::{CONNECTION, CONTENT_LENGTH};
+use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
 use http_body::Body as HttpBody;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -25,7 +25,8 @@ use super::codec::{
     self, Decoder, Encoder, Framing, HeadError, Limits, RequestHead, ResponseHeadOut,
 };
 use super::date;
-use super::io::Buffered;
+use super::io::{Buffered, WRITE_HIGH_WATER};
+use super::outgoing::{Step, poll_encode};
 use super::pump::{Pump, PumpError};
 use super::timer::Deadline;
 use crate::body::{Body, pipe};
@@ -34,9 +35,6 @@ use crate::server::Connected;
 use crate::server::signal::Signal;
 use crate::upgrade::{OnUpgrade, Upgraded};
 
-/// Queued responses are written out once they reach this size, even if more
-/// pipelined requests wait.
-const WRITE_HIGH_WATER: usize = 64 * 1024;
 /// How long a closing connection keeps reading (and discarding) so that the
 /// peer receives the last response before the close resets the connection.
 const LINGER: Duration = Duration::from_secs(2);
@@ -152,7 +150,7 @@ where
 
         let (parts, body) = res.into_parts();
         let status = parts.status;
-        if connection_has(&parts.headers, "close") {
+        if codec::connection_has(&parts.headers, "close") {
             keep_alive = false;
         }
         let switching = upgrade.is_some()
@@ -531,27 +529,17 @@ where
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            match body.as_mut().poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(mut data) => {
-                        let data: Bytes = data.copy_to_bytes(data.remaining());
-                        encoder
-                            .encode_data(data, &mut io.write_buf)
-                            .map_err(|e| Error::with(Kind::User, e))?;
-                    }
-                    Err(frame) => {
-                        if let Ok(map) = frame.into_trailers() {
-                            trailers.get_or_insert_with(HeaderMap::new).extend(map);
-                        }
-                    }
-                },
-                Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(Error::user(err))),
-                Poll::Ready(None) => {
-                    encoder
-                        .encode_end(trailers.as_ref(), &mut io.write_buf)
-                        .map_err(|e| Error::with(Kind::User, e))?;
-                    return Poll::Ready(Ok(()));
-                }
+            let step = poll_encode(
+                cx,
+                body.as_mut(),
+                &mut encoder,
+                &mut trailers,
+                &mut io.write_buf,
+            );
+            match step {
+                Poll::Ready(Ok(Step::Frame)) => {}
+                Poll::Ready(Ok(Step::End)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => {
                     // Send what is ready while the body produces more.
                     if let Poll::Ready(Err(err)) = io.poll_flush(cx) {
@@ -661,12 +649,4 @@ where
         }
     };
     let _ = tokio::time::timeout(LINGER, drain).await;
-}
-
-fn connection_has(headers: &HeaderMap, token: &str) -> bool {
-    headers.get_all(CONNECTION).iter().any(|value| {
-        value
-            .to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    })
 }

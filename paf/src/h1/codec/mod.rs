@@ -37,4 +37,5 @@ pub(crate) use framing::Framing;
 pub(crate) use limits::Limits;
 pub(crate) use request::{RequestHead, parse_request};
 pub(crate) use response::{ResponseHead, parse_response};
+pub(crate) use syntax::connection_has;
 pub(crate) use write_buf::WriteBuf;

@@ -72,7 +72,14 @@ pub(super) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     list_elements(value).filter(|item| !item.is_empty())
 }
 
-/// How many empty lines (CRLF or LF) start `buf` (RFC 9112 §2.2), in bytes.
+/// Whether the `connection` fields of `headers` carry `token` (any case).
+pub(crate) fn connection_has(headers: &http::HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .any(|value| list_items(value.as_bytes()).any(|t| t.eq_ignore_ascii_case(token.as_bytes())))
+}
+
 /// Whether a `host` field value is `uri-host [ ":" port ]` (RFC 9112 §3.2,
 /// RFC 3986 §3.2.2); an empty value is allowed. User information (`@`),
 /// paths and spaces are not.
@@ -125,6 +132,7 @@ pub(super) fn is_valid_host(value: &[u8]) -> bool {
     reg_name && port.is_none_or(|port| port.iter().all(u8::is_ascii_digit))
 }
 
+/// How many empty lines (CRLF or LF) start `buf` (RFC 9112 §2.2), in bytes.
 pub(super) fn leading_empty_lines(buf: &[u8]) -> usize {
     let mut at = 0;
     loop {
