@@ -21,21 +21,18 @@ use http::{HeaderValue, Response, StatusCode};
 
 use crate::body::Body;
 
-fn with_type(status: StatusCode, body: Body, content_type: &'static str) -> Response<Body> {
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+fn with_type(status: StatusCode, body: Body, content_type: HeaderValue) -> Response<Body> {
     let mut res = Response::new(body);
     *res.status_mut() = status;
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut().insert(CONTENT_TYPE, content_type);
     res
 }
 
 /// `200 OK` with a UTF-8 text body.
 pub fn text(body: impl Into<String>) -> Response<Body> {
-    with_type(
-        StatusCode::OK,
-        Body::full(body.into()),
-        "text/plain; charset=utf-8",
-    )
+    with_type(StatusCode::OK, Body::full(body.into()), TEXT)
 }
 
 /// `200 OK` with a binary body.
@@ -43,7 +40,7 @@ pub fn bytes(body: impl Into<Bytes>) -> Response<Body> {
     with_type(
         StatusCode::OK,
         Body::full(body.into()),
-        "application/octet-stream",
+        HeaderValue::from_static("application/octet-stream"),
     )
 }
 
@@ -58,7 +55,7 @@ pub fn status(status: StatusCode) -> Response<Body> {
     } else {
         Body::full(format!("{} {reason}\n", status.as_u16()))
     };
-    with_type(status, body, "text/plain; charset=utf-8")
+    with_type(status, body, TEXT)
 }
 
 /// `404 Not Found`.
@@ -78,7 +75,7 @@ pub fn error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
     if !message.ends_with('\n') {
         message.push('\n');
     }
-    with_type(status, Body::full(message), "text/plain; charset=utf-8")
+    with_type(status, Body::full(message), TEXT)
 }
 
 /// A redirection to `location` with a 3xx `status` (`302 Found` if `status`
@@ -124,37 +121,17 @@ pub async fn file(path: impl AsRef<Path>) -> io::Result<Response<Body>> {
     Ok(res)
 }
 
-/// A content type for a file name's extension; `application/octet-stream`
-/// when unknown.
-pub fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("json") => "application/json",
-        Some("txt" | "md") => "text/plain; charset=utf-8",
-        Some("csv") => "text/csv; charset=utf-8",
-        Some("xml") => "application/xml",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        Some("ico") => "image/x-icon",
-        Some("wasm") => "application/wasm",
-        Some("pdf") => "application/pdf",
-        Some("zip") => "application/zip",
-        Some("gz") => "application/gzip",
-        Some("tar") => "application/x-tar",
-        Some("mp4") => "video/mp4",
-        Some("mp3") => "audio/mpeg",
-        Some("woff2") => "font/woff2",
-        _ => "application/octet-stream",
-    }
+/// The content type for a file name's extension (from the `mime_guess`
+/// table), with `charset=utf-8` for text; `application/octet-stream` when
+/// the extension is unknown.
+pub fn content_type(path: &Path) -> HeaderValue {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let value = if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
+        HeaderValue::from_str(&format!("{mime}; charset=utf-8"))
+    } else {
+        HeaderValue::from_str(mime.as_ref())
+    };
+    value.unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"))
 }
 
 #[cfg(test)]

@@ -61,6 +61,13 @@ impl Peer {
         self.io.write_all(text.as_bytes()).await.unwrap();
     }
 
+    /// Reads one request head, answers with `reply`, returns the head.
+    async fn answer(&mut self, reply: &str) -> String {
+        let head = self.head().await;
+        self.send(reply).await;
+        head
+    }
+
     /// Waits until the client closes its end.
     async fn expect_eof(&mut self) {
         let mut chunk = [0; 1024];
@@ -96,11 +103,7 @@ async fn host_is_added_and_the_target_is_origin_form() {
         let mut req = get("http://a.example:8080/a/b?c=d");
         req.headers_mut()
             .insert("accept", HeaderValue::from_static("*/*"));
-        let (res, head) = tokio::join!(sender.send(req), async {
-            let head = peer.head().await;
-            peer.send(OK_HELLO).await;
-            head
-        });
+        let (res, head) = tokio::join!(sender.send(req), peer.answer(OK_HELLO));
         assert_eq!(
             head,
             "GET /a/b?c=d HTTP/1.1\r\nhost: a.example:8080\r\naccept: */*\r\n\r\n"
@@ -136,21 +139,16 @@ async fn targets_and_hosts_in_every_form() {
             (own_host, "GET /x HTTP/1.1\r\nhost: b.example\r\n\r\n"),
         ];
         for (req, expected) in cases {
-            let (res, head) = tokio::join!(sender.send(req), async {
-                let head = peer.head().await;
-                peer.send(OK_HELLO).await;
-                head
-            });
+            let (res, head) = tokio::join!(sender.send(req), peer.answer(OK_HELLO));
             assert_eq!(head, expected);
             res.unwrap().into_body().drain().await.unwrap();
         }
 
         let (mut proxy, _conn, mut peer) = connect(Builder::new().absolute_form(true));
-        let (res, head) = tokio::join!(proxy.send(get("http://a.example:81/p?q")), async {
-            let head = peer.head().await;
-            peer.send(OK_HELLO).await;
-            head
-        });
+        let (res, head) = tokio::join!(
+            proxy.send(get("http://a.example:81/p?q")),
+            peer.answer(OK_HELLO)
+        );
         assert_eq!(
             head,
             "GET http://a.example:81/p?q HTTP/1.1\r\nhost: a.example:81\r\n\r\n"
@@ -200,11 +198,10 @@ async fn empty_bodies_get_a_length_only_where_a_body_is_expected() {
                 .uri("http://a.example/")
                 .body(Body::empty())
                 .unwrap();
-            let (res, head) = tokio::join!(sender.send(req), async {
-                let head = peer.head().await;
-                peer.send("HTTP/1.1 204 No Content\r\n\r\n").await;
-                head
-            });
+            let (res, head) = tokio::join!(
+                sender.send(req),
+                peer.answer("HTTP/1.1 204 No Content\r\n\r\n")
+            );
             assert_eq!(
                 head,
                 format!("{method} / HTTP/1.1\r\nhost: a.example\r\n{framing}\r\n")
@@ -286,11 +283,10 @@ async fn head_responses_and_bodiless_statuses_have_no_body() {
         let req = Request::head("http://a.example/big")
             .body(Body::empty())
             .unwrap();
-        let (res, _) = tokio::join!(sender.send(req), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(req),
+            peer.answer("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+        );
         let res = res.unwrap();
         assert_eq!(res.headers()["content-length"], "100");
         assert!(res.into_body().bytes().await.unwrap().is_empty());
@@ -301,10 +297,8 @@ async fn head_responses_and_bodiless_statuses_have_no_body() {
             OK_HELLO,
         ];
         for response in responses {
-            let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-                peer.head().await;
-                peer.send(response).await;
-            });
+            let (res, _) =
+                tokio::join!(sender.send(get("http://a.example/")), peer.answer(response));
             let body = res.unwrap().into_body().text().await.unwrap();
             let expected = if response == OK_HELLO { "hello" } else { "" };
             assert_eq!(body, expected);
@@ -347,10 +341,10 @@ async fn interim_responses_are_skipped() {
 async fn a_close_delimited_body_ends_with_the_connection() {
     within(async {
         let (mut sender, conn, mut peer) = connect(Builder::new());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\n\r\nuntil ").await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\n\r\nuntil ")
+        );
         let res = res.unwrap();
         assert!(
             sender.is_closed(),
@@ -368,14 +362,13 @@ async fn a_close_delimited_body_ends_with_the_connection() {
 async fn a_chunked_response_brings_its_trailers() {
     within(async {
         let (mut sender, _conn, mut peer) = connect(Builder::new());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send(
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-sum\r\n\r\n\
-                 5\r\nhello\r\n",
+                 5\r\nhello\r\n"
             )
-            .await;
-        });
+        );
         let res = res.unwrap();
         assert_eq!(res.headers()["transfer-encoding"], "chunked");
         let (collected, _) = tokio::join!(res.into_body().collect(), async {
@@ -393,11 +386,10 @@ async fn a_chunked_response_brings_its_trailers() {
 async fn connection_close_ends_the_connection_after_the_response() {
     within(async {
         let (mut sender, conn, mut peer) = connect(Builder::new());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello")
+        );
         let res = res.unwrap();
         assert!(sender.is_closed());
         assert!(!sender.is_ready());
@@ -419,11 +411,7 @@ async fn a_request_saying_close_is_the_last_one() {
         let mut req = get("http://a.example/");
         req.headers_mut()
             .insert("connection", HeaderValue::from_static("close"));
-        let (res, head) = tokio::join!(sender.send(req), async {
-            let head = peer.head().await;
-            peer.send(OK_HELLO).await;
-            head
-        });
+        let (res, head) = tokio::join!(sender.send(req), peer.answer(OK_HELLO));
         assert_eq!(
             head,
             "GET / HTTP/1.1\r\nhost: a.example\r\nconnection: close\r\n\r\n"
@@ -568,11 +556,10 @@ async fn a_close_in_the_middle_of_a_response_is_incomplete() {
 
         // In the body.
         let (mut sender, conn, mut peer) = connect(Builder::new());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf")
+        );
         let body = res.unwrap().into_body();
         drop(peer);
         let err = body.bytes().await.unwrap_err();
@@ -592,10 +579,8 @@ async fn a_malformed_response_is_a_parse_error() {
         ];
         for response in cases {
             let (mut sender, conn, mut peer) = connect(Builder::new());
-            let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-                peer.head().await;
-                peer.send(response).await;
-            });
+            let (res, _) =
+                tokio::join!(sender.send(get("http://a.example/")), peer.answer(response));
             let err = res.unwrap_err();
             assert!(err.is_parse(), "{response:?}: {err:?}");
             assert!(std::error::Error::source(&err).is_some());
@@ -604,11 +589,10 @@ async fn a_malformed_response_is_a_parse_error() {
         }
 
         let (mut sender, _conn, mut peer) = connect(Builder::new().max_headers(2));
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n")
+        );
         assert!(res.unwrap_err().is_parse());
     })
     .await;
@@ -646,27 +630,15 @@ async fn an_unread_body_is_discarded_when_small_and_closes_the_connection_when_l
     within(async {
         let (mut sender, _conn, mut peer) = connect(Builder::new());
         let small = "x".repeat(10_000);
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send(&format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                small.len()
-            ))
-            .await;
-        });
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", small.len());
+        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), peer.answer(&head));
         drop(res.unwrap());
         peer.send(&small).await;
         sender.ready().await.unwrap();
 
         let large = "y".repeat(200_000);
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send(&format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
-                large.len()
-            ))
-            .await;
-        });
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", large.len());
+        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), peer.answer(&head));
         drop(res.unwrap());
         let (_, ready) = tokio::join!(peer.send(&large), sender.ready());
         assert!(ready.unwrap_err().is_closed());
@@ -709,11 +681,10 @@ async fn the_connection_ends_when_every_handle_is_dropped() {
 
         // Not before the response body is read, though.
         let (mut sender, conn, mut peer) = connect(Builder::new());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+        );
         drop(sender);
         let body = res.unwrap().into_body();
         peer.send("world").await;
@@ -747,11 +718,10 @@ async fn readiness_follows_the_exchange() {
         let (mut sender, _conn, mut peer) = connect(Builder::new());
         sender.ready().await.unwrap();
         assert!(sender.is_ready());
-        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-            peer.head().await;
-            peer.send("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
-                .await;
-        });
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello")
+        );
         // Busy until the body is read.
         assert!(!sender.is_ready());
         let mut waiter = sender.clone();
@@ -841,13 +811,12 @@ async fn a_refused_connect_is_an_ordinary_response() {
         let req = Request::connect("a.example:443")
             .body(Body::empty())
             .unwrap();
-        let (res, _) = tokio::join!(sender.send(req), async {
-            peer.head().await;
-            peer.send(
-                "HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 4\r\n\r\nauth",
+        let (res, _) = tokio::join!(
+            sender.send(req),
+            peer.answer(
+                "HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 4\r\n\r\nauth"
             )
-            .await;
-        });
+        );
         let mut res = res.unwrap();
         assert!(paf::upgrade::on(&mut res).await.unwrap_err().is_upgrade());
         assert_eq!(
@@ -880,11 +849,7 @@ async fn a_request_given_up_before_it_is_written_is_skipped() {
             .await
             .unwrap();
         let mut c = sender.clone();
-        let (res, head) = tokio::join!(c.send(get("http://a.example/3")), async {
-            let head = peer.head().await;
-            peer.send(OK_HELLO).await;
-            head
-        });
+        let (res, head) = tokio::join!(c.send(get("http://a.example/3")), peer.answer(OK_HELLO));
         assert!(head.starts_with("GET /3 "), "{head}");
         res.unwrap();
     })
@@ -904,10 +869,10 @@ async fn the_state_is_published_before_the_caller_sees_the_outcome() {
                 _ => "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
                     .to_owned(),
             };
-            let (res, _) = tokio::join!(sender.send(get("http://a.example/")), async {
-                peer.head().await;
-                peer.send(&response).await;
-            });
+            let (res, _) = tokio::join!(
+                sender.send(get("http://a.example/")),
+                peer.answer(&response)
+            );
             res.unwrap().into_body().drain().await.unwrap();
             assert!(sender.is_ready(), "exchange {i}");
         }

@@ -14,10 +14,9 @@ use std::time::Duration;
 use http::{Request, Response};
 use paf::Body;
 use paf::server::Http1;
-use support::server::{PROMPT, TestServer, exchange, read_to_close, statuses};
+use support::server::{TestServer, exchange, read_to_close, statuses, try_read_to_close};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 
 /// The limits most tests run with.
 const MAX_HEAD: usize = 1024;
@@ -122,30 +121,6 @@ fn replies(text: &str) -> Vec<Reply> {
     parse_replies(text).unwrap_or_else(|err| panic!("{err}\nin {text:?}"))
 }
 
-/// Reads until the server closes the connection; fails, showing what was
-/// received, if it does not (`read_to_close` gives up after `PROMPT`).
-async fn until_close(tcp: &mut TcpStream) -> String {
-    let start = Instant::now();
-    let text = read_to_close(tcp).await;
-    assert!(
-        start.elapsed() < PROMPT,
-        "the server did not close the connection; it sent {text:?}"
-    );
-    text
-}
-
-/// Sends `request` on a new connection and reads until the server closes it;
-/// fails, showing what was received, if it does not.
-async fn exchange_to_close(addr: SocketAddr, request: &[u8]) -> String {
-    let start = Instant::now();
-    let text = exchange(addr, request).await;
-    assert!(
-        start.elapsed() < PROMPT,
-        "the server did not close the connection; it sent {text:?}"
-    );
-    text
-}
-
 /// Checks that the last response is the error `status`, announces the close
 /// and carries its whole body.
 fn assert_error_reply(reply: &Reply, status: u16, case: &str) {
@@ -156,7 +131,7 @@ fn assert_error_reply(reply: &Reply, status: u16, case: &str) {
 
 /// A new connection still gets `200` for a plain GET.
 async fn assert_serves(addr: SocketAddr, case: &str) {
-    let text = exchange_to_close(
+    let text = exchange(
         addr,
         b"GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
@@ -168,7 +143,7 @@ async fn assert_serves(addr: SocketAddr, case: &str) {
 /// and nothing else, with `connection: close`, and the connection closed;
 /// the server must then still serve a new connection.
 async fn assert_refused(addr: SocketAddr, case: &str, request: &[u8], status: u16) {
-    let text = exchange_to_close(addr, request).await;
+    let text = exchange(addr, request).await;
     assert_eq!(statuses(&text), [status], "{case}\n{text}");
     let replies = replies(&text);
     assert_eq!(replies.len(), 1, "{case}");
@@ -179,7 +154,7 @@ async fn assert_refused(addr: SocketAddr, case: &str, request: &[u8], status: u1
 /// Sends `request` (which asks for `connection: close`) and expects one `200`
 /// whose body is `body`.
 async fn assert_accepted(addr: SocketAddr, case: &str, request: &[u8], body: &str) {
-    let text = exchange_to_close(addr, request).await;
+    let text = exchange(addr, request).await;
     let replies = replies(&text);
     assert_eq!(replies.len(), 1, "{case}\n{text}");
     assert_eq!(replies[0].status, 200, "{case}\n{text}");
@@ -349,7 +324,7 @@ async fn declared_length_over_the_limit_is_refused_before_the_handler() {
         ),
     ];
     for (case, request) in &cases {
-        let text = exchange_to_close(server.addr, request).await;
+        let text = exchange(server.addr, request).await;
         // No `100 Continue` either: the body is not wanted.
         assert_eq!(statuses(&text), [413], "{case}\n{text}");
         assert_error_reply(&replies(&text)[0], 413, case);
@@ -428,7 +403,7 @@ async fn error_response_survives_a_client_that_keeps_sending() {
         }
     })
     .await;
-    let text = until_close(&mut tcp).await;
+    let text = read_to_close(&mut tcp).await;
     let replies = parse_replies(&text).unwrap_or_else(|err| {
         panic!("the 413 response was lost or cut ({sent} body bytes sent): {err}\n{text:?}")
     });
@@ -820,7 +795,7 @@ async fn malformed_request_after_a_valid_one_in_the_same_write() {
             let case = format!("{first_case} then {second_case}");
             let mut request = first.to_vec();
             request.extend_from_slice(second);
-            let text = exchange_to_close(server.addr, &request).await;
+            let text = exchange(server.addr, &request).await;
             assert_eq!(statuses(&text), [200, status], "{case}\n{text}");
             let replies = replies(&text);
             assert_eq!(replies[0].header("connection"), None, "{case}");
@@ -841,13 +816,13 @@ async fn error_responses_follow_the_date_header_setting() {
         Http1::new().date_header(false),
         paf::service_fn(support::server::hello),
     );
-    let text = exchange_to_close(
+    let text = exchange(
         server.addr,
         b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(replies(&text)[0].header("date"), None, "a normal response");
-    let text = exchange_to_close(server.addr, b"GET / HTTP/1.1\r\n\r\n").await;
+    let text = exchange(server.addr, b"GET / HTTP/1.1\r\n\r\n").await;
     let replies = replies(&text);
     assert_error_reply(&replies[0], 400, "missing host");
     assert_eq!(
@@ -970,9 +945,7 @@ async fn send_and_read(addr: SocketAddr, input: &[u8]) -> Option<String> {
     if tcp.write_all(input).await.is_ok() {
         let _ = tcp.shutdown().await;
     }
-    let start = Instant::now();
-    let text = read_to_close(&mut tcp).await;
-    (start.elapsed() < PROMPT).then_some(text)
+    try_read_to_close(&mut tcp).await.ok()
 }
 
 #[tokio::test]

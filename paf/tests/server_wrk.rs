@@ -18,22 +18,9 @@ use tokio::process::Command;
 /// How long one load run may take before the test fails.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The pipelining script: 16 requests in one write, as built by wrk.
-const PIPELINE_LUA: &str = r#"
-local batch
-
-function init(args)
-  local requests = {}
-  for i = 1, 16 do
-    requests[i] = wrk.format()
-  end
-  batch = table.concat(requests)
-end
-
-function request()
-  return batch
-end
-"#;
+/// The benchmark's pipelining script (its depth defaults to 16 requests
+/// per write).
+const PIPELINE_LUA: &str = include_str!("../../bench/pipeline.lua");
 
 /// Runs `tool` to completion; asserts it succeeded; returns its stdout.
 async fn run(tool: &Path, args: &[&str]) -> String {

@@ -213,10 +213,12 @@ impl Http1 {
     {
         let http = self.clone();
         move |flow, drain| {
-            let peer = flow.info().peer_addr().map(ToString::to_string);
+            // Formatted only if the error is logged.
+            let peer = flow.info().peer_addr().cloned();
             let connection = http.serve_flow(flow, service.clone());
             Box::pin(async move {
                 if let Err(err) = connection.with_drain(drain).await {
+                    let peer = peer.as_ref().map(tracing::field::display);
                     tracing::debug!(peer, error = %err, "connection ended with an error");
                 }
             })

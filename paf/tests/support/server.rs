@@ -69,17 +69,27 @@ pub async fn hello(_req: Request<Body>) -> Result<Response<Body>, Infallible> {
 }
 
 /// Writes `request` on a new connection and reads until the server closes
-/// it (or `PROMPT` passes: then what was read so far).
+/// it; fails, showing what was read, if it does not within `PROMPT`.
 pub async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     tcp.write_all(request).await.unwrap();
     read_to_close(&mut tcp).await
 }
 
-/// Reads until the peer closes (or `PROMPT` passes).
+/// Reads until the peer closes; fails, showing what was read, if it does
+/// not within `PROMPT`.
 pub async fn read_to_close(tcp: &mut TcpStream) -> String {
+    match try_read_to_close(tcp).await {
+        Ok(text) => text,
+        Err(text) => panic!("the server did not close the connection; it sent {text:?}"),
+    }
+}
+
+/// Reads until the peer closes (or fails to read); `Err` with what was read
+/// if it does not close within `PROMPT`.
+pub async fn try_read_to_close(tcp: &mut TcpStream) -> Result<String, String> {
     let mut out = Vec::new();
-    let _ = tokio::time::timeout(PROMPT, async {
+    let closed = tokio::time::timeout(PROMPT, async {
         let mut buf = [0; 16 * 1024];
         loop {
             match tcp.read(&mut buf).await {
@@ -89,7 +99,11 @@ pub async fn read_to_close(tcp: &mut TcpStream) -> String {
         }
     })
     .await;
-    String::from_utf8_lossy(&out).into_owned()
+    let text = String::from_utf8_lossy(&out).into_owned();
+    match closed {
+        Ok(()) => Ok(text),
+        Err(_) => Err(text),
+    }
 }
 
 /// The status codes of every response in `text`, in order.
