@@ -162,9 +162,7 @@ impl Http1 {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService<B>,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: ResponseBody,
     {
         self.serve(io, service, None)
     }
@@ -174,9 +172,7 @@ impl Http1 {
     pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
     where
         S: HttpService<B>,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: ResponseBody,
     {
         let connected = Connected::new(flow.info().clone());
         self.serve(flow, service, Some(connected))
@@ -186,9 +182,7 @@ impl Http1 {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService<B>,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: ResponseBody,
     {
         let signal = Arc::new(Signal::default());
         let future = h1::server::serve(io, service, self.config.clone(), connected, signal.clone());
@@ -207,9 +201,7 @@ impl Http1 {
     ) -> impl Fn(Flow, Drain) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
     where
         S: HttpService<B> + Clone + Sync,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
+        B: ResponseBody,
     {
         let http = self.clone();
         move |flow, drain| {
@@ -224,6 +216,20 @@ impl Http1 {
             })
         }
     }
+}
+
+/// What a response body must be: any [`http_body::Body`] that can move to
+/// the connection's task, whose errors can be boxed.
+///
+/// Implemented for every such body; not meant to be implemented by hand.
+pub trait ResponseBody:
+    http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> ResponseBody for B where
+    B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static
+{
 }
 
 /// What a handler must be: a [`Service`] from `http::Request<paf::Body>` to

@@ -26,9 +26,7 @@ impl TestServer {
     pub fn start<S, B>(http: Http1, service: S) -> TestServer
     where
         S: HttpService<B> + Clone + Sync,
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<paf::BoxError>,
+        B: paf::server::ResponseBody,
     {
         let tcp = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = tcp.local_socket_addr();
