@@ -574,3 +574,63 @@ async fn the_handler_sees_the_connection_addresses() {
     assert!(curl_end.starts_with("127.0.0.1:"), "{curl_end}");
     assert_eq!(body, format!("{curl_end} {}", server.addr));
 }
+
+/// Answers with what `Connected` tells of the TLS session.
+async fn tls_details(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let connected = req.extensions().get::<Connected>();
+    let tls = connected.and_then(Connected::tls);
+    let text = match tls {
+        Some(tls) => format!(
+            "{} {} {}",
+            tls.version.as_deref().unwrap_or("-"),
+            tls.alpn
+                .as_deref()
+                .map_or("-".into(), String::from_utf8_lossy),
+            tls.server_name.as_deref().unwrap_or("-"),
+        ),
+        None => "no tls".to_owned(),
+    };
+    Ok(paf::respond::text(text))
+}
+
+#[tokio::test]
+async fn tls_details_reach_the_handler_over_https() {
+    let Some(tool) = peer_tool("curl") else {
+        return;
+    };
+    let dir = TempDir::new("curl-tls");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
+    let identity = conduit::listener::Identity::from_pem(
+        cert_pem.as_bytes(),
+        cert.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let acceptor = conduit::listener::TlsAcceptor::builder()
+        .identity(identity)
+        .alpn(["http/1.1"])
+        .build()
+        .unwrap();
+    let tcp = conduit::listener::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = tcp.local_socket_addr().port();
+    let server = conduit::serve::Server::builder()
+        .listener(conduit::listener::TlsListener::new(tcp, acceptor))
+        .serve(Http1::new().handler(paf::service_fn(tls_details)));
+
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let cacert = dir.path().join("cert.pem");
+    let out = run(
+        curl(&tool)
+            .args(["--resolve", &resolve, "--cacert"])
+            .arg(&cacert)
+            .arg(format!("https://localhost:{port}/")),
+        CURL_TIMEOUT,
+    )
+    .await;
+    let body = success(&out);
+    let parts: Vec<&str> = body.split(' ').collect();
+    assert!(parts[0].starts_with("TLSv1_"), "{body}");
+    assert_eq!(parts[1..], ["http/1.1", "localhost"], "{body}");
+    server.shutdown(Duration::from_secs(1)).await;
+}
