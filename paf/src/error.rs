@@ -47,6 +47,8 @@ pub(crate) enum Kind {
     Canceled,
     /// Switching protocols failed or was not possible.
     Upgrade,
+    /// An HTTP/2 protocol error, or a stream reset by the peer.
+    Http2,
 }
 
 /// Which timeout expired.
@@ -87,6 +89,22 @@ impl Error {
             Ok(err) => *err,
             Err(err) => Error::with(Kind::User, err),
         }
+    }
+
+    /// An error from the `h2` crate, sorted: I/O failures are I/O, a stream
+    /// the server refused (or never processed before going away) is
+    /// unanswered and safe to retry (RFC 9113, section 8.7).
+    pub(crate) fn h2(err: h2::Error) -> Error {
+        if err.is_io() {
+            return match err.into_io() {
+                Some(io) => Error::io(io),
+                None => Error::new(Kind::Io),
+            };
+        }
+        if err.is_remote() && err.reason() == Some(h2::Reason::REFUSED_STREAM) {
+            return Error::with(Kind::Unanswered, err);
+        }
+        Error::with(Kind::Http2, err)
     }
 
     pub(crate) fn kind(&self) -> Kind {
@@ -155,6 +173,12 @@ impl Error {
         self.inner.kind == Kind::Upgrade
     }
 
+    /// The HTTP/2 peer broke the protocol, closed the connection with an
+    /// error, or reset the stream; the source names the reason.
+    pub fn is_http2(&self) -> bool {
+        self.inner.kind == Kind::Http2
+    }
+
     fn description(&self) -> &'static str {
         match self.inner.kind {
             Kind::Io => "connection error",
@@ -171,7 +195,19 @@ impl Error {
             Kind::Panic => "handler panicked",
             Kind::Canceled => "request canceled",
             Kind::Upgrade => "protocol upgrade failed",
+            Kind::Http2 => "HTTP/2 error",
         }
+    }
+}
+
+/// What a caught panic said, for the log.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(not a string)"
     }
 }
 

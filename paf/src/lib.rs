@@ -42,10 +42,14 @@
 
 pub mod body;
 pub mod client;
+mod date;
 mod error;
 pub(crate) mod h1;
+pub(crate) mod h2;
 pub mod respond;
+mod rewind;
 pub mod server;
+mod timer;
 pub mod upgrade;
 
 pub use body::Body;

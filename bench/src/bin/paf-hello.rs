@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
-    let http = paf::server::Http1::new();
+    let http = paf::server::Auto::new();
     // conduit's TCP listener sets TCP_NODELAY on accepted sockets.
     let tcp = conduit::listener::TcpListener::bind(addr)?;
     let bound = tcp.local_socket_addr();

@@ -58,6 +58,7 @@ enum Kind {
     Empty,
     Full(Option<Bytes>),
     Incoming(pipe::Receiver),
+    H2(crate::h2::body::Recv),
     Dyn(Dyn),
 }
 
@@ -130,6 +131,12 @@ impl Body {
         }
     }
 
+    pub(crate) fn h2(recv: crate::h2::body::Recv) -> Body {
+        Body {
+            kind: Kind::H2(recv),
+        }
+    }
+
     /// The next frame (data or trailers), or `None` at the end.
     pub async fn frame(&mut self) -> Option<Result<Frame<Bytes>, Error>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_frame_inner(cx)).await
@@ -143,6 +150,7 @@ impl Body {
             Kind::Empty => Poll::Ready(None),
             Kind::Full(data) => Poll::Ready(data.take().map(|data| Ok(Frame::data(data)))),
             Kind::Incoming(rx) => rx.poll_frame(cx),
+            Kind::H2(recv) => recv.poll_frame(cx),
             Kind::Dyn(body) => body.as_mut().poll_frame(cx),
         }
     }
@@ -164,6 +172,7 @@ impl http_body::Body for Body {
             Kind::Empty => true,
             Kind::Full(data) => data.is_none(),
             Kind::Incoming(rx) => rx.is_end_stream(),
+            Kind::H2(recv) => recv.is_end_stream(),
             Kind::Dyn(body) => body.is_end_stream(),
         }
     }
@@ -173,6 +182,9 @@ impl http_body::Body for Body {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
             Kind::Incoming(rx) => rx
+                .remaining()
+                .map_or_else(SizeHint::new, SizeHint::with_exact),
+            Kind::H2(recv) => recv
                 .remaining()
                 .map_or_else(SizeHint::new, SizeHint::with_exact),
             Kind::Dyn(body) => body.size_hint(),
@@ -191,7 +203,7 @@ impl fmt::Debug for Body {
         let kind = match &self.kind {
             Kind::Empty => "empty",
             Kind::Full(_) => "full",
-            Kind::Incoming(_) => "incoming",
+            Kind::Incoming(_) | Kind::H2(_) => "incoming",
             Kind::Dyn(_) => "stream",
         };
         f.debug_tuple("Body").field(&kind).finish()

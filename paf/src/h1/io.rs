@@ -31,9 +31,14 @@ where
     I: AsyncRead + AsyncWrite + Unpin,
 {
     pub(crate) fn new(io: I) -> Buffered<I> {
+        Buffered::with_read_buf(io, BytesMut::with_capacity(HEAD_READ))
+    }
+
+    /// With bytes already read from `io`.
+    pub(crate) fn with_read_buf(io: I, read_buf: BytesMut) -> Buffered<I> {
         Buffered {
             io,
-            read_buf: BytesMut::with_capacity(HEAD_READ),
+            read_buf,
             write_buf: WriteBuf::new(),
         }
     }

@@ -5,13 +5,10 @@
 //! - `io.rs`: the read buffer and write queue around a stream.
 //! - `outgoing.rs`: encoding a body being sent, for both sides.
 //! - `server.rs`: the server connection loop; `pump.rs` feeds request bodies.
-//! - `timer.rs`, `date.rs`: the connection deadline and the `date` header.
 
 pub(crate) mod client;
 pub(crate) mod codec;
-mod date;
 mod io;
 mod outgoing;
 mod pump;
 pub(crate) mod server;
-mod timer;

@@ -11,9 +11,9 @@ use tokio::time::Instant;
 
 use super::codec::{BodyError, Decoded, Decoder};
 use super::io::Buffered;
-use super::timer::Deadline;
 use crate::body::pipe::{self, Gone};
 use crate::error::{Error, Kind, Timeout};
+use crate::timer::Deadline;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
@@ -24,15 +24,16 @@ use tower_service::Service;
 use super::codec::{
     self, Decoder, Encoder, Framing, HeadError, Limits, RequestHead, ResponseHeadOut,
 };
-use super::date;
 use super::io::{Buffered, WRITE_HIGH_WATER};
 use super::outgoing::{Step, poll_encode};
 use super::pump::{Pump, PumpError};
-use super::timer::Deadline;
 use crate::body::{Body, pipe};
+use crate::date;
 use crate::error::{BoxError, Error, Kind, Timeout};
+use crate::h2::h2c;
 use crate::server::Connected;
 use crate::server::signal::Signal;
+use crate::timer::Deadline;
 use crate::upgrade::{OnUpgrade, Upgraded};
 
 /// How long a closing connection keeps reading (and discarding) so that the
@@ -90,14 +91,34 @@ enum Answer<B> {
     Abort(Error),
 }
 
-/// Serves requests on `io` until the client closes, an error, or shutdown.
+/// What a connection has besides its stream and settings.
+pub(crate) struct Extras {
+    /// Bytes already read from the stream (while choosing the protocol).
+    pub(crate) early: BytesMut,
+    pub(crate) connected: Option<Connected>,
+    pub(crate) signal: Arc<Signal>,
+    /// Whether `Upgrade: h2c` requests are granted.
+    pub(crate) h2c: bool,
+}
+
+/// An h2c upgrade granted (`101` is written): the stream, what was read
+/// after the request, the request itself, and the handler, for HTTP/2 to
+/// carry on with.
+pub(crate) struct Switch<I, S> {
+    pub(crate) io: I,
+    pub(crate) early: BytesMut,
+    pub(crate) head: RequestHead,
+    pub(crate) service: S,
+}
+
+/// Serves requests on `io` until the client closes, an error, or shutdown;
+/// or until an h2c upgrade is granted.
 pub(crate) async fn serve<I, S, B>(
     io: I,
     mut service: S,
     config: Arc<Config>,
-    connected: Option<Connected>,
-    signal: Arc<Signal>,
-) -> Result<(), Error>
+    extras: Extras,
+) -> Result<Option<Switch<I, S>>, Error>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: Service<Request<Body>, Response = Response<B>>,
@@ -105,7 +126,13 @@ where
     B: HttpBody,
     B::Error: Into<BoxError>,
 {
-    let mut io = Buffered::new(io);
+    let Extras {
+        early,
+        connected,
+        signal,
+        h2c,
+    } = extras;
+    let mut io = Buffered::with_read_buf(io, early);
     let mut deadline = Deadline::default();
     deadline.set(config.head_timeout.map(|t| Instant::now() + t));
     // When the last response was written; none before the first request.
@@ -113,9 +140,21 @@ where
     loop {
         let head = match read_head(&mut io, &config, &signal, &mut deadline, last_response).await {
             Next::Request(head) => head,
-            Next::Close(err) => return close(&mut io, err).await,
-            Next::Refuse(status, err) => return refuse(&mut io, &config, status, err).await,
+            Next::Close(err) => return close(&mut io, err).await.map(|()| None),
+            Next::Refuse(status, err) => {
+                return refuse(&mut io, &config, status, err).await.map(|()| None);
+            }
         };
+        if h2c && h2c::wants_upgrade(&head) && !signal.is_set() {
+            io.write_buf.push(Bytes::from_static(h2c::SWITCHING));
+            poll_fn(|cx| io.poll_flush(cx)).await.map_err(Error::io)?;
+            return Ok(Some(Switch {
+                io: io.io,
+                early: io.read_buf,
+                head,
+                service,
+            }));
+        }
         let is_head = head.method == Method::HEAD;
         let is_connect = head.method == Method::CONNECT;
         let mut keep_alive = head.keep_alive && config.keep_alive && !signal.is_set();
@@ -124,7 +163,7 @@ where
             Ok(pair) => pair,
             Err(status) => {
                 let err = Error::new(Kind::BodyTooLarge);
-                return refuse(&mut io, &config, status, err).await;
+                return refuse(&mut io, &config, status, err).await.map(|()| None);
             }
         };
         let mut upgrade = None;
@@ -144,7 +183,9 @@ where
 
         let res = match call(&mut service, req, &mut pump, &mut io).await {
             Answer::Response(res) => res,
-            Answer::Refuse(status, err) => return refuse(&mut io, &config, status, err).await,
+            Answer::Refuse(status, err) => {
+                return refuse(&mut io, &config, status, err).await.map(|()| None);
+            }
             Answer::Abort(err) => return Err(err),
         };
 
@@ -208,7 +249,7 @@ where
                 let early = io.read_buf.split().freeze();
                 let _ = tx.send(Upgraded::new(io.io, early));
             }
-            return Ok(());
+            return Ok(None);
         }
         drop(upgrade);
 
@@ -227,7 +268,7 @@ where
                 // unread bytes would reset the connection under the response.
                 linger(&mut io).await;
             }
-            return closed;
+            return closed.map(|()| None);
         }
         if io.read_buf.is_empty() || io.write_buf.len() >= WRITE_HIGH_WATER {
             poll_fn(|cx| io.poll_flush(cx)).await.map_err(Error::io)?;
@@ -391,7 +432,7 @@ where
             Answer::Refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
         }
         Ok(Err(panic)) => {
-            let message = panic_message(&panic);
+            let message = crate::error::panic_message(&panic);
             tracing::error!(panic = message, "handler panicked");
             Answer::Refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -417,16 +458,6 @@ fn pump_failed<B>(err: PumpError) -> Answer<B> {
         ),
         PumpError::Incomplete => Answer::Abort(Error::new(Kind::Incomplete)),
         PumpError::Io(e) => Answer::Abort(Error::io(e)),
-    }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(s) = panic.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s
-    } else {
-        "(not a string)"
     }
 }
 

@@ -1,0 +1,475 @@
+//! The HTTP/2 server connection: the `h2` crate runs the protocol; this
+//! loop accepts streams, hands each to the handler, and watches the
+//! connection (shutdown, keep-alive, idleness, reset floods).
+//!
+//! A stream whose handler answers at once with a body already in memory is
+//! answered on the spot; any other is moved to a task of its own, so slow
+//! handlers run concurrently and on any worker thread.
+
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::task::AtomicWaker;
+use h2::server::SendResponse;
+use h2::{Reason, RecvStream};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+use tower_service::Service;
+
+use super::body::{Recv, SendError, send_body};
+use super::ping::KeepAlive;
+use crate::body::Body;
+use crate::error::{BoxError, Error, Kind, Timeout};
+use crate::server::Connected;
+use crate::server::signal::Signal;
+use crate::timer::Deadline;
+
+/// The settings of HTTP/2 server connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) max_concurrent_streams: u32,
+    pub(crate) initial_stream_window: u32,
+    pub(crate) initial_connection_window: u32,
+    pub(crate) max_frame_size: u32,
+    pub(crate) max_header_list_size: u32,
+    pub(crate) max_send_buffer: usize,
+    pub(crate) keep_alive_interval: Option<Duration>,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) max_pending_accept_resets: usize,
+    pub(crate) max_local_error_resets: usize,
+    /// At most this many streams reset by the peer before their response
+    /// ended, per `reset_window`.
+    pub(crate) max_resets: u64,
+    pub(crate) reset_window: Duration,
+    pub(crate) max_body: Option<u64>,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) date: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_concurrent_streams: 200,
+            initial_stream_window: 1024 * 1024,
+            initial_connection_window: 4 * 1024 * 1024,
+            max_frame_size: 16 * 1024,
+            max_header_list_size: 64 * 1024,
+            max_send_buffer: 400 * 1024,
+            keep_alive_interval: None,
+            keep_alive_timeout: Duration::from_secs(20),
+            max_pending_accept_resets: 20,
+            max_local_error_resets: 1024,
+            max_resets: 200,
+            reset_window: Duration::from_secs(10),
+            max_body: None,
+            handshake_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(60)),
+            date: true,
+        }
+    }
+}
+
+impl Config {
+    fn builder(&self) -> h2::server::Builder {
+        let mut builder = h2::server::Builder::new();
+        builder
+            .max_concurrent_streams(self.max_concurrent_streams)
+            .initial_window_size(self.initial_stream_window)
+            .initial_connection_window_size(self.initial_connection_window)
+            .max_frame_size(self.max_frame_size)
+            .max_header_list_size(self.max_header_list_size)
+            .max_send_buffer_size(self.max_send_buffer)
+            .max_pending_accept_reset_streams(self.max_pending_accept_resets)
+            .max_local_error_reset_streams(Some(self.max_local_error_resets));
+        builder
+    }
+}
+
+/// Streams the peer reset before their response ended, counted by the
+/// stream tasks and watched by the connection.
+#[derive(Default)]
+struct Resets {
+    count: AtomicU64,
+    waker: AtomicWaker,
+}
+
+impl Resets {
+    fn record(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.waker.wake();
+    }
+}
+
+/// The connection's view of [`Resets`]: a count per fixed window.
+struct ResetWindow {
+    shared: Arc<Resets>,
+    start: Instant,
+    count_at_start: u64,
+}
+
+impl ResetWindow {
+    fn poll_flooded(&mut self, config: &Config, cx: &mut Context<'_>) -> Poll<u64> {
+        self.shared.waker.register(cx.waker());
+        let count = self.shared.count.load(Ordering::Relaxed);
+        let now = Instant::now();
+        if now.duration_since(self.start) > config.reset_window {
+            self.start = now;
+            self.count_at_start = count;
+        }
+        let recent = count - self.count_at_start;
+        if recent > config.max_resets {
+            Poll::Ready(recent)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// What every stream task needs from its connection.
+struct StreamContext {
+    connected: Option<Connected>,
+    resets: Arc<Resets>,
+    config: Arc<Config>,
+}
+
+/// Serves HTTP/2 on `io` (after the client's preface, if any was read
+/// ahead, has been put back). `first` is the request of an h2c upgrade,
+/// answered on stream 1.
+pub(crate) async fn serve<I, S, B>(
+    io: I,
+    mut service: S,
+    config: Arc<Config>,
+    connected: Option<Connected>,
+    signal: Arc<Signal>,
+    mut first: Option<Request<Body>>,
+) -> Result<(), Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let handshake = config.builder().handshake::<_, Bytes>(io);
+    let mut conn = match config.handshake_timeout {
+        Some(limit) => match tokio::time::timeout(limit, handshake).await {
+            Ok(conn) => conn,
+            Err(_) => return Err(Error::new(Kind::Timeout(Timeout::Head))),
+        },
+        None => handshake.await,
+    }
+    .map_err(Error::h2)?;
+
+    let mut keep_alive = config.keep_alive_interval.and_then(|interval| {
+        let ping = conn.ping_pong()?;
+        Some(KeepAlive::new(ping, interval, config.keep_alive_timeout))
+    });
+    let resets = Arc::new(Resets::default());
+    let mut window = ResetWindow {
+        shared: resets.clone(),
+        start: Instant::now(),
+        count_at_start: 0,
+    };
+    let streams = Arc::new(StreamContext {
+        connected,
+        resets,
+        config: config.clone(),
+    });
+    let mut idle = Deadline::default();
+    idle.set(config.idle_timeout.map(|t| Instant::now() + t));
+    let mut going_away = false;
+    // A stream accepted while the service was not ready for it.
+    let mut waiting: Option<(Request<RecvStream>, SendResponse<Bytes>)> = None;
+
+    enum Event {
+        Stream(Request<RecvStream>, SendResponse<Bytes>),
+        Closed(Result<(), h2::Error>),
+        ServiceFailed(BoxError),
+        Shutdown,
+        Flood(u64),
+        Dead(Error),
+        IdleCheck,
+    }
+    loop {
+        let event = poll_fn(|cx| {
+            if !going_away && signal.poll_set(cx).is_ready() {
+                return Poll::Ready(Event::Shutdown);
+            }
+            if let Poll::Ready(count) = window.poll_flooded(&config, cx) {
+                return Poll::Ready(Event::Flood(count));
+            }
+            if let Some(Poll::Ready(err)) = keep_alive.as_mut().map(|k| k.poll_dead(cx)) {
+                return Poll::Ready(Event::Dead(err));
+            }
+            if idle.poll_expired(cx).is_ready() {
+                return Poll::Ready(Event::IdleCheck);
+            }
+            if waiting.is_some() {
+                match service.poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if let Some((req, respond)) = waiting.take() {
+                            return Poll::Ready(Event::Stream(req, respond));
+                        }
+                    }
+                    Poll::Ready(Err(err)) => return Poll::Ready(Event::ServiceFailed(err.into())),
+                    Poll::Pending => {}
+                }
+                // Keep the connection moving (other streams' data, PINGs)
+                // without taking new streams.
+                return conn.poll_closed(cx).map(Event::Closed);
+            }
+            match conn.poll_accept(cx) {
+                Poll::Ready(Some(Ok((req, respond)))) => match service.poll_ready(cx) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Event::Stream(req, respond)),
+                    Poll::Ready(Err(err)) => Poll::Ready(Event::ServiceFailed(err.into())),
+                    Poll::Pending => {
+                        waiting = Some((req, respond));
+                        conn.poll_closed(cx).map(Event::Closed)
+                    }
+                },
+                Poll::Ready(Some(Err(err))) => Poll::Ready(Event::Closed(Err(err))),
+                Poll::Ready(None) => Poll::Ready(Event::Closed(Ok(()))),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await;
+        match event {
+            Event::Stream(req, respond) => {
+                idle.set(config.idle_timeout.map(|t| Instant::now() + t));
+                let upgraded = first.take_if(|_| respond.stream_id().as_u32() == 1);
+                dispatch(&mut service, req, respond, upgraded, &streams);
+            }
+            Event::Closed(result) => return result.or_else(closed_quietly),
+            Event::ServiceFailed(err) => {
+                let err = Error::user(err);
+                tracing::warn!(error = %err, "service failed; closing the connection");
+                conn.abrupt_shutdown(Reason::INTERNAL_ERROR);
+                let _ = poll_fn(|cx| conn.poll_closed(cx)).await;
+                return Err(err);
+            }
+            Event::Shutdown => {
+                going_away = true;
+                conn.graceful_shutdown();
+            }
+            Event::Flood(count) => {
+                tracing::warn!(resets = count, "HTTP/2 reset flood; closing the connection");
+                conn.abrupt_shutdown(Reason::ENHANCE_YOUR_CALM);
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    poll_fn(|cx| conn.poll_closed(cx)),
+                )
+                .await;
+                return Err(Error::with(
+                    Kind::Http2,
+                    format!(
+                        "the peer reset {count} streams within {:?}",
+                        config.reset_window
+                    ),
+                ));
+            }
+            Event::Dead(err) => return Err(err),
+            Event::IdleCheck => {
+                if conn.has_streams() || going_away {
+                    idle.set(config.idle_timeout.map(|t| Instant::now() + t));
+                } else {
+                    idle.set(None);
+                    going_away = true;
+                    conn.graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// A peer that closes the connection (or goes away without an error)
+/// ended it normally.
+fn closed_quietly(err: h2::Error) -> Result<(), Error> {
+    let quiet = err.is_go_away() && err.reason() == Some(Reason::NO_ERROR)
+        || err
+            .get_io()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+    if quiet { Ok(()) } else { Err(Error::h2(err)) }
+}
+
+/// Starts answering one stream: on the spot when the handler is done at
+/// once, in a task of its own otherwise.
+fn dispatch<S, B>(
+    service: &mut S,
+    req: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    upgraded: Option<Request<Body>>,
+    streams: &Arc<StreamContext>,
+) where
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let (parts, recv) = req.into_parts();
+    let is_head = parts.method == Method::HEAD;
+    let mut req = match upgraded {
+        Some(req) => req,
+        None => {
+            let length = content_length(&parts.headers);
+            if let (Some(n), Some(limit)) = (length, streams.config.max_body)
+                && n > limit
+            {
+                let _ = respond.send_response(error_head(StatusCode::PAYLOAD_TOO_LARGE), true);
+                return;
+            }
+            let body = if recv.is_end_stream() {
+                Body::empty()
+            } else {
+                Body::h2(Recv::new(recv, length, streams.config.max_body))
+            };
+            Request::from_parts(parts, body)
+        }
+    };
+    if let Some(connected) = &streams.connected {
+        req.extensions_mut().insert(connected.clone());
+    }
+    // Errors are boxed at once: the service's own error type need not be `Send`.
+    let future = service
+        .call(req)
+        .map(|result| result.map_err(Into::<BoxError>::into));
+    let mut task = Box::pin(answer(future, respond, is_head, streams.clone()));
+    // Most handlers answer at once: a poll here saves spawning a task.
+    let mut cx = Context::from_waker(Waker::noop());
+    if task.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(task);
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Runs the handler and sends its response.
+async fn answer<F, B, E>(
+    future: F,
+    mut respond: SendResponse<Bytes>,
+    is_head: bool,
+    streams: Arc<StreamContext>,
+) where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let mut future = pin!(AssertUnwindSafe(future).catch_unwind());
+    // A stream the peer resets stops its handler.
+    let outcome = poll_fn(|cx| {
+        if let Poll::Ready(outcome) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(outcome));
+        }
+        respond.poll_reset(cx).map(|_| None)
+    })
+    .await;
+    let res = match outcome {
+        None => return streams.resets.record(),
+        Some(Ok(Ok(res))) => res,
+        Some(Ok(Err(err))) => {
+            let err = Error::user(err);
+            let status = if err.is_body_too_large() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                tracing::warn!(error = %err, "handler failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            let _ = respond.send_response(error_head(status), true);
+            return;
+        }
+        Some(Err(panic)) => {
+            tracing::error!(
+                panic = crate::error::panic_message(&panic),
+                "handler panicked"
+            );
+            let _ = respond.send_response(error_head(StatusCode::INTERNAL_SERVER_ERROR), true);
+            return;
+        }
+    };
+    let (mut parts, body) = res.into_parts();
+    let status = parts.status;
+    let bodiless = is_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    prepare_head(&mut parts.headers, &body, bodiless, &streams.config);
+    let end = bodiless || body.is_end_stream();
+    let head = Response::from_parts(parts, ());
+    let mut stream = match respond.send_response(head, end) {
+        Ok(stream) => stream,
+        Err(err) => {
+            if err.is_reset() && err.is_remote() {
+                streams.resets.record();
+            } else {
+                tracing::debug!(error = %err, "could not send the response head");
+            }
+            return;
+        }
+    };
+    if end {
+        return;
+    }
+    match send_body(body, &mut stream).await {
+        Ok(()) => {}
+        Err(SendError::Reset(_)) => streams.resets.record(),
+        Err(err) => {
+            let err = err.into_error();
+            tracing::debug!(error = %err, "response body not sent");
+        }
+    }
+}
+
+/// A bodiless response head for an error status.
+fn error_head(status: StatusCode) -> Response<()> {
+    let mut res = Response::new(());
+    *res.status_mut() = status;
+    res
+}
+
+/// Fields that only mean something to HTTP/1.1 are dropped (`h2` refuses
+/// them, and a handler written for HTTP/1.1 may set them); the length and
+/// the date are added when known.
+fn prepare_head<B: HttpBody>(headers: &mut HeaderMap, body: &B, bodiless: bool, config: &Config) {
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ] {
+        headers.remove(name);
+    }
+    if !bodiless
+        && !headers.contains_key(header::CONTENT_LENGTH)
+        && let Some(n) = body.size_hint().exact()
+    {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    if config.date && !headers.contains_key(header::DATE) {
+        crate::date::with_date(Instant::now(), |date| {
+            if let Ok(value) = HeaderValue::from_bytes(date) {
+                headers.insert(header::DATE, value);
+            }
+        });
+    }
+}

@@ -1,0 +1,265 @@
+//! [`Auto`]: HTTP/1.1 and HTTP/2 on the same listener, the protocol
+//! chosen per connection.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use mimic::Flow;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::signal::Signal;
+use super::{
+    Connected, Connection, ConnectionHandler, Http1, Http2, HttpService, ResponseBody, handler,
+};
+use crate::error::{Error, Kind};
+use crate::h2::h2c;
+use crate::rewind::Rewind;
+use crate::{h1, h2};
+
+/// Serves HTTP/1.1 and HTTP/2 with one handler, each protocol with its own
+/// settings, choosing the protocol per connection:
+///
+/// - **TLS**: the protocol negotiated by ALPN decides (`h2` or `http/1.1`),
+///   and nothing else: the first bytes are never sniffed. A client that
+///   negotiated nothing gets HTTP/1.1. Give the TLS listener
+///   [`alpn_protocols`](Auto::alpn_protocols) to advertise.
+/// - **Clear text**: a connection starting with the HTTP/2 preface is
+///   HTTP/2 (prior knowledge); any other is HTTP/1.1, where a bodiless
+///   request with `Upgrade: h2c` and `HTTP2-Settings` is answered `101` and
+///   then on stream 1 of HTTP/2. Either can be switched off.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+/// use conduit::listener::TcpListener;
+/// use http::{Request, Response, Version};
+/// use paf::Body;
+/// use paf::server::Auto;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hello = paf::service_fn(|req: Request<Body>| async move {
+///     let text = format!("Hello over {:?}!", req.version());
+///     Ok::<_, Infallible>(Response::new(Body::full(text)))
+/// });
+/// let tcp = TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// let server = conduit::serve::Server::builder()
+///     .listener(tcp)
+///     .serve(Auto::new().handler(hello));
+/// let addr = server.local_addrs()[0].to_string();
+///
+/// // An HTTP/2 client with prior knowledge.
+/// let tcp = tokio::net::TcpStream::connect(&addr).await?;
+/// let (mut sender, connection) = paf::client::Builder::new().http2().handshake(tcp);
+/// tokio::spawn(connection);
+/// let res = sender.send(Request::get(format!("http://{addr}/")).body(Body::empty())?).await?;
+/// assert_eq!(res.version(), Version::HTTP_2);
+/// assert_eq!(res.into_body().text().await?, "Hello over HTTP/2.0!");
+///
+/// server.shutdown(Duration::from_secs(5)).await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Auto {
+    http1: Http1,
+    http2: Http2,
+    h1: bool,
+    h2: bool,
+    prior_knowledge: bool,
+    h2c_upgrade: bool,
+}
+
+impl Default for Auto {
+    fn default() -> Auto {
+        Auto {
+            http1: Http1::new(),
+            http2: Http2::new(),
+            h1: true,
+            h2: true,
+            prior_knowledge: true,
+            h2c_upgrade: true,
+        }
+    }
+}
+
+impl Auto {
+    /// Both protocols with their default settings, prior knowledge and h2c
+    /// upgrades accepted.
+    pub fn new() -> Auto {
+        Auto::default()
+    }
+
+    /// The settings for HTTP/1.1 connections.
+    pub fn http1(mut self, http1: Http1) -> Self {
+        self.http1 = http1;
+        self
+    }
+
+    /// The settings for HTTP/2 connections.
+    pub fn http2(mut self, http2: Http2) -> Self {
+        self.http2 = http2;
+        self
+    }
+
+    /// Serves HTTP/1.1 only: no ALPN `h2`, no preface detection, no h2c.
+    pub fn http1_only(mut self) -> Self {
+        self.h1 = true;
+        self.h2 = false;
+        self
+    }
+
+    /// Serves HTTP/2 only: clear-text clients must use prior knowledge, TLS
+    /// clients ALPN `h2` (or nothing).
+    pub fn http2_only(mut self) -> Self {
+        self.h1 = false;
+        self.h2 = true;
+        self
+    }
+
+    /// Whether a clear-text connection starting with the HTTP/2 preface is
+    /// served as HTTP/2 (the default). Off, every clear-text connection is
+    /// HTTP/1.1 and its first bytes are not looked at.
+    pub fn prior_knowledge(mut self, enabled: bool) -> Self {
+        self.prior_knowledge = enabled;
+        self
+    }
+
+    /// Whether clear-text HTTP/1.1 requests asking `Upgrade: h2c` are
+    /// switched to HTTP/2 (the default). Requests with a body are answered
+    /// on HTTP/1.1, as RFC 9113 lets a server do.
+    pub fn h2c_upgrade(mut self, enabled: bool) -> Self {
+        self.h2c_upgrade = enabled;
+        self
+    }
+
+    /// The ALPN protocols to configure the TLS listener with, most
+    /// preferred first: `h2` and `http/1.1`, or the one enabled.
+    ///
+    /// ```
+    /// # fn tls(cert: &[u8], key: &[u8]) -> Result<(), conduit::listener::TlsError> {
+    /// use conduit::listener::{Identity, TlsAcceptor};
+    /// let auto = paf::server::Auto::new();
+    /// let acceptor = TlsAcceptor::builder()
+    ///     .identity(Identity::from_pem(cert, key)?)
+    ///     .alpn(auto.alpn_protocols())
+    ///     .build()?;
+    /// # let _ = acceptor; Ok(()) }
+    /// ```
+    pub fn alpn_protocols(&self) -> Vec<&'static str> {
+        let mut protocols = Vec::new();
+        if self.h2 {
+            protocols.push("h2");
+        }
+        if self.h1 {
+            protocols.push("http/1.1");
+        }
+        protocols
+    }
+
+    /// Serves a clear-text stream, choosing by its first bytes.
+    pub fn serve_connection<I, S, B>(&self, io: I, service: S) -> Connection
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        self.serve(io, service, None)
+    }
+
+    /// Serves a [`Flow`]: by its ALPN protocol when it is TLS, by its first
+    /// bytes otherwise. Requests carry a [`Connected`].
+    pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
+    where
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        let connected = Connected::new(flow.info().clone());
+        self.serve(flow, service, Some(connected))
+    }
+
+    fn serve<I, S, B>(&self, io: I, service: S, connected: Option<Connected>) -> Connection
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        let auto = self.clone();
+        Connection::start(move |signal| auto.run(io, service, connected, signal))
+    }
+
+    async fn run<I, S, B>(
+        self,
+        mut io: I,
+        service: S,
+        connected: Option<Connected>,
+        signal: Arc<Signal>,
+    ) -> Result<(), Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        let h2_config = self.http2.config.clone();
+        let tls_alpn = connected
+            .as_ref()
+            .and_then(Connected::tls)
+            .map(|tls| tls.alpn.clone());
+        let mut early = BytesMut::new();
+        let http2 = match tls_alpn {
+            Some(Some(alpn)) => match (&alpn[..], self.h1, self.h2) {
+                (b"h2", _, true) => true,
+                (b"http/1.1", true, _) => false,
+                _ => {
+                    let alpn = String::from_utf8_lossy(&alpn);
+                    let message = format!("ALPN chose {alpn:?}, which this server does not serve");
+                    return Err(Error::with(Kind::Upgrade, message));
+                }
+            },
+            Some(None) => !self.h1,
+            None if self.h1 && self.h2 && self.prior_knowledge => {
+                let (is_h2, read) = h2c::sniff(&mut io, self.http1.config.head_timeout).await?;
+                early = read;
+                is_h2
+            }
+            None => !self.h1,
+        };
+        if http2 {
+            let io = Rewind::new(io, early.freeze());
+            return h2::server::serve(io, service, h2_config, connected, signal, None).await;
+        }
+
+        let clear_text = connected.as_ref().is_none_or(|c| c.tls().is_none());
+        let extras = h1::server::Extras {
+            early,
+            connected: connected.clone(),
+            signal: signal.clone(),
+            h2c: self.h2 && self.h2c_upgrade && clear_text,
+        };
+        let Some(switch) = h1::server::serve(io, service, self.http1.config, extras).await? else {
+            return Ok(());
+        };
+        let h1::server::Switch {
+            mut io,
+            early,
+            head,
+            service,
+        } = switch;
+        let prefix = h2c::splice_preface(&mut io, early, h2_config.handshake_timeout).await?;
+        let first = h2c::upgraded_request(head);
+        let io = Rewind::new(io, prefix);
+        h2::server::serve(io, service, h2_config, connected, signal, Some(first)).await
+    }
+
+    /// A connection handler for [`conduit::serve::Server`]: each flow is
+    /// served with a clone of `service` in the protocol it chose, and the
+    /// drain signal ends connections gracefully (GOAWAY on HTTP/2).
+    pub fn handler<S, B>(&self, service: S) -> impl ConnectionHandler
+    where
+        S: HttpService<B> + Clone + Sync,
+        B: ResponseBody,
+    {
+        let auto = self.clone();
+        handler(move |flow| auto.serve_flow(flow, service.clone()))
+    }
+}

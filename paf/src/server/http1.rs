@@ -1,0 +1,155 @@
+//! [`Http1`]: the HTTP/1.1 server settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use mimic::Flow;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::{Connected, Connection, ConnectionHandler, HttpService, ResponseBody, handler};
+use crate::h1;
+
+/// HTTP/1.1 server settings; serves connections with them.
+///
+/// The defaults suit a server on the open internet: request heads up to
+/// 64 KiB with at most 100 fields and targets up to 8 KiB, 30 seconds to
+/// send a head (a slow client gets `408`), idle kept-alive connections
+/// closed after 60 seconds (as are bodies that stall as long), and no limit on body sizes (bodies are
+/// streamed, never buffered whole).
+#[derive(Clone, Debug, Default)]
+pub struct Http1 {
+    pub(crate) config: Arc<h1::server::Config>,
+}
+
+impl Http1 {
+    /// The default settings.
+    pub fn new() -> Http1 {
+        Http1::default()
+    }
+
+    fn config(&mut self) -> &mut h1::server::Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// The largest request head (request line and fields) in bytes; a larger
+    /// one is answered `431`.
+    pub fn max_head_size(mut self, bytes: usize) -> Self {
+        self.config().limits.max_head_bytes = bytes;
+        self
+    }
+
+    /// The most header fields in a request; more are answered `431`.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.config().limits.max_headers = count;
+        self
+    }
+
+    /// The longest request target in bytes; a longer one is answered `414`.
+    pub fn max_target_len(mut self, bytes: usize) -> Self {
+        self.config().limits.max_target_len = bytes;
+        self
+    }
+
+    /// The largest request body in bytes. A request that declares a larger
+    /// `content-length` is answered `413` without calling the handler; a
+    /// chunked body that grows past the limit is cut off, its reader gets an
+    /// error for which [`Error::is_body_too_large`] is true, and the client
+    /// gets `413`. Unlimited by default.
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.config().max_body = Some(bytes);
+        self
+    }
+
+    /// How long a client has to send a request head, from its first byte
+    /// (from the connection's start for the first request). A client that
+    /// sent part of a head by then is answered `408`. `None` waits forever.
+    pub fn head_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config().head_timeout = timeout;
+        self
+    }
+
+    /// How long a kept-alive connection may wait for its next request, and
+    /// the longest pause allowed in the middle of a request body (a client
+    /// that stalls there is answered `408` and its handler's body fails).
+    /// Time the handler takes to read is not counted. `None` waits forever.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config().idle_timeout = timeout;
+        self
+    }
+
+    /// Whether connections are kept open for further requests (the default).
+    pub fn keep_alive(mut self, enabled: bool) -> Self {
+        self.config().keep_alive = enabled;
+        self
+    }
+
+    /// How many bytes of a request body the handler did not read are read
+    /// and thrown away to keep the connection; a longer rest closes it.
+    pub fn max_drain(mut self, bytes: u64) -> Self {
+        self.config().max_drain = bytes;
+        self
+    }
+
+    /// Whether responses get a `date` header when they have none (the
+    /// default, as RFC 9110 asks of servers with a clock).
+    pub fn date_header(mut self, enabled: bool) -> Self {
+        self.config().date = enabled;
+        self
+    }
+
+    /// Serves HTTP/1.1 on any stream. The handler sees no [`Connected`]
+    /// extension; [`serve_flow`](Http1::serve_flow) adds one.
+    pub fn serve_connection<I, S, B>(&self, io: I, service: S) -> Connection
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        self.serve(io, service, None)
+    }
+
+    /// Serves HTTP/1.1 on a [`Flow`]; requests carry a [`Connected`] with
+    /// the flow's addresses and TLS details.
+    pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
+    where
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        let connected = Connected::new(flow.info().clone());
+        self.serve(flow, service, Some(connected))
+    }
+
+    fn serve<I, S, B>(&self, io: I, service: S, connected: Option<Connected>) -> Connection
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
+        B: ResponseBody,
+    {
+        let config = self.config.clone();
+        Connection::start(move |signal| async move {
+            let extras = h1::server::Extras {
+                early: BytesMut::new(),
+                connected,
+                signal,
+                h2c: false,
+            };
+            // Not asked to grant h2c upgrades, so it never switches.
+            h1::server::serve(io, service, config, extras)
+                .await
+                .map(drop)
+        })
+    }
+
+    /// A connection handler for [`conduit::serve::Server`]: each flow is
+    /// served with a clone of `service`, and the server's drain signal ends
+    /// kept-alive connections gracefully.
+    pub fn handler<S, B>(&self, service: S) -> impl ConnectionHandler
+    where
+        S: HttpService<B> + Clone + Sync,
+        B: ResponseBody,
+    {
+        let http = self.clone();
+        handler(move |flow| http.serve_flow(flow, service.clone()))
+    }
+}
