@@ -207,3 +207,105 @@ async fn an_unread_body_is_dropped_without_harm() {
     })
     .await;
 }
+
+/// A TLS flow to nginx through mimic, offering `alpn`, trusting only
+/// nginx's certificate.
+async fn tls_flow(nginx: &Nginx, alpn: &[&[u8]]) -> mimic::Flow {
+    use mimic::{Ctx, keys, tls};
+    let trust = tls::Tls::builder()
+        .without_webpki_roots()
+        .add_ca_pem(nginx.ca_pem().as_bytes().to_vec())
+        .build()
+        .unwrap();
+    Ctx::new()
+        .with_builtins()
+        .with(&keys::HOST, "127.0.0.1".to_owned())
+        .with(&keys::PORT, nginx.tls_port)
+        .with(&tls::SERVER_NAME, "localhost".to_owned())
+        .with(&tls::ALPN, alpn.iter().map(|p| p.to_vec()).collect())
+        .with(&tls::CONFIG, trust.config().clone())
+        .resolve()
+        .await
+        .unwrap()
+}
+
+fn tls_request(nginx: &Nginx, path: &str) -> Request<Body> {
+    Request::get(format!("https://localhost:{}{path}", nginx.tls_port))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn over_tls_alpn_h2_gives_http2_and_files_arrive_intact() {
+    let Some(nginx) = Nginx::start() else { return };
+    within(async {
+        let flow = tls_flow(&nginx, &[b"h2", b"http/1.1"]).await;
+        let (sender, connection) = Builder::new().handshake_flow(flow);
+        let _conn = tokio::spawn(connection);
+        assert_eq!(sender.version(), http::Version::HTTP_2);
+
+        // Concurrent streams on the one connection.
+        let mut tasks = Vec::new();
+        for path in ["/big.bin", "/hello.txt", "/big.bin", "/ssi/page.shtml"] {
+            let mut sender = sender.clone();
+            let req = tls_request(&nginx, path);
+            tasks.push(tokio::spawn(async move {
+                let res = sender.send(req).await.unwrap();
+                assert_eq!(res.version(), http::Version::HTTP_2);
+                assert_eq!(res.status(), StatusCode::OK);
+                res.into_body().bytes().await.unwrap()
+            }));
+        }
+        let mut bodies = Vec::new();
+        for task in tasks {
+            bodies.push(task.await.unwrap());
+        }
+        assert_eq!(bodies[0], nginx::big_file());
+        assert_eq!(bodies[1], nginx::HELLO.as_bytes());
+        assert_eq!(bodies[2], nginx::big_file());
+        assert_eq!(bodies[3], nginx::SSI_PAGE.as_bytes());
+
+        // One connection carried them all, and it is still usable.
+        let mut sender = sender.clone();
+        let res = sender.send(tls_request(&nginx, "/missing")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert!(!sender.is_closed());
+        assert!(sender.max_concurrent_requests() > 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn over_tls_alpn_http1_gives_http1() {
+    let Some(nginx) = Nginx::start() else { return };
+    within(async {
+        let flow = tls_flow(&nginx, &[b"http/1.1"]).await;
+        let (mut sender, connection) = Builder::new().handshake_flow(flow);
+        let _conn = tokio::spawn(connection);
+        assert_eq!(sender.version(), http::Version::HTTP_11);
+        let res = sender
+            .send(tls_request(&nginx, "/hello.txt"))
+            .await
+            .unwrap();
+        assert_eq!(res.version(), http::Version::HTTP_11);
+        assert_eq!(res.into_body().text().await.unwrap(), nginx::HELLO);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_h2_head_request_has_the_length_and_no_body() {
+    let Some(nginx) = Nginx::start() else { return };
+    within(async {
+        let flow = tls_flow(&nginx, &[b"h2"]).await;
+        let (mut sender, connection) = Builder::new().handshake_flow(flow);
+        let _conn = tokio::spawn(connection);
+        let mut req = tls_request(&nginx, "/big.bin");
+        *req.method_mut() = Method::HEAD;
+        let res = sender.send(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-length"], "1048576");
+        assert!(res.into_body().bytes().await.unwrap().is_empty());
+    })
+    .await;
+}

@@ -3,29 +3,56 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::{Request, Response, Version};
 use tokio::sync::{mpsc, oneshot};
 
 use super::shared::{Envelope, Shared};
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind};
+use crate::h2;
 
 /// Sends requests on a connection started with
 /// [`handshake`](super::handshake).
 ///
-/// Clones send on the same connection: their requests are queued and
-/// written in turn (or pipelined, with [`Builder::pipeline`]).
+/// Clones send on the same connection. On HTTP/1.1 their requests are
+/// queued and written in turn (or pipelined, with [`Builder::pipeline`]);
+/// on HTTP/2 they go out at once, each on its own stream, up to the
+/// server's limit of concurrent streams.
 ///
 /// [`Builder::pipeline`]: super::Builder::pipeline
 #[derive(Clone)]
 pub struct SendRequest {
-    tx: mpsc::UnboundedSender<Envelope>,
-    shared: Arc<Shared>,
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Http1 {
+        tx: mpsc::UnboundedSender<Envelope>,
+        shared: Arc<Shared>,
+    },
+    Http2(h2::client::Handle),
 }
 
 impl SendRequest {
-    pub(crate) fn new(tx: mpsc::UnboundedSender<Envelope>, shared: Arc<Shared>) -> SendRequest {
-        SendRequest { tx, shared }
+    pub(crate) fn http1(tx: mpsc::UnboundedSender<Envelope>, shared: Arc<Shared>) -> SendRequest {
+        SendRequest {
+            inner: Inner::Http1 { tx, shared },
+        }
+    }
+
+    pub(crate) fn http2(handle: h2::client::Handle) -> SendRequest {
+        SendRequest {
+            inner: Inner::Http2(handle),
+        }
+    }
+
+    /// The protocol of the connection: `HTTP/1.1` or `HTTP/2.0`.
+    pub fn version(&self) -> Version {
+        match self.inner {
+            Inner::Http1 { .. } => Version::HTTP_11,
+            Inner::Http2(_) => Version::HTTP_2,
+        }
     }
 
     /// Sends a request; returns its response once the response head has
@@ -69,13 +96,17 @@ impl SendRequest {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        if self.shared.is_closed() {
+        let (tx, shared) = match &self.inner {
+            Inner::Http1 { tx, shared } => (tx, shared),
+            Inner::Http2(handle) => return handle.send(req.map(Body::new)).await,
+        };
+        if shared.is_closed() {
             return Err(Error::new(Kind::Closed));
         }
         let (reply, response) = oneshot::channel();
-        self.shared.begin();
-        if self.tx.send((req.map(Body::new), reply)).is_err() {
-            self.shared.finish(1);
+        shared.begin();
+        if tx.send((req.map(Body::new), reply)).is_err() {
+            shared.finish(1);
             return Err(Error::new(Kind::Closed));
         }
         match response.await {
@@ -103,31 +134,65 @@ impl SendRequest {
     /// # }
     /// ```
     pub async fn ready(&mut self) -> Result<(), Error> {
-        if self.shared.wait_ready().await {
+        let shared = match &self.inner {
+            Inner::Http1 { shared, .. } => shared,
+            Inner::Http2(handle) => return handle.ready().await,
+        };
+        if shared.wait_ready().await {
             Ok(())
         } else {
             Err(Error::new(Kind::Closed))
         }
     }
 
-    /// Whether a request sent now would be written without waiting: the
-    /// connection is open, will be reused, and is idle (no request queued
-    /// or in progress, response bodies read) or pipelining is on.
+    /// Whether a request sent now would be written without waiting. On
+    /// HTTP/1.1: the connection is open, will be reused, and is idle (no
+    /// request queued or in progress, response bodies read) or pipelining
+    /// is on. On HTTP/2: the connection is open and has a stream to spare.
     pub fn is_ready(&self) -> bool {
-        self.shared.is_ready()
+        match &self.inner {
+            Inner::Http1 { shared, .. } => shared.is_ready(),
+            Inner::Http2(handle) => handle.is_ready(),
+        }
     }
 
     /// Whether the connection is gone or takes no more requests: the server
-    /// answered `connection: close` or closed it, it failed, it switched
-    /// protocols, or the [`Connection`](super::Connection) was dropped.
+    /// answered `connection: close`, closed it or sent GOAWAY, it failed,
+    /// it switched protocols, or the [`Connection`](super::Connection) was
+    /// dropped.
     pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
+        match &self.inner {
+            Inner::Http1 { shared, .. } => shared.is_closed(),
+            Inner::Http2(handle) => handle.is_closed(),
+        }
+    }
+
+    /// How many requests the connection carries at once: 1 on HTTP/1.1 (a
+    /// pipelined connection still answers one at a time), the server's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` on HTTP/2. A pool opens another
+    /// connection when [`active_requests`](SendRequest::active_requests)
+    /// reaches it.
+    pub fn max_concurrent_requests(&self) -> usize {
+        match &self.inner {
+            Inner::Http1 { .. } => 1,
+            Inner::Http2(handle) => handle.max_concurrent_streams(),
+        }
+    }
+
+    /// How many requests are in progress: sent, and their response body not
+    /// yet read to its end or dropped.
+    pub fn active_requests(&self) -> usize {
+        match &self.inner {
+            Inner::Http1 { shared, .. } => shared.busy(),
+            Inner::Http2(handle) => handle.active_streams(),
+        }
     }
 }
 
 impl fmt::Debug for SendRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendRequest")
+            .field("version", &self.version())
             .field("ready", &self.is_ready())
             .field("closed", &self.is_closed())
             .finish()

@@ -51,6 +51,11 @@ impl Shared {
         }
     }
 
+    /// Requests sent and not yet finished.
+    pub(crate) fn busy(&self) -> usize {
+        self.busy.load(Ordering::Acquire)
+    }
+
     /// Counts a request about to be queued.
     pub(crate) fn begin(&self) {
         self.busy.fetch_add(1, Ordering::AcqRel);

@@ -8,6 +8,8 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
@@ -26,6 +28,8 @@ pub(crate) struct Recv {
     remaining: Option<u64>,
     /// How many more bytes the reader accepts, when limited.
     budget: Option<u64>,
+    /// Keeps the stream counted as active while its body is read.
+    _active: Option<Active>,
 }
 
 impl Recv {
@@ -36,7 +40,13 @@ impl Recv {
             finished: false,
             remaining: length,
             budget: limit,
+            _active: None,
         }
+    }
+
+    pub(crate) fn with_guard(mut self, active: Active) -> Recv {
+        self._active = Some(active);
+        self
     }
 
     pub(crate) fn poll_frame(
@@ -94,6 +104,22 @@ impl Recv {
             return Some(0);
         }
         self.remaining
+    }
+}
+
+/// Counts a stream as active until dropped.
+pub(crate) struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    pub(crate) fn new(count: &Arc<AtomicUsize>) -> Active {
+        count.fetch_add(1, Ordering::AcqRel);
+        Active(count.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

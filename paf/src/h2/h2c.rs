@@ -129,15 +129,8 @@ fn settings_are_valid(headers: &HeaderMap) -> bool {
 /// absolute URI, and none of the fields that only concerned the switch.
 pub(crate) fn upgraded_request(head: RequestHead) -> Request<Body> {
     let mut headers = head.headers;
-    for name in [
-        header::CONNECTION,
-        header::UPGRADE,
-        header::TRANSFER_ENCODING,
-    ] {
-        headers.remove(name);
-    }
+    super::strip_connection_fields(&mut headers);
     headers.remove("http2-settings");
-    headers.remove("keep-alive");
     let uri = absolute(&head.uri, &headers).unwrap_or(head.uri);
     let mut req = Request::new(Body::empty());
     *req.method_mut() = head.method;

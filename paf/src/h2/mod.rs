@@ -8,6 +8,37 @@
 //! - `ping.rs`: keep-alive PINGs.
 
 pub(crate) mod body;
+pub(crate) mod client;
 pub(crate) mod h2c;
 mod ping;
 pub(crate) mod server;
+
+use http::header::{self, HeaderMap, HeaderName};
+
+/// The declared body length, when there is a valid one.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Drops the fields HTTP/2 forbids (RFC 9113, section 8.2.2): `h2` refuses
+/// messages carrying them, and code written for HTTP/1.1 sets them.
+fn strip_connection_fields(headers: &mut HeaderMap) {
+    for name in [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+    ] {
+        headers.remove(name);
+    }
+    if headers
+        .get(header::TE)
+        .is_some_and(|te| !te.as_bytes().eq_ignore_ascii_case(b"trailers"))
+    {
+        headers.remove(header::TE);
+    }
+}

@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use futures_util::task::AtomicWaker;
 use h2::server::SendResponse;
 use h2::{Reason, RecvStream};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -28,6 +28,7 @@ use tower_service::Service;
 
 use super::body::{Recv, SendError, send_body};
 use super::ping::KeepAlive;
+use super::{content_length, strip_connection_fields};
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind, Timeout};
 use crate::server::Connected;
@@ -355,13 +356,6 @@ fn dispatch<S, B>(
     }
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-}
-
 /// Runs the handler and sends its response.
 async fn answer<F, B, E>(
     future: F,
@@ -450,15 +444,7 @@ fn error_head(status: StatusCode) -> Response<()> {
 /// them, and a handler written for HTTP/1.1 may set them); the length and
 /// the date are added when known.
 fn prepare_head<B: HttpBody>(headers: &mut HeaderMap, body: &B, bodiless: bool, config: &Config) {
-    for name in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-    ] {
-        headers.remove(name);
-    }
+    strip_connection_fields(headers);
     if !bodiless
         && !headers.contains_key(header::CONTENT_LENGTH)
         && let Some(n) = body.size_hint().exact()

@@ -9,6 +9,9 @@
 //! - `/whoami`: `"<connection number> <requests on it>\n"`, to tell whether
 //!   requests shared a connection;
 //! - anything else: 404.
+//!
+//! It serves the same site over TLS with HTTP/2 and HTTP/1.1 by ALPN, with a
+//! certificate for `localhost` made for the occasion ([`Nginx::ca_pem`]).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -30,9 +33,12 @@ pub fn big_file() -> Vec<u8> {
     (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect()
 }
 
-/// A running nginx, listening on 127.0.0.1:`port`.
+/// A running nginx, listening on 127.0.0.1:`port`, and with TLS on
+/// 127.0.0.1:`tls_port`.
 pub struct Nginx {
     pub port: u16,
+    pub tls_port: u16,
+    cert_pem: String,
     child: Child,
     dir: TempDir,
 }
@@ -48,8 +54,13 @@ impl Nginx {
         for _ in 0..3 {
             let dir = TempDir::new("nginx");
             write_site(dir.path());
-            let port = free_port();
-            fs::write(dir.path().join("nginx.conf"), config(dir.path(), port)).unwrap();
+            let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+            let cert_pem = cert.cert.pem();
+            fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
+            fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+            let (port, tls_port) = (free_port(), free_port());
+            let config = config(dir.path(), port, tls_port);
+            fs::write(dir.path().join("nginx.conf"), config).unwrap();
             let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
             let child = Command::new(&binary)
                 .arg("-p")
@@ -63,7 +74,13 @@ impl Nginx {
                 .stderr(stderr)
                 .spawn()
                 .unwrap();
-            let mut nginx = Nginx { port, child, dir };
+            let mut nginx = Nginx {
+                port,
+                tls_port,
+                cert_pem,
+                child,
+                dir,
+            };
             if nginx.wait_until_listening() {
                 return Some(nginx);
             }
@@ -75,6 +92,17 @@ impl Nginx {
     /// The address nginx listens on.
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The TLS address (certificate for `localhost`, ALPN `h2` and
+    /// `http/1.1`).
+    pub fn tls_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.tls_port))
+    }
+
+    /// The TLS certificate, self-signed: the one root to trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.cert_pem
     }
 
     /// Waits until this nginx answers on its port; false when it exited
@@ -138,7 +166,7 @@ fn write_site(dir: &Path) {
 }
 
 /// A configuration that touches nothing outside `dir`.
-fn config(dir: &Path, port: u16) -> String {
+fn config(dir: &Path, port: u16, tls_port: u16) -> String {
     let dir = dir.display();
     format!(
         "daemon off;
@@ -164,6 +192,9 @@ http {{
     keepalive_requests 1000;
     server {{
         listen 127.0.0.1:{port};
+        listen 127.0.0.1:{tls_port} ssl http2;
+        ssl_certificate {dir}/cert.pem;
+        ssl_certificate_key {dir}/key.pem;
         root {dir}/root;
         location /ssi/ {{
             ssi on;
