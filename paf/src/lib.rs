@@ -1,10 +1,12 @@
 //! HTTP over any [`mimic::Flow`]: TCP, TLS, Unix sockets, in-memory pipes
 //! or a transport of your own.
 //!
-//! - [`server`]: serve HTTP/1.1 with any `tower` service (an axum `Router`
-//!   runs unchanged) from conduit's listeners, with limits, timeouts and
-//!   graceful shutdown.
-//! - [`client`]: send requests on a connection, streaming both ways.
+//! - [`server`]: serve HTTP/1.1 and HTTP/2 with any `tower` service (an
+//!   axum `Router` runs unchanged) from conduit's listeners, the protocol
+//!   chosen by ALPN, the HTTP/2 preface or an h2c upgrade, with limits,
+//!   timeouts and graceful shutdown.
+//! - [`client`]: send requests on an HTTP/1.1 or HTTP/2 connection,
+//!   streaming both ways.
 //! - [`Body`]: the one streaming body type, for requests and responses.
 //! - [`respond`]: ready-made responses; [`upgrade`]: taking over a
 //!   connection after `101 Switching Protocols` or `CONNECT`.
@@ -36,8 +38,11 @@
 //! # Organization
 //! - `body/`: [`Body`], its sender and collection.
 //! - `h1/`: HTTP/1.1: the sans-I/O codec, the server loop, the client loop.
+//! - `h2/`: HTTP/2 on the `h2` crate: server, client, flow-controlled
+//!   bodies, clear-text HTTP/2.
 //! - `server/`: the public server API; `client/`: the public client API.
-//! - `respond.rs`, `upgrade.rs`, `error.rs`.
+//! - `respond.rs`, `upgrade.rs`, `error.rs`; `date.rs`, `timer.rs` and
+//!   `rewind.rs` serve both protocols.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;

@@ -43,8 +43,19 @@
 //! The request's URI gives the target (`/path?query`; the authority for
 //! `CONNECT`; the whole URI with [`Builder::absolute_form`], for proxies)
 //! and, when the request has no `host` header, its value, written exactly
-//! as in the URI (without user information). Requests always go out as
-//! HTTP/1.1, whatever their version field says.
+//! as in the URI (without user information). Requests go out in the
+//! connection's protocol, whatever their version field says.
+//!
+//! # HTTP/2
+//! [`Builder::http2`] speaks HTTP/2 from the first byte (prior knowledge,
+//! for clear text and Unix sockets), and [`Builder::handshake_flow`]
+//! follows what a TLS flow negotiated by ALPN. Clones of the
+//! [`SendRequest`] send concurrently, each request on its own stream; a
+//! request whose URI has no scheme and authority takes them from the
+//! connection and the `host` field. [`SendRequest::max_concurrent_requests`]
+//! and [`SendRequest::active_requests`] tell when a pool should open
+//! another connection, and [`SendRequest::is_closed`] turns true as soon as
+//! the server sends GOAWAY.
 //!
 //! The body's framing follows its [size hint](http_body::Body::size_hint):
 //! an exact length is sent with `content-length` (none at all for an empty
@@ -93,6 +104,9 @@
 //! - [`Error::is_io`]: reading or writing failed.
 //! - [`Error::is_canceled`]: the [`Connection`] was dropped before the
 //!   response arrived.
+//! - [`Error::is_http2`]: the HTTP/2 server reset the stream or broke the
+//!   protocol; a stream it refused (`REFUSED_STREAM`) is
+//!   [`Error::is_unanswered`] instead, as it was certainly not processed.
 //!
 //! No timeouts are applied here: wrap [`SendRequest::send`] in
 //! [`tokio::time::timeout`] for one.
@@ -118,6 +132,7 @@
 //! [`Error::is_io`]: crate::Error::is_io
 //! [`Error::is_user`]: crate::Error::is_user
 //! [`Error::is_canceled`]: crate::Error::is_canceled
+//! [`Error::is_http2`]: crate::Error::is_http2
 //! [`OnUpgrade`]: crate::upgrade::OnUpgrade
 //! [`upgrade::on`]: crate::upgrade::on
 

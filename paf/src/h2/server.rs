@@ -195,6 +195,8 @@ where
     // A stream accepted while the service was not ready for it.
     let mut waiting: Option<(Request<RecvStream>, SendResponse<Bytes>)> = None;
 
+    // Not boxed: an allocation per stream would cost more than the move.
+    #[allow(clippy::large_enum_variant)]
     enum Event {
         Stream(Request<RecvStream>, SendResponse<Bytes>),
         Closed(Result<(), h2::Error>),
