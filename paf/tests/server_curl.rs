@@ -17,6 +17,7 @@ use http::{Method, Request, Response, StatusCode, Version};
 use paf::Body;
 use paf::server::{Connected, Http1};
 use support::server::TestServer;
+use support::tls::{SelfSigned, resolve};
 use support::{TempDir, peer_tool};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -598,32 +599,16 @@ async fn tls_details_reach_the_handler_over_https() {
     let Some(tool) = peer_tool("curl") else {
         return;
     };
-    let dir = TempDir::new("curl-tls");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert_pem = cert.cert.pem();
-    std::fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
-    let identity = conduit::listener::Identity::from_pem(
-        cert_pem.as_bytes(),
-        cert.signing_key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    let acceptor = conduit::listener::TlsAcceptor::builder()
-        .identity(identity)
-        .alpn(["http/1.1"])
-        .build()
-        .unwrap();
-    let tcp = conduit::listener::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let port = tcp.local_socket_addr().port();
+    let cert = SelfSigned::localhost();
+    let (listener, port) = cert.listener(["http/1.1"]);
     let server = conduit::serve::Server::builder()
-        .listener(conduit::listener::TlsListener::new(tcp, acceptor))
+        .listener(listener)
         .serve(Http1::new().handler(paf::service_fn(tls_details)));
 
-    let resolve = format!("localhost:{port}:127.0.0.1");
-    let cacert = dir.path().join("cert.pem");
     let out = run(
         curl(&tool)
-            .args(["--resolve", &resolve, "--cacert"])
-            .arg(&cacert)
+            .args(["--resolve", &resolve(port), "--cacert"])
+            .arg(cert.cert_path())
             .arg(format!("https://localhost:{port}/")),
         CURL_TIMEOUT,
     )

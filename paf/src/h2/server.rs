@@ -123,6 +123,9 @@ impl ResetWindow {
     fn poll_flooded(&mut self, config: &Config, cx: &mut Context<'_>) -> Poll<u64> {
         self.shared.waker.register(cx.waker());
         let count = self.shared.count.load(Ordering::Relaxed);
+        if count == self.count_at_start {
+            return Poll::Pending;
+        }
         let now = Instant::now();
         if now.duration_since(self.start) > config.reset_window {
             self.start = now;
@@ -324,7 +327,6 @@ fn dispatch<S, B>(
     B::Error: Into<BoxError>,
 {
     let (parts, recv) = req.into_parts();
-    let is_head = parts.method == Method::HEAD;
     let mut req = match upgraded {
         Some(req) => req,
         None => {
@@ -343,6 +345,7 @@ fn dispatch<S, B>(
             Request::from_parts(parts, body)
         }
     };
+    let is_head = req.method() == Method::HEAD;
     if let Some(connected) = &streams.connected {
         req.extensions_mut().insert(connected.clone());
     }

@@ -3,6 +3,7 @@
 
 pub mod nginx;
 pub mod server;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 
