@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use http::HeaderValue;
 use tokio::time::Instant;
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT` is 29 bytes.
@@ -17,11 +18,13 @@ struct Cached {
     anchor: Option<(Instant, Duration)>,
     second: u64,
     value: [u8; LEN],
+    /// The same, as a header value, made on first use in each second.
+    header: Option<HeaderValue>,
 }
 
 thread_local! {
     static CACHE: RefCell<Cached> = const {
-        RefCell::new(Cached { anchor: None, second: u64::MAX, value: [0; LEN] })
+        RefCell::new(Cached { anchor: None, second: u64::MAX, value: [0; LEN], header: None })
     };
 }
 
@@ -30,8 +33,7 @@ fn wall_now() -> (SystemTime, Duration) {
     (now, now.duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
-/// Calls `f` with the date at `now` as an HTTP date.
-pub(crate) fn with_date<R>(now: Instant, f: impl FnOnce(&[u8]) -> R) -> R {
+fn with_cache<R>(now: Instant, f: impl FnOnce(&mut Cached) -> R) -> R {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let estimate = match cache.anchor {
@@ -47,9 +49,26 @@ pub(crate) fn with_date<R>(now: Instant, f: impl FnOnce(&[u8]) -> R) -> R {
             if text.len() == LEN {
                 cache.value.copy_from_slice(text.as_bytes());
                 cache.second = wall.as_secs();
+                cache.header = None;
             }
         }
-        f(&cache.value)
+        f(&mut cache)
+    })
+}
+
+/// Calls `f` with the date at `now` as an HTTP date.
+pub(crate) fn with_date<R>(now: Instant, f: impl FnOnce(&[u8]) -> R) -> R {
+    with_cache(now, |cache| f(&cache.value))
+}
+
+/// The date at `now` as a header value; cloning it shares one buffer.
+pub(crate) fn header_value(now: Instant) -> Option<HeaderValue> {
+    with_cache(now, |cache| {
+        if cache.header.is_none() {
+            let bytes = bytes::Bytes::copy_from_slice(&cache.value);
+            cache.header = HeaderValue::from_maybe_shared(bytes).ok();
+        }
+        cache.header.clone()
     })
 }
 
@@ -74,5 +93,12 @@ mod tests {
         // clock is read again rather than trusted to the estimate.
         let text = date_at(Instant::now() + Duration::from_secs(3600));
         assert!(close_to_now(&text), "{text}");
+    }
+
+    #[test]
+    fn the_header_value_is_the_same_date() {
+        let now = Instant::now();
+        let header = header_value(now).expect("a date header");
+        assert_eq!(header.as_bytes(), date_at(now).as_bytes());
     }
 }

@@ -1,6 +1,7 @@
-//! Compares the paf and hyper HTTP/1.1 servers (`paf-hello`, `hyper-hello`)
-//! with `wrk`, `h2load` and `curl`, and prints the results as markdown
-//! tables. Linux only (it reads `/proc`). See `bench/README.md`.
+//! Compares the paf and hyper HTTP/1.1 and HTTP/2 (h2c) servers
+//! (`paf-hello`, `hyper-hello`) with `wrk`, `h2load` and `curl`, and prints
+//! the results as markdown tables. Linux only (it reads `/proc`). See
+//! `bench/README.md`.
 //!
 //! ```text
 //! cargo build -p bench --release --bins && cargo run -p bench --release --bin bench
@@ -25,8 +26,13 @@ use clap::{Parser, ValueEnum};
 const PIPELINE_LUA: &str = include_str!("../../pipeline.lua");
 /// Requests per write in the pipelined run.
 const PIPELINE_DEPTH: u32 = 16;
-/// Connections in every load run.
+/// Connections in every HTTP/1.1 load run.
 const CONNECTIONS: u32 = 64;
+/// Connections in the h2c run: fewer than over HTTP/1.1, since each one
+/// carries many requests at once.
+const H2C_CONNECTIONS: u32 = 16;
+/// Concurrent streams per connection in the h2c run.
+const H2C_STREAMS: u32 = 64;
 /// The size of the uploaded file.
 const UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 /// How long a server has to print its `listening on` line.
@@ -38,22 +44,26 @@ const TARGET_PIPELINED_RATIO: f64 = 1.25;
 const TARGET_PLAIN_CPU_RATIO: f64 = 1.0;
 /// Target: paf's peak RSS during the 100 MiB upload, in KiB.
 const TARGET_UPLOAD_RSS_KIB: u64 = 16 * 1024;
+/// Target: paf's h2c req/s over hyper's.
+const TARGET_H2C_RATIO: f64 = 1.0;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Compare the paf and hyper HTTP/1.1 servers with wrk, h2load and curl")]
+#[command(about = "Compare the paf and hyper HTTP/1.1 and h2c servers with wrk, h2load and curl")]
 struct Args {
     /// Length of each wrk run, in wrk's syntax (10s, 1m, ...).
     #[arg(long, default_value = "10s", value_parser = parse_wrk_duration)]
     duration: String,
-    /// Requests in the h2load run.
+    /// Requests in each h2load run.
     #[arg(long, default_value_t = 200_000)]
     requests: u64,
-    /// Benchmark only this server.
-    #[arg(long, value_enum)]
-    only: Option<Which>,
+    /// Run only the named servers and/or scenarios (repeat the option or
+    /// separate with commas). Naming no server runs both; naming no
+    /// scenario runs them all and the upload.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Only>,
     /// Run the servers on a multi-thread runtime with this many workers
     /// (default: a current-thread runtime). The servers are pinned to this
     /// many cores, the load generators to the rest.
@@ -109,16 +119,99 @@ impl Which {
     }
 }
 
-/// The scenarios, in the order they run and are printed.
+/// The load scenarios, in the order they run and are printed.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Scenario {
+    /// wrk, one request in flight per connection.
     Plain,
+    /// wrk, `PIPELINE_DEPTH` requests written at once.
     Pipelined,
-    H2load,
+    /// h2load over HTTP/1.1 (`--h1`).
+    H2loadH1,
+    /// h2load over HTTP/2 with prior knowledge, many streams per connection.
+    H2loadH2c,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 3] = [Scenario::Plain, Scenario::Pipelined, Scenario::H2load];
+    const ALL: [Scenario; 4] = [
+        Scenario::Plain,
+        Scenario::Pipelined,
+        Scenario::H2loadH1,
+        Scenario::H2loadH2c,
+    ];
+
+    /// The name `--only` takes and the log uses.
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Plain => "plain",
+            Scenario::Pipelined => "pipelined",
+            Scenario::H2loadH1 => "h2load-h1",
+            Scenario::H2loadH2c => "h2load-h2c",
+        }
+    }
+}
+
+/// What `--only` can name: a server or a scenario.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Only {
+    /// The `paf-hello` server.
+    Paf,
+    /// The `hyper-hello` server.
+    Hyper,
+    /// wrk, plain keep-alive.
+    Plain,
+    /// wrk, 16-deep pipelining.
+    Pipelined,
+    /// h2load over HTTP/1.1 (`--h1`).
+    #[value(name = "h2load-h1", alias = "h2load")]
+    H2loadH1,
+    /// h2load over h2c prior knowledge, 16 connections of 64 streams.
+    #[value(name = "h2load-h2c")]
+    H2loadH2c,
+    /// The 100 MiB upload (also skipped by `--skip-upload`).
+    Upload,
+}
+
+/// What `--only` leaves to run.
+struct Selection {
+    /// The servers to run, in `Which::ALL` order.
+    servers: Vec<Which>,
+    /// The load scenarios to run, in `Scenario::ALL` order.
+    scenarios: Vec<Scenario>,
+    /// Whether to run the upload.
+    upload: bool,
+}
+
+impl Selection {
+    fn new(only: &[Only], skip_upload: bool) -> Selection {
+        let mut servers = Vec::new();
+        let mut scenarios = Vec::new();
+        let mut upload = false;
+        for &item in only {
+            match item {
+                Only::Paf => servers.push(Which::Paf),
+                Only::Hyper => servers.push(Which::Hyper),
+                Only::Plain => scenarios.push(Scenario::Plain),
+                Only::Pipelined => scenarios.push(Scenario::Pipelined),
+                Only::H2loadH1 => scenarios.push(Scenario::H2loadH1),
+                Only::H2loadH2c => scenarios.push(Scenario::H2loadH2c),
+                Only::Upload => upload = true,
+            }
+        }
+        // Naming no scenario at all means all of them, the upload included.
+        let all_scenarios = scenarios.is_empty() && !upload;
+        Selection {
+            servers: Which::ALL
+                .into_iter()
+                .filter(|which| servers.is_empty() || servers.contains(which))
+                .collect(),
+            scenarios: Scenario::ALL
+                .into_iter()
+                .filter(|scenario| all_scenarios || scenarios.contains(scenario))
+                .collect(),
+            upload: (all_scenarios || upload) && !skip_upload,
+        }
+    }
 }
 
 /// One load run against one server.
@@ -230,6 +323,7 @@ fn pinned(cpus: Option<&str>, program: &Path) -> Command {
 /// The fixed parts of every run.
 struct Context {
     args: Args,
+    selection: Selection,
     pinning: Pinning,
     clock_ticks: f64,
     scratch: Scratch,
@@ -250,8 +344,16 @@ fn main() -> ExitCode {
 
 /// Runs everything; `Ok(false)` when a run failed or had errors.
 fn run(args: Args) -> Res<bool> {
-    let mut needed = vec!["wrk", "h2load"];
-    if !args.skip_upload {
+    let selection = Selection::new(&args.only, args.skip_upload);
+    let mut needed = Vec::new();
+    let scenarios = &selection.scenarios;
+    if scenarios.contains(&Scenario::Plain) || scenarios.contains(&Scenario::Pipelined) {
+        needed.push("wrk");
+    }
+    if scenarios.contains(&Scenario::H2loadH1) || scenarios.contains(&Scenario::H2loadH2c) {
+        needed.push("h2load");
+    }
+    if selection.upload {
         needed.push("curl");
     }
     let missing: Vec<&str> = needed
@@ -266,10 +368,7 @@ fn run(args: Args) -> Res<bool> {
         std::process::exit(2);
     }
 
-    let wanted: Vec<Which> = match args.only {
-        Some(which) => vec![which],
-        None => Which::ALL.to_vec(),
-    };
+    let wanted = selection.servers.clone();
     let binaries = locate_servers(&wanted, args.no_build)?;
     if binaries.is_empty() {
         return Err("no server binary to benchmark".into());
@@ -284,6 +383,7 @@ fn run(args: Args) -> Res<bool> {
     fs::write(&pipeline_lua, PIPELINE_LUA)?;
     let context = Context {
         args,
+        selection,
         pinning,
         clock_ticks,
         scratch,
@@ -291,10 +391,10 @@ fn run(args: Args) -> Res<bool> {
     };
     eprintln!("bench: {}", context.pinning.description);
 
-    let upload_file = if context.args.skip_upload {
-        None
-    } else {
+    let upload_file = if context.selection.upload {
         Some(make_upload_file(&context.scratch.0)?)
+    } else {
+        None
     };
 
     let mut rounds: HashMap<Which, Vec<Results>> = HashMap::new();
@@ -321,7 +421,11 @@ fn run(args: Args) -> Res<bool> {
     stdout.write_all(report.as_bytes())?;
     stdout.flush()?;
 
-    Ok(report_problems(&wanted, &results))
+    Ok(report_problems(
+        &wanted,
+        &context.selection.scenarios,
+        &results,
+    ))
 }
 
 /// Finds `paf-hello` and `hyper-hello` next to this executable, building
@@ -606,10 +710,14 @@ fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&
     match start_server(context, binary) {
         Ok(mut server) => {
             eprintln!("bench: {} listening on {}", which.name(), server.addr);
-            for scenario in Scenario::ALL {
+            for &scenario in &context.selection.scenarios {
                 let run = load_run(context, &mut server, scenario).map_err(|e| e.to_string());
                 if let Err(error) = &run {
-                    eprintln!("bench: !!! {} {scenario:?} failed: {error}", which.name());
+                    eprintln!(
+                        "bench: !!! {} {} failed: {error}",
+                        which.name(),
+                        scenario.name()
+                    );
                 }
                 results.load.insert(scenario, run);
             }
@@ -617,7 +725,7 @@ fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&
         Err(error) => {
             let error = format!("server did not start: {error}");
             eprintln!("bench: !!! {}: {error}", which.name());
-            for scenario in Scenario::ALL {
+            for &scenario in &context.selection.scenarios {
                 results.load.insert(scenario, Err(error.clone()));
             }
         }
@@ -707,15 +815,17 @@ fn load_run(context: &Context, server: &mut ServerProcess, scenario: Scenario) -
             }
             command
         }
-        Scenario::H2load => {
-            let mut command = context.pinning.load("h2load");
-            command
-                .args(["--h1", "-n"])
-                .arg(context.args.requests.to_string())
-                .args(["-c", &connections, "-t", "1"])
-                .arg(&url);
-            command
-        }
+        Scenario::H2loadH1 => h2load_command(context, &["--h1", "-c", &connections], &url),
+        Scenario::H2loadH2c => h2load_command(
+            context,
+            &[
+                "-c",
+                &H2C_CONNECTIONS.to_string(),
+                "-m",
+                &H2C_STREAMS.to_string(),
+            ],
+            &url,
+        ),
     };
     eprintln!("bench: {command:?}");
     let before = cpu_ticks(server.pid())?;
@@ -734,7 +844,8 @@ fn load_run(context: &Context, server: &mut ServerProcess, scenario: Scenario) -
     }
     let mut run = match scenario {
         Scenario::Plain | Scenario::Pipelined => parse_wrk(&stdout),
-        Scenario::H2load => parse_h2load(&stdout, context.args.requests),
+        Scenario::H2loadH1 => parse_h2load(&stdout, context.args.requests, "http/1.1"),
+        Scenario::H2loadH2c => parse_h2load(&stdout, context.args.requests, "h2c"),
     }
     .map_err(|error| format!("{error}; output:\n{stdout}"))?;
     if run.completed == 0 {
@@ -743,6 +854,18 @@ fn load_run(context: &Context, server: &mut ServerProcess, scenario: Scenario) -
     let cpu_secs = after.saturating_sub(before) as f64 / context.clock_ticks;
     run.cpu_us_per_req = cpu_secs * 1e6 / run.completed as f64;
     Ok(run)
+}
+
+/// `h2load -n REQUESTS ARGS -t 1 URL`, on the load generator's CPUs.
+fn h2load_command(context: &Context, args: &[&str], url: &str) -> Command {
+    let mut command = context.pinning.load("h2load");
+    command
+        .arg("-n")
+        .arg(context.args.requests.to_string())
+        .args(args)
+        .args(["-t", "1"])
+        .arg(url);
+    command
 }
 
 /// Reads wrk's `N requests in`, `Socket errors:`, `Non-2xx or 3xx
@@ -784,9 +907,10 @@ fn parse_wrk(out: &str) -> Res<LoadRun> {
     })
 }
 
-/// Reads h2load's `finished in ..., N req/s`, `requests: ...` and `status
-/// codes: ...` lines.
-fn parse_h2load(out: &str, requested: u64) -> Res<LoadRun> {
+/// Reads h2load's `Application protocol:`, `finished in ..., N req/s`,
+/// `requests: ...` and `status codes: ...` lines. Every request must have
+/// succeeded with a 2xx, over `protocol`.
+fn parse_h2load(out: &str, requested: u64, protocol: &str) -> Res<LoadRun> {
     /// `requests: 10 total, 10 started, ...` → {"total": 10, ...}
     fn counts(list: &str) -> Res<HashMap<String, u64>> {
         let mut map = HashMap::new();
@@ -801,8 +925,11 @@ fn parse_h2load(out: &str, requested: u64) -> Res<LoadRun> {
     let mut rps = None;
     let mut requests = None;
     let mut statuses = None;
+    let mut protocols = Vec::new();
     for line in out.lines().map(str::trim) {
-        if line.starts_with("finished in") {
+        if let Some(name) = line.strip_prefix("Application protocol:") {
+            protocols.push(name.trim());
+        } else if line.starts_with("finished in") {
             rps = line
                 .split(',')
                 .find_map(|part| part.trim().strip_suffix(" req/s"))
@@ -816,15 +943,21 @@ fn parse_h2load(out: &str, requested: u64) -> Res<LoadRun> {
     }
     let (requests_line, requests) = requests.ok_or("no `requests:` line in h2load's output")?;
     let (statuses_line, statuses) = statuses.ok_or("no `status codes:` line in h2load's output")?;
+    // One line per connection; a server that answered in another protocol
+    // would be measuring something else.
+    if let Some(other) = protocols.iter().find(|&&name| name != protocol) {
+        return Err(format!("h2load spoke `{other}`, not `{protocol}`").into());
+    }
     let count = |map: &HashMap<String, u64>, key: &str| map.get(key).copied().unwrap_or(0);
-    let succeeded = count(&requests, "succeeded");
-    // h2load counts 3xx as success; this server should only answer 2xx.
-    let redirects = count(&statuses, "3xx");
-    let errors = requested.saturating_sub(succeeded) + redirects;
+    // h2load counts 3xx as success and may count a 2xx whose stream then
+    // failed: only requests that are both are good.
+    let good = count(&requests, "succeeded")
+        .saturating_sub(count(&statuses, "3xx"))
+        .min(count(&statuses, "2xx"));
     Ok(LoadRun {
         rps: rps.ok_or("no `req/s` in h2load's `finished in` line")?,
-        completed: succeeded.saturating_sub(redirects),
-        errors,
+        completed: good,
+        errors: requested.saturating_sub(good),
         error_detail: format!("{requests_line}; {statuses_line}"),
         cpu_us_per_req: 0.0,
     })
@@ -868,19 +1001,24 @@ fn upload_run(context: &Context, server: &mut ServerProcess, file: &Path) -> Res
 }
 
 /// Prints loud notes about errors; `true` when there were none.
-fn report_problems(wanted: &[Which], results: &HashMap<Which, Results>) -> bool {
+fn report_problems(
+    wanted: &[Which],
+    scenarios: &[Scenario],
+    results: &HashMap<Which, Results>,
+) -> bool {
     let mut clean = true;
     for which in wanted {
         let Some(results) = results.get(which) else {
             continue;
         };
-        for scenario in Scenario::ALL {
-            match results.load.get(&scenario) {
+        for scenario in scenarios {
+            match results.load.get(scenario) {
                 Some(Ok(run)) if run.errors > 0 => {
                     clean = false;
                     eprintln!(
-                        "bench: !!! {} {scenario:?}: {} errors ({})",
+                        "bench: !!! {} {}: {} errors ({})",
                         which.name(),
+                        scenario.name(),
                         run.errors,
                         run.error_detail
                     );
@@ -976,14 +1114,14 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
         None => "current-thread Tokio runtime".to_string(),
         Some(n) => format!("multi-thread Tokio runtime, {n} workers"),
     };
-    let _ = writeln!(out, "## paf vs hyper: HTTP/1.1 hello world\n");
+    let _ = writeln!(out, "## paf vs hyper: HTTP/1.1 and HTTP/2 hello world\n");
     let _ = writeln!(
         out,
-        "{}; {}. Servers on a {runtime}. {} connections; wrk runs of {}, h2load {} requests; \
-         the median of {} rounds, the servers taking turns.",
+        "{}; {}. Servers on a {runtime}. {CONNECTIONS} HTTP/1.1 connections, \
+         {H2C_CONNECTIONS} h2c connections of {H2C_STREAMS} streams; wrk runs of {}, \
+         h2load {} requests; the median of {} rounds, the servers taking turns.",
         cpu_model(),
         context.pinning.description,
-        CONNECTIONS,
         args.duration,
         args.requests,
         args.rounds.max(1),
@@ -1016,7 +1154,7 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
          completed requests.\n"
     );
 
-    for scenario in Scenario::ALL {
+    for &scenario in &context.selection.scenarios {
         let title = match scenario {
             Scenario::Plain => format!(
                 "Plain keep-alive: `wrk -t1 -c{CONNECTIONS} -d{} http://ADDR/`",
@@ -1026,8 +1164,13 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
                 "Pipelined, {PIPELINE_DEPTH} deep: `wrk -t1 -c{CONNECTIONS} -d{} -s bench/pipeline.lua http://ADDR/ -- {PIPELINE_DEPTH}`",
                 args.duration
             ),
-            Scenario::H2load => format!(
-                "h2load, HTTP/1.1: `h2load --h1 -n {} -c {CONNECTIONS} -t 1 http://ADDR/`",
+            Scenario::H2loadH1 => format!(
+                "h2load, HTTP/1.1: `h2load -n {} --h1 -c {CONNECTIONS} -t 1 http://ADDR/`",
+                args.requests
+            ),
+            Scenario::H2loadH2c => format!(
+                "h2load, h2c prior knowledge: \
+                 `h2load -n {} -c {H2C_CONNECTIONS} -m {H2C_STREAMS} -t 1 http://ADDR/`",
                 args.requests
             ),
         };
@@ -1079,7 +1222,7 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
         );
     }
 
-    if !args.skip_upload {
+    if context.selection.upload {
         let mib = (UPLOAD_BYTES / (1024 * 1024)) as f64;
         let _ = writeln!(
             out,
@@ -1134,16 +1277,16 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
         );
     }
 
-    render_targets(&mut out, wanted, results, args.skip_upload);
+    render_targets(&mut out, wanted, &context.selection, results);
     out
 }
 
-/// The targets, checked when paf ran.
+/// The targets of the scenarios that ran, checked when paf ran.
 fn render_targets(
     out: &mut String,
     wanted: &[Which],
+    selection: &Selection,
     results: &HashMap<Which, Results>,
-    skip_upload: bool,
 ) {
     let load = |which: Which, scenario: Scenario| {
         results
@@ -1160,25 +1303,41 @@ fn render_targets(
         let _ = writeln!(out, "Not checked: paf did not run.\n");
         return;
     }
-    let pipelined = ratio(
-        load(Which::Paf, Scenario::Pipelined).map(|r| r.rps),
-        load(Which::Hyper, Scenario::Pipelined).map(|r| r.rps),
-    );
-    let plain_cpu = ratio(
-        load(Which::Paf, Scenario::Plain).map(|r| r.cpu_us_per_req),
-        load(Which::Hyper, Scenario::Plain).map(|r| r.cpu_us_per_req),
-    );
-    let _ = writeln!(
-        out,
-        "- pipelined req/s at least {TARGET_PIPELINED_RATIO}x hyper's: {}",
-        verdict(pipelined, &|r| r >= TARGET_PIPELINED_RATIO, "x")
-    );
-    let _ = writeln!(
-        out,
-        "- plain keep-alive server CPU/req not above hyper's: {}",
-        verdict(plain_cpu, &|r| r <= TARGET_PLAIN_CPU_RATIO, "x")
-    );
-    if !skip_upload {
+    let ran = |scenario| selection.scenarios.contains(&scenario);
+    if ran(Scenario::Pipelined) {
+        let pipelined = ratio(
+            load(Which::Paf, Scenario::Pipelined).map(|r| r.rps),
+            load(Which::Hyper, Scenario::Pipelined).map(|r| r.rps),
+        );
+        let _ = writeln!(
+            out,
+            "- pipelined req/s at least {TARGET_PIPELINED_RATIO}x hyper's: {}",
+            verdict(pipelined, &|r| r >= TARGET_PIPELINED_RATIO, "x")
+        );
+    }
+    if ran(Scenario::Plain) {
+        let plain_cpu = ratio(
+            load(Which::Paf, Scenario::Plain).map(|r| r.cpu_us_per_req),
+            load(Which::Hyper, Scenario::Plain).map(|r| r.cpu_us_per_req),
+        );
+        let _ = writeln!(
+            out,
+            "- plain keep-alive server CPU/req not above hyper's: {}",
+            verdict(plain_cpu, &|r| r <= TARGET_PLAIN_CPU_RATIO, "x")
+        );
+    }
+    if ran(Scenario::H2loadH2c) {
+        let h2c = ratio(
+            load(Which::Paf, Scenario::H2loadH2c).map(|r| r.rps),
+            load(Which::Hyper, Scenario::H2loadH2c).map(|r| r.rps),
+        );
+        let _ = writeln!(
+            out,
+            "- h2load-h2c req/s at least hyper's: {}",
+            verdict(h2c, &|r| r >= TARGET_H2C_RATIO, "x")
+        );
+    }
+    if selection.upload {
         let rss = results
             .get(&Which::Paf)
             .and_then(|r| r.upload.as_ref())
@@ -1214,7 +1373,8 @@ Requests/sec: 166361.02
 Transfer/sec:     19.67MB
 ";
 
-    const H2LOAD: &str = "finished in 346.47ms, 144312.10 req/s, 15.83MB/s
+    const H2LOAD: &str = "Application protocol: h2c
+finished in 346.47ms, 144312.10 req/s, 15.83MB/s
 requests: 50000 total, 50000 started, 50000 done, 49990 succeeded, 10 failed, 10 errored, 0 timeout
 status codes: 49985 2xx, 5 3xx, 0 4xx, 0 5xx
 traffic: 5.48MB (5750000) total, 3.81MB (4000000) headers (space savings 0.00%), 648.44KB (664000) data
@@ -1231,11 +1391,43 @@ traffic: 5.48MB (5750000) total, 3.81MB (4000000) headers (space savings 0.00%),
 
     #[test]
     fn h2load_output() -> Res<()> {
-        let run = parse_h2load(H2LOAD, 50000)?;
+        let run = parse_h2load(H2LOAD, 50000, "h2c")?;
         assert_eq!(run.rps, 144312.10);
         assert_eq!(run.errors, 15);
         assert_eq!(run.completed, 49985);
+        assert!(parse_h2load(H2LOAD, 50000, "http/1.1").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn h2load_statuses() -> Res<()> {
+        // Every request succeeded, but not all with a 2xx.
+        let out = "Application protocol: h2c
+finished in 1.00s, 100.00 req/s, 1.00KB/s
+requests: 100 total, 100 started, 100 done, 100 succeeded, 0 failed, 0 errored, 0 timeout
+status codes: 98 2xx, 1 3xx, 1 4xx, 0 5xx
+";
+        let run = parse_h2load(out, 100, "h2c")?;
+        assert_eq!(run.errors, 2);
+        assert_eq!(run.completed, 98);
+        Ok(())
+    }
+
+    #[test]
+    fn only() {
+        let all = Selection::new(&[], false);
+        assert_eq!(all.servers, Which::ALL);
+        assert_eq!(all.scenarios, Scenario::ALL);
+        assert!(all.upload);
+        let h2c = Selection::new(&[Only::H2loadH2c], false);
+        assert_eq!(h2c.servers, Which::ALL);
+        assert_eq!(h2c.scenarios, [Scenario::H2loadH2c]);
+        assert!(!h2c.upload);
+        let paf_upload = Selection::new(&[Only::Upload, Only::Paf], false);
+        assert_eq!(paf_upload.servers, [Which::Paf]);
+        assert!(paf_upload.scenarios.is_empty());
+        assert!(paf_upload.upload);
+        assert!(!Selection::new(&[Only::Hyper], true).upload);
     }
 
     #[test]

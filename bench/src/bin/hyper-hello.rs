@@ -1,4 +1,5 @@
-//! The reference server for `bench`: a minimal HTTP/1.1 server on hyper 1.x.
+//! The reference server for `bench`: a minimal HTTP/1.1 and HTTP/2 (h2c
+//! prior knowledge) server on hyper 1.x, with hyper-util's `auto` builder.
 //!
 //! `POST` streams the request body frame by frame, counting its bytes
 //! without keeping them, and answers the count and a newline; any other
@@ -24,14 +25,14 @@ use clap::Parser;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Minimal hyper HTTP/1.1 server used by `bench`")]
+#[command(about = "Minimal hyper HTTP/1.1 and h2c server used by `bench`")]
 struct Args {
     /// The address to listen on, such as 127.0.0.1:8080.
     #[arg(long)]
@@ -58,6 +59,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 
 async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
     let listener = TcpListener::bind(addr).await?;
+    // The first bytes choose the protocol: the HTTP/2 connection preface
+    // means h2c prior knowledge, anything else HTTP/1.1. The timer arms
+    // hyper's 30 s HTTP/1.1 header-read timeout, as paf's is armed.
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new());
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {}", listener.local_addr()?)?;
     stdout.flush()?;
@@ -72,10 +78,10 @@ async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
             }
         };
         let _ = stream.set_nodelay(true);
+        let builder = builder.clone();
         tokio::spawn(async move {
             // Clients that reset or time out are not the server's problem.
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
+            let _ = builder
                 .serve_connection(TokioIo::new(stream), service_fn(handle))
                 .await;
         });

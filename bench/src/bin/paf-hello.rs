@@ -1,5 +1,5 @@
-//! The paf server measured by `bench`: the same HTTP/1.1 server as
-//! `hyper-hello`, written with paf and conduit.
+//! The paf server measured by `bench`: the same HTTP/1.1 and HTTP/2 (h2c
+//! prior knowledge) server as `hyper-hello`, written with paf and conduit.
 //!
 //! `POST` streams the request body frame by frame, counting its bytes
 //! without keeping them, and answers the count and a newline; any other
@@ -27,7 +27,7 @@ use paf::Body;
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Minimal paf HTTP/1.1 server used by `bench`")]
+#[command(about = "Minimal paf HTTP/1.1 and h2c server used by `bench`")]
 struct Args {
     /// The address to listen on, such as 127.0.0.1:8080.
     #[arg(long)]
@@ -53,6 +53,8 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
+    // Picks HTTP/2 from the connection preface (or an `Upgrade: h2c`),
+    // HTTP/1.1 otherwise.
     let http = paf::server::Auto::new();
     // conduit's TCP listener sets TCP_NODELAY on accepted sockets.
     let tcp = conduit::listener::TcpListener::bind(addr)?;

@@ -6,6 +6,7 @@
 //! answered on the spot; any other is moved to a task of its own, so slow
 //! handlers run concurrently and on any worker thread.
 
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
@@ -195,13 +196,10 @@ where
     let mut idle = Deadline::default();
     idle.set(config.idle_timeout.map(|t| Instant::now() + t));
     let mut going_away = false;
-    // A stream accepted while the service was not ready for it.
-    let mut waiting: Option<(Request<RecvStream>, SendResponse<Bytes>)> = None;
+    // Streams accepted and not yet handed to the service.
+    let mut waiting = VecDeque::new();
 
-    // Not boxed: an allocation per stream would cost more than the move.
-    #[allow(clippy::large_enum_variant)]
     enum Event {
-        Stream(Request<RecvStream>, SendResponse<Bytes>),
         Closed(Result<(), h2::Error>),
         ServiceFailed(BoxError),
         Shutdown,
@@ -223,41 +221,49 @@ where
             if idle.poll_expired(cx).is_ready() {
                 return Poll::Ready(Event::IdleCheck);
             }
-            if waiting.is_some() {
-                match service.poll_ready(cx) {
-                    Poll::Ready(Ok(())) => {
-                        if let Some((req, respond)) = waiting.take() {
-                            return Poll::Ready(Event::Stream(req, respond));
+            loop {
+                // Every stream that arrived is taken before any is answered:
+                // polling the connection writes what is queued, so the
+                // answers to one read of requests leave in one write.
+                let closed = loop {
+                    match conn.poll_accept(cx) {
+                        Poll::Ready(Some(Ok(stream))) => waiting.push_back(stream),
+                        Poll::Ready(Some(Err(err))) => break Some(Err(err)),
+                        Poll::Ready(None) => break Some(Ok(())),
+                        Poll::Pending => break None,
+                    }
+                };
+                let mut answered = false;
+                while !waiting.is_empty() {
+                    match service.poll_ready(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(err)) => {
+                            return Poll::Ready(Event::ServiceFailed(err.into()));
                         }
+                        // Woken when ready; the connection keeps moving (other
+                        // streams' data, PINGs) meanwhile.
+                        Poll::Pending => break,
                     }
-                    Poll::Ready(Err(err)) => return Poll::Ready(Event::ServiceFailed(err.into())),
-                    Poll::Pending => {}
+                    let Some((req, respond)) = waiting.pop_front() else {
+                        break;
+                    };
+                    let upgraded = first.take_if(|_| respond.stream_id().as_u32() == 1);
+                    dispatch(&mut service, req, respond, upgraded, &streams);
+                    answered = true;
                 }
-                // Keep the connection moving (other streams' data, PINGs)
-                // without taking new streams.
-                return conn.poll_closed(cx).map(Event::Closed);
-            }
-            match conn.poll_accept(cx) {
-                Poll::Ready(Some(Ok((req, respond)))) => match service.poll_ready(cx) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Event::Stream(req, respond)),
-                    Poll::Ready(Err(err)) => Poll::Ready(Event::ServiceFailed(err.into())),
-                    Poll::Pending => {
-                        waiting = Some((req, respond));
-                        conn.poll_closed(cx).map(Event::Closed)
-                    }
-                },
-                Poll::Ready(Some(Err(err))) => Poll::Ready(Event::Closed(Err(err))),
-                Poll::Ready(None) => Poll::Ready(Event::Closed(Ok(()))),
-                Poll::Pending => Poll::Pending,
+                if let Some(result) = closed {
+                    return Poll::Ready(Event::Closed(result));
+                }
+                if !answered {
+                    return Poll::Pending;
+                }
+                idle.set(config.idle_timeout.map(|t| Instant::now() + t));
+                // Round again: the answers are written, and whatever came
+                // meanwhile is taken.
             }
         })
         .await;
         match event {
-            Event::Stream(req, respond) => {
-                idle.set(config.idle_timeout.map(|t| Instant::now() + t));
-                let upgraded = first.take_if(|_| respond.stream_id().as_u32() == 1);
-                dispatch(&mut service, req, respond, upgraded, &streams);
-            }
             Event::Closed(result) => return result.or_else(closed_quietly),
             Event::ServiceFailed(err) => {
                 let err = Error::user(err);
@@ -456,11 +462,10 @@ fn prepare_head<B: HttpBody>(headers: &mut HeaderMap, body: &B, bodiless: bool, 
     {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
     }
-    if config.date && !headers.contains_key(header::DATE) {
-        crate::date::with_date(Instant::now(), |date| {
-            if let Ok(value) = HeaderValue::from_bytes(date) {
-                headers.insert(header::DATE, value);
-            }
-        });
+    if config.date
+        && !headers.contains_key(header::DATE)
+        && let Some(date) = crate::date::header_value(Instant::now())
+    {
+        headers.insert(header::DATE, date);
     }
 }
