@@ -194,8 +194,19 @@ where
         config: config.clone(),
     });
     let mut idle = Deadline::default();
-    idle.set(config.idle_timeout.map(|t| Instant::now() + t));
     let mut going_away = false;
+    // Re-armed whenever streams come: the idle timeout while open; once
+    // going away, how long a client may leave the GOAWAY's PING unanswered
+    // while no stream is open (`h2` waits for that answer before closing).
+    let rearm = |going_away: bool| {
+        let wait = if going_away {
+            Some(config.keep_alive_timeout)
+        } else {
+            config.idle_timeout
+        };
+        wait.map(|t| Instant::now() + t)
+    };
+    idle.set(rearm(false));
     // Streams accepted and not yet handed to the service.
     let mut waiting = VecDeque::new();
 
@@ -257,7 +268,7 @@ where
                 if !answered {
                     return Poll::Pending;
                 }
-                idle.set(config.idle_timeout.map(|t| Instant::now() + t));
+                idle.set(rearm(going_away));
                 // Round again: the answers are written, and whatever came
                 // meanwhile is taken.
             }
@@ -275,6 +286,7 @@ where
             Event::Shutdown => {
                 going_away = true;
                 conn.graceful_shutdown();
+                idle.set(rearm(true));
             }
             Event::Flood(count) => {
                 tracing::warn!(resets = count, "HTTP/2 reset flood; closing the connection");
@@ -293,14 +305,18 @@ where
                 ));
             }
             Event::Dead(err) => return Err(err),
+            Event::IdleCheck if conn.has_streams() => idle.set(rearm(going_away)),
+            Event::IdleCheck if going_away => {
+                // The client never answered: close without waiting longer.
+                conn.abrupt_shutdown(Reason::NO_ERROR);
+                let closing = poll_fn(|cx| conn.poll_closed(cx));
+                let _ = tokio::time::timeout(Duration::from_secs(1), closing).await;
+                return Ok(());
+            }
             Event::IdleCheck => {
-                if conn.has_streams() || going_away {
-                    idle.set(config.idle_timeout.map(|t| Instant::now() + t));
-                } else {
-                    idle.set(None);
-                    going_away = true;
-                    conn.graceful_shutdown();
-                }
+                going_away = true;
+                conn.graceful_shutdown();
+                idle.set(rearm(true));
             }
         }
     }

@@ -86,8 +86,10 @@ impl Http2 {
         self
     }
 
-    /// How long to wait for the answer to a keep-alive PING before closing
-    /// the connection (20 seconds by default).
+    /// How long to wait for the answer to a PING before closing the
+    /// connection (20 seconds by default): a keep-alive PING, or the one
+    /// that follows a graceful GOAWAY, which a silent client would
+    /// otherwise leave the connection waiting on forever.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
         self.config().keep_alive_timeout = timeout;
         self
