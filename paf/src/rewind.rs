@@ -21,6 +21,20 @@ impl<I> Rewind<I> {
     pub(crate) fn new(io: I, prefix: Bytes) -> Rewind<I> {
         Rewind { prefix, io }
     }
+
+    /// The stream and the bytes not read again yet.
+    pub(crate) fn into_parts(self) -> (I, Bytes) {
+        (self.io, self.prefix)
+    }
+
+    pub(crate) fn get_ref(&self) -> &I {
+        &self.io
+    }
+
+    /// How many bytes are still to be read again.
+    pub(crate) fn pending(&self) -> usize {
+        self.prefix.len()
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {

@@ -41,18 +41,18 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use mimic::{Flow, Info};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Kind};
+use crate::rewind::Rewind;
 
 /// The connection after a protocol switch: the bytes the peer sent early
 /// come first, then the connection itself.
 pub struct Upgraded {
-    flow: Flow,
-    early: Bytes,
+    io: Rewind<Flow>,
 }
 
 impl Upgraded {
@@ -61,19 +61,18 @@ impl Upgraded {
         I: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         Upgraded {
-            flow: into_flow(io),
-            early,
+            io: Rewind::new(into_flow(io), early),
         }
     }
 
     /// The connection and the bytes already read from it.
     pub fn into_parts(self) -> (Flow, Bytes) {
-        (self.flow, self.early)
+        self.io.into_parts()
     }
 
     /// The connection, for its [`Info`] or a downcast.
     pub fn flow(&self) -> &Flow {
-        &self.flow
+        self.io.get_ref()
     }
 }
 
@@ -97,8 +96,8 @@ where
 impl fmt::Debug for Upgraded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Upgraded")
-            .field("flow", &self.flow)
-            .field("early", &self.early.len())
+            .field("flow", self.io.get_ref())
+            .field("early", &self.io.pending())
             .finish()
     }
 }
@@ -109,13 +108,7 @@ impl AsyncRead for Upgraded {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if !self.early.is_empty() {
-            let n = self.early.len().min(buf.remaining());
-            buf.put_slice(&self.early[..n]);
-            self.early.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.flow).poll_read(cx, buf)
+        Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
@@ -125,7 +118,7 @@ impl AsyncWrite for Upgraded {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.flow).poll_write(cx, buf)
+        Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -133,19 +126,19 @@ impl AsyncWrite for Upgraded {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.flow).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.flow.is_write_vectored()
+        self.io.is_write_vectored()
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.flow).poll_flush(cx)
+        Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.flow).poll_shutdown(cx)
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 

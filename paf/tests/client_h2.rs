@@ -233,3 +233,29 @@ async fn goaway_closes_the_sender_and_the_request_in_progress_completes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prior_knowledge_works_over_a_unix_socket() {
+    let dir = std::env::temp_dir().join(format!("paf-h2-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("h2.sock");
+    let unix = conduit::listener::UnixListener::bind(&path).unwrap();
+    let server = Server::builder()
+        .listener(unix)
+        .serve(Auto::new().handler(paf::service_fn(echo)));
+    within(async {
+        let stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let (mut sender, connection) = Builder::new().http2().handshake(stream);
+        tokio::spawn(connection);
+        let req = Request::post("http://localhost/over-unix")
+            .body(Body::full("through the socket"))
+            .unwrap();
+        let res = sender.send(req).await.unwrap();
+        assert_eq!(res.version(), Version::HTTP_2);
+        assert_eq!(res.headers()["x-version"], "HTTP/2.0");
+        assert_eq!(res.into_body().text().await.unwrap(), "through the socket");
+    })
+    .await;
+    server.shutdown(Duration::from_secs(1)).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
