@@ -192,6 +192,25 @@ impl Ctx {
         self
     }
 
+    /// Adds a registration just before the one named `before`, or last when
+    /// there is none, so that a layer goes beneath it: a proxy tunnel
+    /// registered before `tls` carries TLS, instead of being wrapped in it.
+    pub fn with_protocol_before<E: Send + Sync + 'static>(
+        mut self,
+        registration: &Registration<E>,
+        before: &str,
+    ) -> Ctx {
+        let registered = registration.registered().clone();
+        let protocols = &mut self.inner_mut().protocols;
+        protocols.retain(|r| !r.replaced_by(&registered));
+        let at = protocols
+            .iter()
+            .position(|r| r.name == before)
+            .unwrap_or(protocols.len());
+        protocols.insert(at, registered);
+        self
+    }
+
     /// Combines two contexts; `other` wins: its bindings replace this
     /// context's for the same keys, its registrations come after this
     /// context's (one it replaces takes `other`'s position),

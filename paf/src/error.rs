@@ -49,6 +49,15 @@ pub(crate) enum Kind {
     Upgrade,
     /// An HTTP/2 protocol error, or a stream reset by the peer.
     Http2,
+    /// No connection could be made; the source is conduit's error with
+    /// mimic's per-candidate report.
+    Connect,
+    /// As [`Kind::Connect`], and the TLS handshake is what failed.
+    Tls,
+    /// The request could not be built: a bad URI, scheme or header.
+    Request,
+    /// A redirect could not be followed: too many, or a bad `location`.
+    Redirect,
 }
 
 /// Which timeout expired.
@@ -60,6 +69,13 @@ pub(crate) enum Timeout {
     Idle,
     /// The peer paused too long in the middle of a body.
     Body,
+    /// Connecting (resolution, TCP, TLS, proxy tunnel) took too long.
+    Connect,
+    /// The whole exchange, from sending to the end of the response body,
+    /// took too long.
+    Request,
+    /// The response head, or the next piece of its body, took too long.
+    Read,
 }
 
 impl Error {
@@ -153,9 +169,72 @@ impl Error {
         self.inner.kind == Kind::Unanswered
     }
 
-    /// A timeout expired.
+    /// A timeout expired; [`is_connect_timeout`](Error::is_connect_timeout),
+    /// [`is_request_timeout`](Error::is_request_timeout) and
+    /// [`is_read_timeout`](Error::is_read_timeout) tell the client's apart.
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// The client's connect timeout expired (also [`is_connect`](Error::is_connect)).
+    pub fn is_connect_timeout(&self) -> bool {
+        self.inner.kind == Kind::Timeout(Timeout::Connect)
+    }
+
+    /// The client's whole-request timeout expired.
+    pub fn is_request_timeout(&self) -> bool {
+        self.inner.kind == Kind::Timeout(Timeout::Request)
+    }
+
+    /// The client's read timeout expired: the response head, or the next
+    /// piece of the body, did not arrive in time.
+    pub fn is_read_timeout(&self) -> bool {
+        self.inner.kind == Kind::Timeout(Timeout::Read)
+    }
+
+    /// No connection could be made (refused, unreachable, DNS, TLS, proxy,
+    /// timeout). [`report`](Error::report) says what each candidate did.
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Connect | Kind::Tls | Kind::Timeout(Timeout::Connect)
+        )
+    }
+
+    /// Connecting failed in the TLS handshake (a certificate that does not
+    /// verify, a protocol mismatch); also [`is_connect`](Error::is_connect).
+    pub fn is_tls(&self) -> bool {
+        self.inner.kind == Kind::Tls
+    }
+
+    /// The request could not be built: a bad URI, an unknown scheme, a bad
+    /// header value.
+    pub fn is_request(&self) -> bool {
+        self.inner.kind == Kind::Request
+    }
+
+    /// A redirect could not be followed: more than the policy allows, or a
+    /// `location` that is not a usable URI.
+    pub fn is_redirect(&self) -> bool {
+        self.inner.kind == Kind::Redirect
+    }
+
+    /// For a connect failure, mimic's report: every candidate tried, in
+    /// order, and how each one ended.
+    pub fn report(&self) -> Option<&mimic::Report> {
+        let mut source = self.source();
+        while let Some(err) = source {
+            if let Some(conduit::Error::Connect { source, .. }) =
+                err.downcast_ref::<conduit::Error>()
+            {
+                return Some(source.report());
+            }
+            if let Some(resolve) = err.downcast_ref::<mimic::ResolveError>() {
+                return Some(resolve.report());
+            }
+            source = err.source();
+        }
+        None
     }
 
     /// The handler, or a body given by the application, failed.
@@ -191,11 +270,18 @@ impl Error {
             Kind::Timeout(Timeout::Head) => "timed out reading the message head",
             Kind::Timeout(Timeout::Idle) => "idle connection timed out",
             Kind::Timeout(Timeout::Body) => "timed out waiting for the rest of the message body",
+            Kind::Timeout(Timeout::Connect) => "timed out connecting",
+            Kind::Timeout(Timeout::Request) => "request timed out",
+            Kind::Timeout(Timeout::Read) => "timed out waiting for the response",
             Kind::User => "application error",
             Kind::Panic => "handler panicked",
             Kind::Canceled => "request canceled",
             Kind::Upgrade => "protocol upgrade failed",
             Kind::Http2 => "HTTP/2 error",
+            Kind::Connect => "connect failed",
+            Kind::Tls => "TLS handshake failed",
+            Kind::Request => "invalid request",
+            Kind::Redirect => "cannot follow the redirect",
         }
     }
 }

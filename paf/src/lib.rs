@@ -49,6 +49,7 @@ pub mod body;
 pub mod client;
 mod date;
 mod error;
+mod fetch;
 pub(crate) mod h1;
 pub(crate) mod h2;
 pub mod respond;
@@ -59,4 +60,5 @@ pub mod upgrade;
 
 pub use body::Body;
 pub use error::{BoxError, Error};
+pub use fetch::{Client, ClientBuilder};
 pub use server::service_fn;

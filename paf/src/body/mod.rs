@@ -137,6 +137,16 @@ impl Body {
         }
     }
 
+    /// A copy of a body held in memory (empty or [`full`](Body::full)), to
+    /// send again; `None` for a streamed body.
+    pub(crate) fn try_clone(&self) -> Option<Body> {
+        match &self.kind {
+            Kind::Empty => Some(Body::empty()),
+            Kind::Full(Some(data)) => Some(Body::full(data.clone())),
+            _ => None,
+        }
+    }
+
     /// The next frame (data or trailers), or `None` at the end.
     pub async fn frame(&mut self) -> Option<Result<Frame<Bytes>, Error>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_frame_inner(cx)).await

@@ -105,6 +105,18 @@ impl Builder {
         self
     }
 
+    /// Whether connections speak HTTP/2 from the first byte.
+    pub(crate) fn is_prior_knowledge(&self) -> bool {
+        self.prior_knowledge
+    }
+
+    /// These settings for a forward proxy: HTTP/1.1, absolute-form targets.
+    pub(crate) fn for_forward_proxy(&self) -> Builder {
+        let mut builder = self.clone().absolute_form(true);
+        builder.prior_knowledge = false;
+        builder
+    }
+
     /// HTTP/2: how many bytes of each response body the server may send
     /// ahead of the reader.
     pub fn http2_initial_stream_window_size(mut self, bytes: u32) -> Self {

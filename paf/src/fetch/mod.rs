@@ -1,0 +1,628 @@
+//! The convenience client: URIs in, responses out, with a connection
+//! pool, retries, redirects, timeouts and proxies.
+//!
+//! # Organization
+//! - `mod.rs`: [`Client`] and the life of a request.
+//! - `builder.rs`: [`ClientBuilder`], the settings.
+//! - `pool.rs`: connections kept per route, lent and given back.
+//! - `response.rs`: [`Response`], and the body that returns its connection.
+//! - `redirect.rs`: [`Redirect`], the policy and the next request.
+//! - `proxy.rs`: [`Proxy`], [`Proxies`] and `NO_PROXY`.
+//! - `tunnel.rs`: the `CONNECT` tunnel as a mimic layer.
+
+mod builder;
+mod pool;
+mod proxy;
+mod redirect;
+mod response;
+mod tunnel;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use conduit::{Endpoint, Overrides, Resolver};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::request::Parts;
+use http::{Method, Request, Uri, Version};
+use mimic::{Ctx, Outcome, tls};
+use tokio::time::Instant;
+
+pub use self::builder::ClientBuilder;
+pub use self::proxy::{Proxies, Proxy};
+pub use self::redirect::Redirect;
+pub use self::response::Response;
+
+use self::pool::{Conn, Pool, Pooled, Route};
+use self::redirect::Next;
+use self::response::{Timers, Tracked};
+use crate::body::Body;
+use crate::client::Builder as ConnBuilder;
+use crate::error::{Error, Kind, Timeout};
+
+/// An HTTP client: give it a URI, get a [`Response`].
+///
+/// `Client::new()` works out of the box: system DNS, the webpki roots,
+/// HTTP/2 or HTTP/1.1 as ALPN decides, proxies from the environment. Every
+/// URI conduit resolves works, Unix sockets included
+/// (`http+unix://%2Fvar%2Frun%2Fdocker.sock/version`). Clones share the
+/// connection pool.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), paf::Error> {
+/// let client = paf::Client::new();
+/// let res = client.get("https://example.com/").await?;
+/// println!("{} {:?}", res.status(), res.version());
+/// let page = res.text().await?;
+///
+/// let res = client.post("https://example.com/api", r#"{"hello":"world"}"#).await?;
+/// res.drain().await?;
+/// # let _ = page; Ok(()) }
+/// ```
+///
+/// # Connections
+/// Connections are pooled per endpoint as conduit's rules resolve it (two
+/// Unix sockets never share one; a proxy's connections are its own). An
+/// HTTP/1.1 connection carries one request at a time and goes back to the
+/// pool when its response body ends, or when the body is dropped: then
+/// the connection reads on and throws away up to 64 KiB of what is left,
+/// in the background, and is closed if more remains. An HTTP/2 connection
+/// carries every request to its endpoint at once; another is opened only
+/// when the server's stream limit is reached.
+///
+/// # Retries
+/// A request is sent again, once, on a new connection when all of these
+/// hold:
+/// - it went out on a connection taken from the pool (a new connection
+///   failing is not retried);
+/// - no byte of the response arrived: the connection was closed before the
+///   request could be written, closed after it without an answer, or the
+///   HTTP/2 server refused the stream;
+/// - its body can be sent again: empty, or given whole
+///   ([`Body::full`], a string, bytes). A streamed body is consumed by the
+///   first attempt.
+///
+/// That covers the common case of a server closing a kept-alive connection
+/// just as a request is sent on it, for every method: a server that closes
+/// a connection without answering the request in flight did not process
+/// it, except a broken one. [`ClientBuilder::retry`] turns it off.
+///
+/// # Errors
+/// One [`Error`] type: [`Error::is_connect`] with [`Error::report`] for
+/// mimic's per-candidate account, [`Error::is_tls`], the three timeouts,
+/// [`Error::is_redirect`], [`Error::is_request`] for a bad URI, and the
+/// protocol errors of [`client`](crate::client). `Display` shows the chain.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    resolver: Resolver,
+    overrides: Overrides,
+    conn: ConnBuilder,
+    forward: ConnBuilder,
+    alpn_http1: Option<Vec<Vec<u8>>>,
+    pool: Arc<Pool>,
+    redirect: Redirect,
+    timeouts: Timeouts,
+    proxies: Proxies,
+    headers: HeaderMap,
+    retry: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Timeouts {
+    connect: Option<Duration>,
+    request: Option<Duration>,
+    read: Option<Duration>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &*self.shared;
+        f.debug_struct("Client")
+            .field("pool", &shared.pool)
+            .field("redirect", &shared.redirect)
+            .field("timeouts", &shared.timeouts)
+            .field("proxies", &shared.proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+/// How one request reaches its server.
+struct Plan {
+    route: Route,
+    ctx: Ctx,
+    /// The URI as given to conduit, for error messages.
+    text: String,
+    /// A forward proxy: absolute-form, proxy credentials.
+    forward: Option<Option<HeaderValue>>,
+    /// The host to name in the request when the URI's is not one (Unix
+    /// sockets).
+    host: Option<&'static str>,
+    expect_h2: bool,
+}
+
+fn request_error(uri: &str, why: impl fmt::Display) -> Error {
+    Error::with(Kind::Request, format!("`{uri}`: {why}"))
+}
+
+impl Client {
+    /// A client with the default settings (see [`ClientBuilder`]).
+    pub fn new() -> Client {
+        match ClientBuilder::default().build() {
+            Ok(client) => client,
+            // The defaults set neither a resolver nor TLS, so the one way
+            // for `build` to fail cannot happen.
+            Err(err) => unreachable!("default client settings: {err}"),
+        }
+    }
+
+    /// A builder, to change the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::GET, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `HEAD uri`.
+    pub async fn head(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::HEAD, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `DELETE uri`.
+    pub async fn delete(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::DELETE, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `POST uri` with `body`.
+    pub async fn post(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::POST, uri, HeaderMap::new(), body).await
+    }
+
+    /// `PUT uri` with `body`.
+    pub async fn put(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::PUT, uri, HeaderMap::new(), body).await
+    }
+
+    /// `PATCH uri` with `body`.
+    pub async fn patch(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::PATCH, uri, HeaderMap::new(), body).await
+    }
+
+    /// `POST uri` with `params` as an `application/x-www-form-urlencoded`
+    /// body.
+    ///
+    /// ```no_run
+    /// # async fn run(client: paf::Client) -> Result<(), paf::Error> {
+    /// let res = client.post_form("http://localhost:8080/login", &[("user", "ada"), ("pass", "n&m")]).await?;
+    /// # let _ = res; Ok(()) }
+    /// ```
+    pub async fn post_form(
+        &self,
+        uri: impl AsRef<str>,
+        params: &[(&str, &str)],
+    ) -> Result<Response, Error> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self.call(Method::POST, uri, headers, form_encode(params))
+            .await
+    }
+
+    /// Any method, with header fields and a body.
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: impl AsRef<str>,
+        headers: HeaderMap,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        let text = uri.as_ref();
+        let uri: Uri = text.parse().map_err(|e| request_error(text, e))?;
+        let mut req = Request::new(body.into());
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        *req.headers_mut() = headers;
+        self.request(req).await
+    }
+
+    /// Sends an [`http::Request`]; its URI must be absolute.
+    ///
+    /// ```no_run
+    /// # async fn run(client: paf::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let req = http::Request::put("http://localhost:8080/doc")
+    ///     .header("content-type", "text/plain")
+    ///     .body(paf::Body::full("hello"))?;
+    /// let res = client.request(req).await?;
+    /// # let _ = res; Ok(()) }
+    /// ```
+    pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
+        let deadline = self.shared.timeouts.request.map(|t| Instant::now() + t);
+        let exchange = self.follow(req, deadline);
+        match deadline {
+            Some(at) => tokio::time::timeout_at(at, exchange)
+                .await
+                .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Request)))),
+            None => exchange.await,
+        }
+    }
+
+    /// Idle HTTP/1.1 connections and open HTTP/2 connections in the pool.
+    pub fn pool_size(&self) -> (usize, usize) {
+        self.shared.pool.counts()
+    }
+
+    /// Sends the request and follows its redirects.
+    async fn follow(
+        &self,
+        req: Request<Body>,
+        deadline: Option<Instant>,
+    ) -> Result<Response, Error> {
+        let shared = &*self.shared;
+        let (mut parts, mut body) = req.into_parts();
+        for (name, value) in &shared.headers {
+            if !parts.headers.contains_key(name) {
+                parts.headers.insert(name.clone(), value.clone());
+            }
+        }
+        let mut chain: Vec<Uri> = Vec::new();
+        loop {
+            let replay = if shared.redirect.is_none() {
+                None
+            } else {
+                body.try_clone()
+            };
+            let (res, info) = self.send(&parts, body, deadline).await?;
+            if shared.redirect.is_none() || !res.status().is_redirection() {
+                return Ok(Response::new(res, parts.uri, info));
+            }
+            chain.push(parts.uri.clone());
+            let next = redirect::next(
+                &shared.redirect,
+                res.status(),
+                &parts.method,
+                res.headers(),
+                &chain,
+            )?;
+            let Next::Follow {
+                uri,
+                method,
+                keep_body,
+            } = next
+            else {
+                return Ok(Response::new(res, parts.uri, info));
+            };
+            body = match (keep_body, replay) {
+                (false, _) => Body::empty(),
+                (true, Some(body)) => body,
+                // A streamed body cannot go to the next server.
+                (true, None) => return Ok(Response::new(res, parts.uri, info)),
+            };
+            drop(res);
+            let cross_origin = !redirect::same_origin(&parts.uri, &uri);
+            redirect::scrub(&mut parts.headers, cross_origin, keep_body);
+            tracing::debug!(from = %parts.uri, to = %uri, %method, "following a redirect");
+            parts.method = method;
+            parts.uri = uri;
+        }
+    }
+
+    /// Sends one request, retried once when the rule allows.
+    async fn send(
+        &self,
+        parts: &Parts,
+        body: Body,
+        deadline: Option<Instant>,
+    ) -> Result<(http::Response<Body>, Arc<mimic::Info>), Error> {
+        let shared = &*self.shared;
+        let plan = self.plan(&parts.uri)?;
+        let mut body = Some(body);
+        let mut fresh = false;
+        loop {
+            let mut loan = self.connection(&plan, fresh).await?;
+            let Some(this_body) = body.take() else {
+                return Err(Error::new(Kind::Closed));
+            };
+            if loan.reused && shared.retry {
+                body = this_body.try_clone();
+            }
+            let req = build(parts, &plan, this_body);
+            let sent = loan.conn.sender.send(req);
+            let result = match shared.timeouts.read {
+                Some(limit) => tokio::time::timeout(limit, sent)
+                    .await
+                    .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Read)))),
+                None => sent.await,
+            };
+            let res = match result {
+                Ok(res) => res,
+                Err(err) => {
+                    let retry =
+                        loan.reused && body.is_some() && (err.is_closed() || err.is_unanswered());
+                    loan.discard();
+                    if retry {
+                        tracing::debug!(route = %plan.route, error = %err, "retrying on a new connection");
+                        fresh = true;
+                        continue;
+                    }
+                    return Err(err);
+                }
+            };
+            loan.keep_alive = keep_alive_timeout(res.headers());
+            let info = loan.conn.info.clone();
+            let loan = (loan.conn.sender.version() != Version::HTTP_2).then_some(loan);
+            let timers = Timers {
+                deadline,
+                read: shared.timeouts.read,
+            };
+            return Ok((res.map(|body| Tracked::wrap(body, loan, &timers)), info));
+        }
+    }
+
+    /// Where a request goes: conduit's resolution, then the proxy settings.
+    fn plan(&self, uri: &Uri) -> Result<Plan, Error> {
+        let shared = &*self.shared;
+        let text = uri.to_string();
+        if uri.scheme().is_none() || uri.authority().is_none() {
+            return Err(request_error(&text, "the URI must be absolute"));
+        }
+        let resolution = shared
+            .resolver
+            .resolve_with(&text, &shared.overrides)
+            .map_err(|e| Error::with(Kind::Request, e))?;
+        let target = &resolution.target;
+        let unix = matches!(resolution.endpoint, Endpoint::Unix(_));
+        let host = unix.then_some("localhost");
+        let proxy = match (unix, target.host()) {
+            (false, Some(h)) => shared.proxies.for_target(target.base_scheme(), h),
+            _ => None,
+        };
+        let mut ctx = resolution.ctx;
+        if let Some(alpn) = &shared.alpn_http1
+            && ctx.contains(&tls::SERVER_NAME)
+        {
+            ctx = ctx.with(&tls::ALPN, alpn.clone());
+        }
+        let is_tls = matches!(resolution.endpoint, Endpoint::Tls { .. });
+        let Some(proxy) = proxy else {
+            return Ok(Plan {
+                route: Route::Direct(resolution.endpoint),
+                ctx,
+                text,
+                forward: None,
+                host,
+                expect_h2: shared.conn.is_prior_knowledge() && !is_tls,
+            });
+        };
+        let via = shared
+            .resolver
+            .resolve(proxy.uri())
+            .map_err(|e| Error::with(Kind::Request, e))?;
+        if !is_tls {
+            return Ok(Plan {
+                route: Route::Forward(via.endpoint),
+                ctx: via.ctx,
+                text,
+                forward: Some(proxy.authorization().cloned()),
+                host,
+                expect_h2: false,
+            });
+        }
+        let port = target.port().or_else(|| uri.port_u16()).unwrap_or(443);
+        let host_name = target.host().unwrap_or_default();
+        let authority = if host_name.contains(':') {
+            format!("[{host_name}]:{port}")
+        } else {
+            format!("{host_name}:{port}")
+        };
+        let mut tunneled = tunnel::through(
+            via.ctx,
+            tunnel::TunnelEndpoint {
+                authority,
+                authorization: proxy.authorization().cloned(),
+            },
+        )
+        .with(&tls::SERVER_NAME, host_name.to_string());
+        if let Some(alpn) = ctx.get(&tls::ALPN) {
+            tunneled = tunneled.with(&tls::ALPN, alpn.clone());
+        }
+        Ok(Plan {
+            route: Route::Tunnel {
+                proxy: via.endpoint,
+                target: resolution.endpoint,
+            },
+            ctx: tunneled,
+            text,
+            forward: None,
+            host,
+            expect_h2: false,
+        })
+    }
+
+    /// A connection for the plan: from the pool, or new.
+    async fn connection(&self, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
+        let pool = &self.shared.pool;
+        if !fresh && let Some(loan) = pool.checkout(&plan.route) {
+            return Ok(loan);
+        }
+        let gate = pool.gate(&plan.route, plan.expect_h2);
+        let _turn = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        if gate.is_some()
+            && !fresh
+            && let Some(loan) = pool.checkout(&plan.route)
+        {
+            return Ok(loan);
+        }
+        let conn = self.connect(plan).await?;
+        Ok(pool.insert(&plan.route, conn))
+    }
+
+    async fn connect(&self, plan: &Plan) -> Result<Conn, Error> {
+        let shared = &*self.shared;
+        let ctx = match shared.timeouts.connect {
+            Some(limit) => plan.ctx.clone().with_deadline(limit),
+            None => plan.ctx.clone(),
+        };
+        let flow = ctx.resolve().await.map_err(|source| {
+            let tls = source
+                .report()
+                .entries()
+                .iter()
+                .any(|e| matches!(e.outcome, Outcome::Failed { stage: "tls", .. }));
+            let kind = if source.is_timeout() {
+                Kind::Timeout(Timeout::Connect)
+            } else if tls {
+                Kind::Tls
+            } else {
+                Kind::Connect
+            };
+            Error::with(
+                kind,
+                conduit::Error::Connect {
+                    uri: plan.text.clone(),
+                    source,
+                },
+            )
+        })?;
+        let info = Arc::new(flow.info().clone());
+        let builder = match plan.forward {
+            Some(_) => &shared.forward,
+            None => &shared.conn,
+        };
+        let (sender, connection) = builder.handshake_flow(flow);
+        tracing::debug!(route = %plan.route, version = ?sender.version(), "connected");
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "client connection ended with an error");
+            }
+        });
+        Ok(Conn { sender, info })
+    }
+}
+
+/// The request as the connection sends it.
+fn build(parts: &Parts, plan: &Plan, body: Body) -> Request<Body> {
+    let mut req = Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.headers_mut() = parts.headers.clone();
+    match (plan.host, &plan.forward) {
+        (Some(host), _) => {
+            // `http+unix://<socket>/path`: the socket is no host name.
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            *req.uri_mut() = Uri::builder()
+                .scheme("http")
+                .authority(host)
+                .path_and_query(path)
+                .build()
+                .unwrap_or_else(|_| parts.uri.clone());
+            req.headers_mut()
+                .entry(header::HOST)
+                .or_insert(HeaderValue::from_static("localhost"));
+        }
+        (None, Some(auth)) => {
+            *req.uri_mut() = parts.uri.clone();
+            if let Some(auth) = auth {
+                req.headers_mut()
+                    .entry(header::PROXY_AUTHORIZATION)
+                    .or_insert(auth.clone());
+            }
+        }
+        (None, None) => *req.uri_mut() = parts.uri.clone(),
+    }
+    req
+}
+
+/// `Keep-Alive: timeout=N`, in seconds.
+fn keep_alive_timeout(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("keep-alive")?.to_str().ok()?;
+    value.split(',').find_map(|param| {
+        let (name, secs) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("timeout") {
+            return None;
+        }
+        secs.trim()
+            .trim_matches('"')
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    })
+}
+
+/// `application/x-www-form-urlencoded`, as the URL standard serializes it.
+fn form_encode(params: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_component(name, &mut out);
+        out.push('=');
+        encode_component(value, &mut out);
+    }
+    out
+}
+
+fn encode_component(text: &str, out: &mut String) {
+    for byte in text.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(byte));
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_encoded_as_browsers_do() {
+        assert_eq!(
+            form_encode(&[("user", "ada lovelace"), ("q", "a&b=c/é"), ("e", "")]),
+            "user=ada+lovelace&q=a%26b%3Dc%2F%C3%A9&e="
+        );
+    }
+
+    #[test]
+    fn keep_alive_timeouts_are_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert("keep-alive", HeaderValue::from_static("max=100, timeout=5"));
+        assert_eq!(keep_alive_timeout(&headers), Some(Duration::from_secs(5)));
+        headers.insert("keep-alive", HeaderValue::from_static("max=100"));
+        assert_eq!(keep_alive_timeout(&headers), None);
+    }
+}

@@ -1,0 +1,382 @@
+//! Connections kept for reuse, keyed by where they go.
+//!
+//! HTTP/1.1 connections are lent out one request at a time and come back
+//! when the response body ends or is dropped ([`Pooled`]'s `Drop`). HTTP/2
+//! connections are shared: every request to the endpoint goes on the least
+//! busy one, and another is opened only when all are at the server's stream
+//! limit.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use conduit::Endpoint;
+use mimic::Info;
+use tokio::time::Instant;
+
+use crate::client::SendRequest;
+
+/// How long a connection whose response body was dropped unread may take
+/// to finish reading it before it is given up on.
+const DRAIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Where a pooled connection goes; connections are shared only within one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Route {
+    /// Straight to the endpoint.
+    Direct(Endpoint),
+    /// To a forward proxy, requests in absolute-form.
+    Forward(Endpoint),
+    /// Through a proxy's `CONNECT` tunnel to the endpoint.
+    Tunnel {
+        /// The proxy.
+        proxy: Endpoint,
+        /// Where the tunnel leads.
+        target: Endpoint,
+    },
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Route::Direct(endpoint) => write!(f, "{endpoint}"),
+            Route::Forward(proxy) => write!(f, "proxy {proxy}"),
+            Route::Tunnel { proxy, target } => write!(f, "{target} through proxy {proxy}"),
+        }
+    }
+}
+
+/// The pool's limits.
+#[derive(Clone, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_idle_per_route: usize,
+    pub(crate) max_idle: usize,
+    pub(crate) idle_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_idle_per_route: 32,
+            max_idle: 512,
+            idle_timeout: Some(Duration::from_secs(90)),
+        }
+    }
+}
+
+/// A connection and what is known of it.
+#[derive(Clone)]
+pub(crate) struct Conn {
+    pub(crate) sender: SendRequest,
+    pub(crate) info: Arc<Info>,
+}
+
+struct Idle {
+    conn: Conn,
+    /// When it stops being worth reusing: the idle timeout, or sooner when
+    /// the server announced `Keep-Alive: timeout=`.
+    expires: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Routes {
+    /// HTTP/1.1 connections waiting for a request, most recent last.
+    idle: HashMap<Route, Vec<Idle>>,
+    /// HTTP/2 connections, shared by every request to the route.
+    shared: HashMap<Route, Vec<Conn>>,
+    /// Routes whose last connection spoke HTTP/2: requests wait for one
+    /// connection rather than each opening their own.
+    multiplexed: HashMap<Route, Arc<tokio::sync::Mutex<()>>>,
+    idle_count: usize,
+    reaper: bool,
+}
+
+pub(crate) struct Pool {
+    routes: Mutex<Routes>,
+    limits: Limits,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routes = self.lock();
+        f.debug_struct("Pool")
+            .field("idle", &routes.idle_count)
+            .field(
+                "http2",
+                &routes.shared.values().map(Vec::len).sum::<usize>(),
+            )
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// A connection lent for one request.
+pub(crate) struct Pooled {
+    pub(crate) conn: Conn,
+    route: Route,
+    pool: Weak<Pool>,
+    /// Whether it came out of the pool rather than being opened for this
+    /// request: only such a connection can have been closed by the server
+    /// while it waited.
+    pub(crate) reused: bool,
+    /// `Keep-Alive: timeout=` of the response.
+    pub(crate) keep_alive: Option<Duration>,
+}
+
+impl Pool {
+    pub(crate) fn new(limits: Limits) -> Arc<Pool> {
+        Arc::new(Pool {
+            routes: Mutex::new(Routes::default()),
+            limits,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Routes> {
+        // A panic while holding the lock leaves plain data behind; go on.
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A connection to `route` that can take a request now, if one is kept.
+    pub(crate) fn checkout(self: &Arc<Self>, route: &Route) -> Option<Pooled> {
+        let mut routes = self.lock();
+        if let Some(conns) = routes.shared.get_mut(route) {
+            conns.retain(|c| !c.sender.is_closed());
+            let best = conns
+                .iter()
+                .filter(|c| c.sender.active_requests() < c.sender.max_concurrent_requests())
+                .min_by_key(|c| c.sender.active_requests());
+            if let Some(conn) = best {
+                return Some(self.lend(conn.clone(), route.clone(), true));
+            }
+        }
+        let now = Instant::now();
+        let mut found = None;
+        let mut dropped = 0;
+        if let Some(idle) = routes.idle.get_mut(route) {
+            while let Some(entry) = idle.pop() {
+                dropped += 1;
+                let fresh = entry.expires.is_none_or(|at| at > now);
+                if fresh && entry.conn.sender.is_ready() {
+                    found = Some(entry.conn);
+                    break;
+                }
+            }
+        }
+        routes.idle_count -= dropped;
+        drop(routes);
+        found.map(|conn| self.lend(conn, route.clone(), true))
+    }
+
+    /// The gate that makes requests to a route that speaks HTTP/2 (as its
+    /// last connection did, or as `expect_h2` says) wait for one new
+    /// connection instead of opening one each.
+    pub(crate) fn gate(
+        &self,
+        route: &Route,
+        expect_h2: bool,
+    ) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut routes = self.lock();
+        if expect_h2 {
+            return Some(routes.multiplexed.entry(route.clone()).or_default().clone());
+        }
+        routes.multiplexed.get(route).cloned()
+    }
+
+    /// Registers a new connection and lends it for a request.
+    pub(crate) fn insert(self: &Arc<Self>, route: &Route, conn: Conn) -> Pooled {
+        let mut routes = self.lock();
+        if conn.sender.version() == http::Version::HTTP_2 {
+            routes
+                .shared
+                .entry(route.clone())
+                .or_default()
+                .push(conn.clone());
+            routes.multiplexed.entry(route.clone()).or_default();
+        } else {
+            routes.multiplexed.remove(route);
+        }
+        drop(routes);
+        self.lend(conn, route.clone(), false)
+    }
+
+    fn lend(self: &Arc<Self>, conn: Conn, route: Route, reused: bool) -> Pooled {
+        Pooled {
+            conn,
+            route,
+            pool: Arc::downgrade(self),
+            reused,
+            keep_alive: None,
+        }
+    }
+
+    /// Takes back an idle HTTP/1.1 connection.
+    fn put_back(self: &Arc<Self>, route: Route, conn: Conn, keep_alive: Option<Duration>) {
+        let now = Instant::now();
+        let expires = match (self.limits.idle_timeout, keep_alive) {
+            // A server that closes after `timeout=` seconds may already be
+            // closing at the last of them: keep one second of margin.
+            (_, Some(ka)) if ka <= Duration::from_secs(1) => return,
+            (Some(idle), Some(ka)) => Some(now + idle.min(ka - Duration::from_secs(1))),
+            (None, Some(ka)) => Some(now + ka - Duration::from_secs(1)),
+            (Some(idle), None) => Some(now + idle),
+            (None, None) => None,
+        };
+        let mut routes = self.lock();
+        let Routes {
+            idle, idle_count, ..
+        } = &mut *routes;
+        let list = idle.entry(route).or_default();
+        list.retain(|e| !e.conn.sender.is_closed());
+        if list.len() >= self.limits.max_idle_per_route {
+            return;
+        }
+        list.push(Idle { conn, expires });
+        *idle_count = idle.values().map(Vec::len).sum();
+        if *idle_count > self.limits.max_idle {
+            evict_oldest(idle);
+            *idle_count -= 1;
+        }
+        let start_reaper = expires.is_some() && !routes.reaper;
+        routes.reaper |= start_reaper;
+        drop(routes);
+        if start_reaper {
+            self.start_reaper();
+        }
+    }
+
+    /// Closes idle connections once they expire, so that an unused client
+    /// holds no sockets open. Ends with the pool.
+    fn start_reaper(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = Arc::downgrade(self);
+        let every = self
+            .limits
+            .idle_timeout
+            .map_or(Duration::from_secs(1), |t| {
+                (t / 4).max(Duration::from_millis(100))
+            })
+            .min(Duration::from_secs(5));
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(pool) = pool.upgrade() else { return };
+                pool.reap(Instant::now());
+            }
+        });
+    }
+
+    fn reap(&self, now: Instant) {
+        let mut routes = self.lock();
+        let Routes {
+            idle,
+            shared,
+            idle_count,
+            ..
+        } = &mut *routes;
+        for list in idle.values_mut() {
+            list.retain(|e| e.expires.is_none_or(|at| at > now) && !e.conn.sender.is_closed());
+        }
+        idle.retain(|_, list| !list.is_empty());
+        *idle_count = idle.values().map(Vec::len).sum();
+        for conns in shared.values_mut() {
+            conns.retain(|c| !c.sender.is_closed());
+        }
+        shared.retain(|_, conns| !conns.is_empty());
+    }
+
+    /// Idle HTTP/1.1 connections and open HTTP/2 connections, for tests
+    /// and diagnostics.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let routes = self.lock();
+        let idle = routes.idle.values().flatten();
+        let h2 = routes.shared.values().flatten();
+        (
+            idle.filter(|e| !e.conn.sender.is_closed()).count(),
+            h2.filter(|c| !c.sender.is_closed()).count(),
+        )
+    }
+}
+
+fn evict_oldest(idle: &mut HashMap<Route, Vec<Idle>>) {
+    let oldest = idle
+        .iter()
+        .filter_map(|(route, list)| list.first().map(|e| (route, e.expires)))
+        .min_by_key(|(_, expires)| *expires)
+        .map(|(route, _)| route.clone());
+    if let Some(route) = oldest
+        && let Some(list) = idle.get_mut(&route)
+    {
+        list.remove(0);
+    }
+}
+
+impl Pooled {
+    /// Gives the connection up: it goes back to no pool.
+    pub(crate) fn discard(mut self) {
+        self.pool = Weak::new();
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if self.conn.sender.version() == http::Version::HTTP_2 {
+            return;
+        }
+        let Some(pool) = self.pool.upgrade() else {
+            return;
+        };
+        let sender = &self.conn.sender;
+        if sender.is_closed() {
+            return;
+        }
+        let route = self.route.clone();
+        let keep_alive = self.keep_alive;
+        if sender.is_ready() {
+            pool.put_back(route, self.conn.clone(), keep_alive);
+            return;
+        }
+        // The body was dropped before its end: the connection reads the
+        // rest (a bounded amount, or it closes), then comes back.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut conn = self.conn.clone();
+        let pool = Arc::downgrade(&pool);
+        runtime.spawn(async move {
+            let ready = tokio::time::timeout(DRAIN_WAIT, conn.sender.ready()).await;
+            if let (Ok(Ok(())), Some(pool)) = (ready, pool.upgrade()) {
+                pool.put_back(route, conn, keep_alive);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(n: u16) -> Route {
+        Route::Direct(Endpoint::tcp("localhost", n))
+    }
+
+    #[test]
+    fn routes_differ_by_endpoint_and_proxy() {
+        let a = Route::Direct(Endpoint::Unix("/run/a.sock".into()));
+        let b = Route::Direct(Endpoint::Unix("/run/b.sock".into()));
+        assert_ne!(a, b);
+        let tunnel = Route::Tunnel {
+            proxy: Endpoint::tcp("proxy", 3128),
+            target: Endpoint::tcp("localhost", 1),
+        };
+        assert_ne!(tunnel, route(1));
+        assert_eq!(
+            tunnel.to_string(),
+            "tcp://localhost:1 through proxy tcp://proxy:3128"
+        );
+    }
+}
