@@ -299,13 +299,19 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
+        let mut text = self.description().to_string();
         let mut source = self.source();
         while let Some(err) = source {
-            write!(f, ": {err}")?;
+            // Some errors (conduit's, mimic's) already show their cause;
+            // it is not repeated.
+            let shown = err.to_string();
+            if !text.contains(&shown) {
+                text.push_str(": ");
+                text.push_str(&shown);
+            }
             source = err.source();
         }
-        Ok(())
+        f.write_str(&text)
     }
 }
 

@@ -246,12 +246,11 @@ impl Client {
         body: impl Into<Body>,
     ) -> Result<Response, Error> {
         let text = uri.as_ref();
-        let uri: Uri = text.parse().map_err(|e| request_error(text, e))?;
         let mut req = Request::new(body.into());
         *req.method_mut() = method;
-        *req.uri_mut() = uri;
+        *req.uri_mut() = http_uri(text)?;
         *req.headers_mut() = headers;
-        self.request(req).await
+        self.execute(text.to_string(), req).await
     }
 
     /// Sends an [`http::Request`]; its URI must be absolute.
@@ -265,8 +264,15 @@ impl Client {
     /// # let _ = res; Ok(()) }
     /// ```
     pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
+        let text = req.uri().to_string();
+        self.execute(text, req).await
+    }
+
+    /// Sends `req` to `text`, the URI as conduit reads it (`req`'s URI is
+    /// its `http` form, which cannot hold a Unix socket).
+    async fn execute(&self, text: String, req: Request<Body>) -> Result<Response, Error> {
         let deadline = self.shared.timeouts.request.map(|t| Instant::now() + t);
-        let exchange = self.follow(req, deadline);
+        let exchange = self.follow(text, req, deadline);
         match deadline {
             Some(at) => tokio::time::timeout_at(at, exchange)
                 .await
@@ -283,6 +289,7 @@ impl Client {
     /// Sends the request and follows its redirects.
     async fn follow(
         &self,
+        mut text: String,
         req: Request<Body>,
         deadline: Option<Instant>,
     ) -> Result<Response, Error> {
@@ -300,7 +307,7 @@ impl Client {
             } else {
                 body.try_clone()
             };
-            let (res, info) = self.send(&parts, body, deadline).await?;
+            let (res, info) = self.send(&text, &parts, body, deadline).await?;
             if shared.redirect.is_none() || !res.status().is_redirection() {
                 return Ok(Response::new(res, parts.uri, info));
             }
@@ -330,6 +337,14 @@ impl Client {
             let cross_origin = !redirect::same_origin(&parts.uri, &uri);
             redirect::scrub(&mut parts.headers, cross_origin, keep_body);
             tracing::debug!(from = %parts.uri, to = %uri, %method, "following a redirect");
+            text = match unix_prefix(&text) {
+                // A Unix socket's URI names no host: a redirect within it
+                // keeps the socket.
+                Some(prefix) if !cross_origin => {
+                    format!("{prefix}{}", uri.path_and_query().map_or("/", |p| p.as_str()))
+                }
+                _ => uri.to_string(),
+            };
             parts.method = method;
             parts.uri = uri;
         }
@@ -338,12 +353,13 @@ impl Client {
     /// Sends one request, retried once when the rule allows.
     async fn send(
         &self,
+        text: &str,
         parts: &Parts,
         body: Body,
         deadline: Option<Instant>,
     ) -> Result<(http::Response<Body>, Arc<mimic::Info>), Error> {
         let shared = &*self.shared;
-        let plan = self.plan(&parts.uri)?;
+        let plan = self.plan(text, &parts.uri)?;
         let mut body = Some(body);
         let mut fresh = false;
         loop {
@@ -388,9 +404,9 @@ impl Client {
     }
 
     /// Where a request goes: conduit's resolution, then the proxy settings.
-    fn plan(&self, uri: &Uri) -> Result<Plan, Error> {
+    fn plan(&self, text: &str, uri: &Uri) -> Result<Plan, Error> {
         let shared = &*self.shared;
-        let text = uri.to_string();
+        let text = text.to_string();
         if uri.scheme().is_none() || uri.authority().is_none() {
             return Err(request_error(&text, "the URI must be absolute"));
         }
@@ -531,6 +547,29 @@ impl Client {
     }
 }
 
+/// The `http` form of a URI conduit reads: a Unix socket's URI
+/// (`http+unix://%2Frun%2Fapp.sock/path`) becomes `http://localhost/path`.
+fn http_uri(text: &str) -> Result<Uri, Error> {
+    if unix_prefix(text).is_some() {
+        let target: conduit::Target = text.parse().map_err(|e| Error::with(Kind::Request, e))?;
+        let path = target.path_and_query();
+        return format!("http://localhost{path}")
+            .parse()
+            .map_err(|e| request_error(text, e));
+    }
+    text.parse().map_err(|e| request_error(text, e))
+}
+
+/// `http+unix://<socket>` of a Unix socket URI.
+fn unix_prefix(text: &str) -> Option<&str> {
+    let (scheme, rest) = text.split_once("://")?;
+    if !scheme.to_ascii_lowercase().ends_with("+unix") {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    Some(&text[..scheme.len() + 3 + end])
+}
+
 /// The request as the connection sends it.
 fn build(parts: &Parts, plan: &Plan, body: Body) -> Request<Body> {
     let mut req = Request::new(body);
@@ -615,6 +654,15 @@ mod tests {
             form_encode(&[("user", "ada lovelace"), ("q", "a&b=c/é"), ("e", "")]),
             "user=ada+lovelace&q=a%26b%3Dc%2F%C3%A9&e="
         );
+    }
+
+    #[test]
+    fn unix_socket_uris_get_an_http_form() {
+        let text = "http+unix://%2Frun%2Fapp.sock/v1/x?y=1";
+        assert_eq!(unix_prefix(text), Some("http+unix://%2Frun%2Fapp.sock"));
+        let uri = http_uri(text).map(|u| u.to_string()).ok();
+        assert_eq!(uri.as_deref(), Some("http://localhost/v1/x?y=1"));
+        assert_eq!(unix_prefix("http://example.com/a"), None);
     }
 
     #[test]

@@ -39,44 +39,113 @@ impl fmt::Display for Proxy {
     }
 }
 
+/// The error for a proxy setting that cannot be read; the user
+/// information is left out of the message, as it may hold a password.
 fn invalid(text: &str, why: &str) -> Error {
-    Error::with(Kind::Request, format!("invalid proxy `{text}`: {why}"))
+    let shown = redact(text.trim());
+    Error::with(Kind::Request, format!("invalid proxy `{shown}`: {why}"))
+}
+
+/// `text` with the user information of its authority replaced by `***`.
+fn redact(text: &str) -> String {
+    let (scheme, rest) = match text.find("://") {
+        Some(at) => text.split_at(at + 3),
+        None => ("", text),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => text.to_string(),
+    }
+}
+
+/// `host[:port]` or `[v6][:port]`: the host, lowercase and without
+/// brackets, and the port if one is given (an empty one is none).
+fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = match text.strip_prefix('[') {
+        Some(rest) => {
+            let (v6, after) = rest.split_once(']')?;
+            v6.parse::<std::net::Ipv6Addr>().ok()?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':')?),
+            };
+            (format!("[{v6}]"), port)
+        }
+        None => {
+            let (host, port) = match text.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (text, None),
+            };
+            let valid = !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+            if !valid {
+                return None;
+            }
+            (host.to_ascii_lowercase(), port)
+        }
+    };
+    let port = match port {
+        None | Some("") => None,
+        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(digits.parse::<u16>().ok().filter(|&p| p != 0)?)
+        }
+        Some(_) => return None,
+    };
+    Some((host, port))
 }
 
 impl Proxy {
-    /// Reads a proxy URI; a bare `host:port` is taken as `http://host:port`.
+    /// Reads a proxy URI: `http://[user:password@]host[:port][/]`, the
+    /// user information percent-encoded; a bare `host:port` is taken as
+    /// `http://host:port`, and the port is 1080 when absent.
+    ///
+    /// Fails on other schemes (an `https://` proxy, which would need TLS
+    /// to the proxy itself, and SOCKS proxies are not supported), a
+    /// missing host, a bad port, or a path.
+    ///
+    /// ```
+    /// use paf::client::Proxy;
+    ///
+    /// let proxy = Proxy::new("http://proxy.internal:3128")?;
+    /// assert_eq!(proxy.to_string(), "http://proxy.internal:3128");
+    /// assert!(Proxy::new("https://proxy.internal").is_err());
+    /// # Ok::<(), paf::Error>(())
+    /// ```
     pub fn new(text: &str) -> Result<Proxy, Error> {
-        let with_scheme = if text.contains("://") {
-            text.to_string()
-        } else {
-            format!("http://{text}")
+        let trimmed = text.trim();
+        let rest = match trimmed.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+            Some((scheme, _)) => {
+                return Err(invalid(
+                    text,
+                    &format!(
+                        "`{scheme}://` proxies are not supported, only `http://` ones \
+                         (HTTPS requests go through them in a CONNECT tunnel)"
+                    ),
+                ));
+            }
+            None => trimmed,
         };
-        let (scheme, rest) = with_scheme
-            .split_once("://")
-            .ok_or_else(|| invalid(text, "no scheme"))?;
-        if !scheme.eq_ignore_ascii_case("http") {
-            return Err(invalid(
-                text,
-                "only `http://` proxies are supported (HTTPS goes through them in a CONNECT tunnel)",
-            ));
+        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        if !path.is_empty() && path != "/" {
+            return Err(invalid(text, "a proxy URI has no path, query or fragment"));
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let (userinfo, host_port) = match authority.rsplit_once('@') {
             Some((user, host)) => (Some(user), host),
             None => (None, authority),
         };
-        if host_port.is_empty() {
-            return Err(invalid(text, "no host"));
-        }
-        let parsed: http::uri::Authority = host_port
-            .parse()
-            .map_err(|_| invalid(text, "bad host or port"))?;
-        let uri = match parsed.port_u16() {
-            Some(_) => format!("http://{host_port}"),
-            None => format!("http://{}:1080", host_port.trim_end_matches(':')),
-        };
+        let (host, port) = split_host_port(host_port).ok_or_else(|| {
+            invalid(
+                text,
+                "expected `host`, `host:port` or `[IPv6]:port` after the scheme",
+            )
+        })?;
+        let uri = format!("http://{host}:{}", port.unwrap_or(1080));
         let authorization = match userinfo {
-            None => None,
+            None | Some("") => None,
             Some(info) => {
                 let (user, password) = info.split_once(':').unwrap_or((info, ""));
                 let decode = |s: &str| {
@@ -109,16 +178,50 @@ impl Proxy {
 /// Which proxy each request uses.
 ///
 /// [`Proxies::from_env`] (what [`Client::new`](super::Client::new) uses)
-/// reads, as curl does, `http_proxy` (lowercase only: the uppercase form
-/// can be set by a CGI request's `Proxy:` field), `HTTPS_PROXY` or
-/// `https_proxy`, `ALL_PROXY` or `all_proxy` for both, and `NO_PROXY` or
-/// `no_proxy`: a comma-separated list of host names (a name matches itself
-/// and its subdomains; a leading `.` or `*.` is ignored), IP addresses,
-/// CIDR blocks (`10.0.0.0/8`), or `*` for every host. Values that cannot be
-/// read are ignored with a warning.
+/// reads the variables curl reads, the lowercase name first when both are
+/// set:
+///
+/// | variable | used for |
+/// |---|---|
+/// | `http_proxy` | `http` requests |
+/// | `https_proxy`, `HTTPS_PROXY` | `https` requests |
+/// | `all_proxy`, `ALL_PROXY` | both, when the variable above is not set |
+/// | `no_proxy`, `NO_PROXY` | the exceptions |
+///
+/// **`HTTP_PROXY` in uppercase is ignored**, as curl ignores it: a CGI
+/// program receives a request's `Proxy:` field as `HTTP_PROXY` in its
+/// environment, so a client that honoured the variable would let whoever
+/// sends the request choose the proxy ("httpoxy", CVE-2016-5385 and
+/// friends). Set `http_proxy` or `ALL_PROXY` instead, or build the
+/// settings with [`http`](Proxies::http).
+///
+/// A value is a [`Proxy::new`] URI. An empty value counts as unset; a value
+/// that cannot be read is ignored with a warning, as if it were unset (so
+/// `ALL_PROXY`, if set, applies instead).
+///
+/// `NO_PROXY` is a comma-separated list of:
+/// - `*`: no request is proxied;
+/// - host names: a name matches itself and its subdomains (`example.com`
+///   matches `a.example.com`, not `notexample.com`); a leading `.` or `*.`
+///   is ignored, as are a port and a trailing `.`; case does not matter;
+/// - IP addresses (IPv6 with or without brackets) and CIDR blocks
+///   (`10.0.0.0/8`, `fd00::/8`), matched against hosts that are IP
+///   literals (names are not resolved to check them).
 ///
 /// Only `http` and `https` URIs are proxied; Unix sockets and custom
 /// schemes never are.
+///
+/// ```
+/// use paf::client::{Proxies, Proxy};
+///
+/// let proxy = Proxy::new("http://proxy.internal:3128")?;
+/// let proxies = Proxies::none()
+///     .http(proxy.clone())
+///     .https(proxy)
+///     .no_proxy("localhost, 127.0.0.0/8, .internal");
+/// # let _ = proxies;
+/// # Ok::<(), paf::Error>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Proxies {
     http: Option<Proxy>,
@@ -146,29 +249,41 @@ impl Proxies {
 
     /// The settings read through `var`, as [`from_env`](Proxies::from_env)
     /// reads the environment.
+    ///
+    /// ```
+    /// use paf::client::Proxies;
+    ///
+    /// let vars = [("https_proxy", "proxy.internal:3128"), ("NO_PROXY", "localhost")];
+    /// let proxies = Proxies::from_vars(|name| {
+    ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    /// });
+    /// # let _ = proxies;
+    /// ```
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Proxies {
-        let get = |names: &[&str]| {
-            names
-                .iter()
-                .find_map(|n| var(n).filter(|v| !v.trim().is_empty()))
+        let get = |names: &[&'static str]| {
+            names.iter().find_map(|&name| {
+                let value = var(name)?;
+                let value = value.trim();
+                (!value.is_empty()).then(|| (name, value.to_string()))
+            })
         };
-        let read = |names: &[&str]| {
-            let text = get(names)?;
-            match Proxy::new(text.trim()) {
+        let read = |names: &[&'static str]| {
+            let (name, text) = get(names)?;
+            match Proxy::new(&text) {
                 Ok(proxy) => Some(proxy),
                 Err(err) => {
-                    tracing::warn!(variable = names[0], %err, "ignoring the proxy setting");
+                    tracing::warn!(variable = name, %err, "ignoring the proxy setting");
                     None
                 }
             }
         };
-        let all = read(&["ALL_PROXY", "all_proxy"]);
+        let all = read(&["all_proxy", "ALL_PROXY"]);
         let mut proxies = Proxies {
             http: read(&["http_proxy"]).or_else(|| all.clone()),
-            https: read(&["HTTPS_PROXY", "https_proxy"]).or(all),
+            https: read(&["https_proxy", "HTTPS_PROXY"]).or(all),
             no_proxy: Vec::new(),
         };
-        if let Some(list) = get(&["NO_PROXY", "no_proxy"]) {
+        if let Some((_, list)) = get(&["no_proxy", "NO_PROXY"]) {
             proxies = proxies.no_proxy(&list);
         }
         proxies
@@ -186,30 +301,43 @@ impl Proxies {
         self
     }
 
-    /// Adds exceptions, in `NO_PROXY`'s syntax.
+    /// Adds exceptions, in `NO_PROXY`'s syntax (see [`Proxies`]). Entries
+    /// that cannot be read, such as a bad CIDR block, are ignored with a
+    /// warning.
     pub fn no_proxy(mut self, list: &str) -> Proxies {
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            self.no_proxy.push(parse_no_proxy(entry));
+            match parse_no_proxy(entry) {
+                Some(rule) => self.no_proxy.push(rule),
+                None => tracing::warn!(entry, "ignoring a NO_PROXY entry that cannot be read"),
+            }
         }
         self
     }
 
-    /// The proxy for a request to `host` (no brackets) by `scheme`.
+    /// The proxy for a request to `host` (brackets around an IPv6 address
+    /// are allowed) by `scheme`.
     pub(crate) fn for_target(&self, scheme: &str, host: &str) -> Option<&Proxy> {
-        let proxy = match scheme {
-            "http" => self.http.as_ref()?,
-            "https" => self.https.as_ref()?,
-            _ => return None,
+        let proxy = if scheme.eq_ignore_ascii_case("http") {
+            self.http.as_ref()?
+        } else if scheme.eq_ignore_ascii_case("https") {
+            self.https.as_ref()?
+        } else {
+            return None;
         };
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = host.trim_end_matches('.');
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_ascii_lowercase();
         let ip = host.parse::<IpAddr>().ok();
         let excepted = self.no_proxy.iter().any(|rule| match rule {
             NoProxy::All => true,
             NoProxy::Domain(domain) => {
                 host == *domain
-                    || (host.len() > domain.len()
-                        && host.ends_with(domain.as_str())
-                        && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+                    || host
+                        .strip_suffix(domain.as_str())
+                        .is_some_and(|sub| sub.ends_with('.'))
             }
             NoProxy::Net { addr, prefix } => ip.is_some_and(|ip| in_net(ip, *addr, *prefix)),
         });
@@ -217,30 +345,55 @@ impl Proxies {
     }
 }
 
-fn parse_no_proxy(entry: &str) -> NoProxy {
+/// One `NO_PROXY` entry; `None` when it cannot be read.
+fn parse_no_proxy(entry: &str) -> Option<NoProxy> {
     if entry == "*" {
-        return NoProxy::All;
+        return Some(NoProxy::All);
     }
-    let bare = entry.trim_start_matches('[');
-    let (addr, prefix) = match bare.split_once('/') {
-        Some((a, p)) => (a.trim_end_matches(']'), p.parse::<u8>().ok()),
-        None => (bare.trim_end_matches(']'), None),
+    // `[v6]`, `[v6]:port`, `[v6]/prefix`.
+    let (addr, prefix) = match entry.strip_prefix('[') {
+        Some(rest) => {
+            let (addr, after) = rest.split_once(']')?;
+            let prefix = after.strip_prefix('/');
+            if prefix.is_none() && !after.is_empty() && !after.starts_with(':') {
+                return None;
+            }
+            (addr, prefix)
+        }
+        None => match entry.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (entry, None),
+        },
     };
-    if let Ok(addr) = addr.parse::<IpAddr>() {
+    let ip = addr.parse::<IpAddr>();
+    if let Ok(addr) = ip {
         let full = if addr.is_ipv4() { 32 } else { 128 };
-        return NoProxy::Net {
-            addr,
-            prefix: prefix.unwrap_or(full).min(full),
+        let prefix = match prefix {
+            None => full,
+            Some(bits) => bits.parse::<u8>().ok().filter(|&b| b <= full)?,
         };
+        return Some(NoProxy::Net { addr, prefix });
     }
-    // A port is accepted and ignored, as curl does.
-    let name = entry
-        .trim_start_matches("*.")
-        .trim_start_matches('.')
-        .split(':')
-        .next()
-        .unwrap_or_default();
-    NoProxy::Domain(name.trim_end_matches('.').to_ascii_lowercase())
+    if prefix.is_some() {
+        return None;
+    }
+    // A port is accepted and ignored, as curl does: `127.0.0.1:8080`.
+    let host = entry.split(':').next().unwrap_or_default();
+    if let Ok(addr) = host.parse::<IpAddr>() {
+        let full = if addr.is_ipv4() { 32 } else { 128 };
+        return Some(NoProxy::Net { addr, prefix: full });
+    }
+    let name = host
+        .strip_prefix("*.")
+        .or_else(|| host.strip_prefix('.'))
+        .unwrap_or(host)
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    valid.then_some(NoProxy::Domain(name))
 }
 
 fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
@@ -263,8 +416,10 @@ fn percent_decode(text: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            let digit = |b: u8| char::from(b).to_digit(16);
+            let (high, low) = (digit(hex[0])?, digit(hex[1])?);
+            out.push(u8::try_from(high * 16 + low).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);

@@ -216,9 +216,8 @@ impl http_body::Body for Tracked {
                 if let Some((every, sleep)) = &mut this.read {
                     sleep.as_mut().reset(Instant::now() + *every);
                 }
-                if this.body.is_end_stream() {
-                    this.end();
-                }
+                // The loan ends at `None`, not at the last frame: only then
+                // is the connection done with the exchange and ready.
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Pending => {
