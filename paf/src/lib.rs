@@ -5,7 +5,10 @@
 //!   axum `Router` runs unchanged) from conduit's listeners, the protocol
 //!   chosen by ALPN, the HTTP/2 preface or an h2c upgrade, with limits,
 //!   timeouts and graceful shutdown.
-//! - [`client`]: send requests on an HTTP/1.1 or HTTP/2 connection,
+//! - [`Client`]: give it a URI, get a response: connections pooled per
+//!   endpoint, retries, redirects, timeouts, proxies, Unix sockets
+//!   (`docs/client.md` is the guide).
+//! - [`client`]: send requests on one HTTP/1.1 or HTTP/2 connection,
 //!   streaming both ways.
 //! - [`Body`]: the one streaming body type, for requests and responses.
 //! - [`respond`]: ready-made responses; [`upgrade`]: taking over a
@@ -40,7 +43,8 @@
 //! - `h1/`: HTTP/1.1: the sans-I/O codec, the server loop, the client loop.
 //! - `h2/`: HTTP/2 on the `h2` crate: server, client, flow-controlled
 //!   bodies, clear-text HTTP/2.
-//! - `server/`: the public server API; `client/`: the public client API.
+//! - `server/`: the public server API; `client/`: the public client API
+//!   for one connection; `fetch/`: [`Client`], its pool, redirects, proxies.
 //! - `respond.rs`, `upgrade.rs`, `error.rs`; `date.rs`, `timer.rs` and
 //!   `rewind.rs` serve both protocols.
 #![cfg_attr(docsrs, feature(doc_cfg))]

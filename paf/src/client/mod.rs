@@ -1,4 +1,10 @@
-//! Sending requests on a connection.
+//! Sending requests: [`Client`] takes URIs and manages connections; the
+//! rest of this module works on one connection.
+//!
+//! [`Client`] (with [`ClientBuilder`], [`Response`], [`Redirect`],
+//! [`Proxies`]) pools connections per endpoint, retries requests whose
+//! pooled connection died, follows redirects, applies timeouts and goes
+//! through proxies; `docs/client.md` is its guide.
 //!
 //! [`handshake`] takes any stream (a TCP socket, a TLS session, a
 //! [`mimic::Flow`], an in-memory pipe) and returns two halves: a

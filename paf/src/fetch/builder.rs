@@ -247,6 +247,7 @@ impl ClientBuilder {
                 proxies: self.proxies.unwrap_or_else(Proxies::from_env),
                 headers: self.headers,
                 retry: self.retry,
+                plans: Default::default(),
             }),
         })
     }

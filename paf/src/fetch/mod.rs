@@ -17,8 +17,9 @@ mod redirect;
 mod response;
 mod tunnel;
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use conduit::{Endpoint, Overrides, Resolver};
@@ -109,6 +110,8 @@ struct Shared {
     proxies: Proxies,
     headers: HeaderMap,
     retry: bool,
+    /// Plans by origin.
+    plans: Mutex<HashMap<String, Arc<Plan>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -138,10 +141,8 @@ impl Default for Client {
 
 /// How one request reaches its server.
 struct Plan {
-    route: Route,
+    route: Arc<Route>,
     ctx: Ctx,
-    /// The URI as given to conduit, for error messages.
-    text: String,
     /// A forward proxy: absolute-form, proxy credentials.
     forward: Option<Option<HeaderValue>>,
     /// The host to name in the request when the URI's is not one (Unix
@@ -341,7 +342,10 @@ impl Client {
                 // A Unix socket's URI names no host: a redirect within it
                 // keeps the socket.
                 Some(prefix) if !cross_origin => {
-                    format!("{prefix}{}", uri.path_and_query().map_or("/", |p| p.as_str()))
+                    format!(
+                        "{prefix}{}",
+                        uri.path_and_query().map_or("/", |p| p.as_str())
+                    )
                 }
                 _ => uri.to_string(),
             };
@@ -360,10 +364,11 @@ impl Client {
     ) -> Result<(http::Response<Body>, Arc<mimic::Info>), Error> {
         let shared = &*self.shared;
         let plan = self.plan(text, &parts.uri)?;
+        let plan = &*plan;
         let mut body = Some(body);
         let mut fresh = false;
         loop {
-            let mut loan = self.connection(&plan, fresh).await?;
+            let mut loan = self.connection(text, plan, fresh).await?;
             let Some(this_body) = body.take() else {
                 return Err(Error::new(Kind::Closed));
             };
@@ -404,15 +409,31 @@ impl Client {
     }
 
     /// Where a request goes: conduit's resolution, then the proxy settings.
-    fn plan(&self, text: &str, uri: &Uri) -> Result<Plan, Error> {
+    /// The plan for `text`'s origin, made once and kept: resolving it
+    /// again would give the same route and context.
+    fn plan(&self, text: &str, uri: &Uri) -> Result<Arc<Plan>, Error> {
+        let plans = &self.shared.plans;
+        let origin = origin(text);
+        if let Some(plan) = lock(plans).get(origin) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(self.make_plan(text, uri)?);
+        let mut plans = lock(plans);
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert(origin.to_string(), plan.clone());
+        Ok(plan)
+    }
+
+    fn make_plan(&self, text: &str, uri: &Uri) -> Result<Plan, Error> {
         let shared = &*self.shared;
-        let text = text.to_string();
         if uri.scheme().is_none() || uri.authority().is_none() {
-            return Err(request_error(&text, "the URI must be absolute"));
+            return Err(request_error(text, "the URI must be absolute"));
         }
         let resolution = shared
             .resolver
-            .resolve_with(&text, &shared.overrides)
+            .resolve_with(text, &shared.overrides)
             .map_err(|e| Error::with(Kind::Request, e))?;
         let target = &resolution.target;
         let unix = matches!(resolution.endpoint, Endpoint::Unix(_));
@@ -430,9 +451,8 @@ impl Client {
         let is_tls = matches!(resolution.endpoint, Endpoint::Tls { .. });
         let Some(proxy) = proxy else {
             return Ok(Plan {
-                route: Route::Direct(resolution.endpoint),
+                route: Arc::new(Route::Direct(resolution.endpoint)),
                 ctx,
-                text,
                 forward: None,
                 host,
                 expect_h2: shared.conn.is_prior_knowledge() && !is_tls,
@@ -444,9 +464,8 @@ impl Client {
             .map_err(|e| Error::with(Kind::Request, e))?;
         if !is_tls {
             return Ok(Plan {
-                route: Route::Forward(via.endpoint),
+                route: Arc::new(Route::Forward(via.endpoint)),
                 ctx: via.ctx,
-                text,
                 forward: Some(proxy.authorization().cloned()),
                 host,
                 expect_h2: false,
@@ -471,12 +490,11 @@ impl Client {
             tunneled = tunneled.with(&tls::ALPN, alpn.clone());
         }
         Ok(Plan {
-            route: Route::Tunnel {
+            route: Arc::new(Route::Tunnel {
                 proxy: via.endpoint,
                 target: resolution.endpoint,
-            },
+            }),
             ctx: tunneled,
-            text,
             forward: None,
             host,
             expect_h2: false,
@@ -484,7 +502,7 @@ impl Client {
     }
 
     /// A connection for the plan: from the pool, or new.
-    async fn connection(&self, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
+    async fn connection(&self, text: &str, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
         let pool = &self.shared.pool;
         if !fresh && let Some(loan) = pool.checkout(&plan.route) {
             return Ok(loan);
@@ -500,11 +518,11 @@ impl Client {
         {
             return Ok(loan);
         }
-        let conn = self.connect(plan).await?;
+        let conn = self.connect(text, plan).await?;
         Ok(pool.insert(&plan.route, conn))
     }
 
-    async fn connect(&self, plan: &Plan) -> Result<Conn, Error> {
+    async fn connect(&self, text: &str, plan: &Plan) -> Result<Conn, Error> {
         let shared = &*self.shared;
         let ctx = match shared.timeouts.connect {
             Some(limit) => plan.ctx.clone().with_deadline(limit),
@@ -526,7 +544,7 @@ impl Client {
             Error::with(
                 kind,
                 conduit::Error::Connect {
-                    uri: plan.text.clone(),
+                    uri: text.to_string(),
                     source,
                 },
             )
@@ -545,6 +563,22 @@ impl Client {
         });
         Ok(Conn { sender, info })
     }
+}
+
+/// The most origins whose plans are kept; past it, they are made again.
+const MAX_PLANS: usize = 256;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `scheme://authority` of a URI: what its plan depends on.
+fn origin(text: &str) -> &str {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    &text[..end]
 }
 
 /// The `http` form of a URI conduit reads: a Unix socket's URI

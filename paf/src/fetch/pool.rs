@@ -82,12 +82,12 @@ struct Idle {
 #[derive(Default)]
 struct Routes {
     /// HTTP/1.1 connections waiting for a request, most recent last.
-    idle: HashMap<Route, Vec<Idle>>,
+    idle: HashMap<Arc<Route>, Vec<Idle>>,
     /// HTTP/2 connections, shared by every request to the route.
-    shared: HashMap<Route, Vec<Conn>>,
+    shared: HashMap<Arc<Route>, Vec<Conn>>,
     /// Routes whose last connection spoke HTTP/2: requests wait for one
     /// connection rather than each opening their own.
-    multiplexed: HashMap<Route, Arc<tokio::sync::Mutex<()>>>,
+    multiplexed: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>>,
     idle_count: usize,
     reaper: bool,
 }
@@ -114,7 +114,7 @@ impl fmt::Debug for Pool {
 /// A connection lent for one request.
 pub(crate) struct Pooled {
     pub(crate) conn: Conn,
-    route: Route,
+    route: Arc<Route>,
     pool: Weak<Pool>,
     /// Whether it came out of the pool rather than being opened for this
     /// request: only such a connection can have been closed by the server
@@ -138,7 +138,7 @@ impl Pool {
     }
 
     /// A connection to `route` that can take a request now, if one is kept.
-    pub(crate) fn checkout(self: &Arc<Self>, route: &Route) -> Option<Pooled> {
+    pub(crate) fn checkout(self: &Arc<Self>, route: &Arc<Route>) -> Option<Pooled> {
         let mut routes = self.lock();
         if let Some(conns) = routes.shared.get_mut(route) {
             conns.retain(|c| !c.sender.is_closed());
@@ -173,7 +173,7 @@ impl Pool {
     /// connection instead of opening one each.
     pub(crate) fn gate(
         &self,
-        route: &Route,
+        route: &Arc<Route>,
         expect_h2: bool,
     ) -> Option<Arc<tokio::sync::Mutex<()>>> {
         let mut routes = self.lock();
@@ -184,7 +184,7 @@ impl Pool {
     }
 
     /// Registers a new connection and lends it for a request.
-    pub(crate) fn insert(self: &Arc<Self>, route: &Route, conn: Conn) -> Pooled {
+    pub(crate) fn insert(self: &Arc<Self>, route: &Arc<Route>, conn: Conn) -> Pooled {
         let mut routes = self.lock();
         if conn.sender.version() == http::Version::HTTP_2 {
             routes
@@ -200,7 +200,7 @@ impl Pool {
         self.lend(conn, route.clone(), false)
     }
 
-    fn lend(self: &Arc<Self>, conn: Conn, route: Route, reused: bool) -> Pooled {
+    fn lend(self: &Arc<Self>, conn: Conn, route: Arc<Route>, reused: bool) -> Pooled {
         Pooled {
             conn,
             route,
@@ -211,7 +211,7 @@ impl Pool {
     }
 
     /// Takes back an idle HTTP/1.1 connection.
-    fn put_back(self: &Arc<Self>, route: Route, conn: Conn, keep_alive: Option<Duration>) {
+    fn put_back(self: &Arc<Self>, route: Arc<Route>, conn: Conn, keep_alive: Option<Duration>) {
         let now = Instant::now();
         let expires = match (self.limits.idle_timeout, keep_alive) {
             // A server that closes after `timeout=` seconds may already be
@@ -302,7 +302,7 @@ impl Pool {
     }
 }
 
-fn evict_oldest(idle: &mut HashMap<Route, Vec<Idle>>) {
+fn evict_oldest(idle: &mut HashMap<Arc<Route>, Vec<Idle>>) {
     let oldest = idle
         .iter()
         .filter_map(|(route, list)| list.first().map(|e| (route, e.expires)))

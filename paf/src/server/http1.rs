@@ -54,7 +54,7 @@ impl Http1 {
     /// The largest request body in bytes. A request that declares a larger
     /// `content-length` is answered `413` without calling the handler; a
     /// chunked body that grows past the limit is cut off, its reader gets an
-    /// error for which [`Error::is_body_too_large`] is true, and the client
+    /// error for which [`Error::is_body_too_large`](crate::Error::is_body_too_large) is true, and the client
     /// gets `413`. Unlimited by default.
     pub fn max_body_size(mut self, bytes: u64) -> Self {
         self.config().max_body = Some(bytes);
