@@ -169,7 +169,8 @@ impl SendRequest {
 
     /// How many requests the connection carries at once: 1 on HTTP/1.1 (a
     /// pipelined connection still answers one at a time), the server's
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS` on HTTP/2. A pool opens another
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` on HTTP/2 (`usize::MAX`, no limit,
+    /// until the server's settings arrive). A pool opens another
     /// connection when [`active_requests`](SendRequest::active_requests)
     /// reaches it.
     pub fn max_concurrent_requests(&self) -> usize {

@@ -217,10 +217,13 @@ impl Handle {
         matches!(sender.poll_ready(&mut cx), Poll::Ready(Err(_)))
     }
 
+    /// Unlimited until the server's SETTINGS say otherwise (RFC 9113,
+    /// section 6.5.2), as `h2` counts it: a pool then puts requests on a
+    /// connection still shaking hands instead of opening more.
     pub(crate) fn max_concurrent_streams(&self) -> usize {
         self.sender
             .get()
-            .map_or(1, H2Sender::current_max_send_streams)
+            .map_or(usize::MAX, H2Sender::current_max_send_streams)
     }
 
     pub(crate) fn active_streams(&self) -> usize {
