@@ -148,7 +148,9 @@ struct Plan {
     /// The host to name in the request when the URI's is not one (Unix
     /// sockets).
     host: Option<&'static str>,
-    expect_h2: bool,
+    /// Whether the first connection may speak HTTP/2: prior knowledge in
+    /// clear text, or ALPN offering `h2`.
+    may_h2: bool,
 }
 
 fn request_error(uri: &str, why: impl fmt::Display) -> Error {
@@ -375,7 +377,7 @@ impl Client {
             if loan.reused && shared.retry {
                 body = this_body.try_clone();
             }
-            let req = build(parts, &plan, this_body);
+            let req = build(parts, plan, this_body);
             let sent = loan.conn.sender.send(req);
             let result = match shared.timeouts.read {
                 Some(limit) => tokio::time::timeout(limit, sent)
@@ -449,13 +451,19 @@ impl Client {
             ctx = ctx.with(&tls::ALPN, alpn.clone());
         }
         let is_tls = matches!(resolution.endpoint, Endpoint::Tls { .. });
+        let may_h2 = if is_tls {
+            ctx.get(&tls::ALPN)
+                .is_some_and(|alpn| alpn.iter().any(|p| p == b"h2"))
+        } else {
+            shared.conn.is_prior_knowledge()
+        };
         let Some(proxy) = proxy else {
             return Ok(Plan {
                 route: Arc::new(Route::Direct(resolution.endpoint)),
                 ctx,
                 forward: None,
                 host,
-                expect_h2: shared.conn.is_prior_knowledge() && !is_tls,
+                may_h2,
             });
         };
         let via = shared
@@ -468,7 +476,7 @@ impl Client {
                 ctx: via.ctx,
                 forward: Some(proxy.authorization().cloned()),
                 host,
-                expect_h2: false,
+                may_h2: false,
             });
         }
         let port = target.port().or_else(|| uri.port_u16()).unwrap_or(443);
@@ -497,7 +505,7 @@ impl Client {
             ctx: tunneled,
             forward: None,
             host,
-            expect_h2: false,
+            may_h2,
         })
     }
 
@@ -507,19 +515,24 @@ impl Client {
         if !fresh && let Some(loan) = pool.checkout(&plan.route) {
             return Ok(loan);
         }
-        let gate = pool.gate(&plan.route, plan.expect_h2);
-        let _turn = match &gate {
-            Some(gate) => Some(gate.lock().await),
+        let mut turn = match pool.gate(&plan.route, plan.may_h2) {
+            Some(gate) => Some(gate.lock_owned().await),
             None => None,
         };
-        if gate.is_some()
-            && !fresh
-            && let Some(loan) = pool.checkout(&plan.route)
-        {
-            return Ok(loan);
+        if turn.is_some() {
+            if !fresh && let Some(loan) = pool.checkout(&plan.route) {
+                return Ok(loan);
+            }
+            // The connection opened meanwhile spoke HTTP/1.1: the others
+            // open theirs side by side.
+            if pool.speaks_http1(&plan.route) {
+                turn = None;
+            }
         }
         let conn = self.connect(text, plan).await?;
-        Ok(pool.insert(&plan.route, conn))
+        let loan = pool.insert(&plan.route, conn);
+        drop(turn);
+        Ok(loan)
     }
 
     async fn connect(&self, text: &str, plan: &Plan) -> Result<Conn, Error> {

@@ -85,9 +85,12 @@ struct Routes {
     idle: HashMap<Arc<Route>, Vec<Idle>>,
     /// HTTP/2 connections, shared by every request to the route.
     shared: HashMap<Arc<Route>, Vec<Conn>>,
-    /// Routes whose last connection spoke HTTP/2: requests wait for one
-    /// connection rather than each opening their own.
-    multiplexed: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>>,
+    /// What the last new connection of each route spoke.
+    spoke: HashMap<Arc<Route>, http::Version>,
+    /// Turns to open a connection, for routes that speak (or may speak)
+    /// HTTP/2: requests wait for one connection rather than each opening
+    /// their own.
+    gates: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>>,
     idle_count: usize,
     reaper: bool,
 }
@@ -169,33 +172,40 @@ impl Pool {
     }
 
     /// The gate that makes requests to a route that speaks HTTP/2 (as its
-    /// last connection did, or as `expect_h2` says) wait for one new
+    /// last connection did), or may (`may_h2`: prior knowledge, or ALPN
+    /// offering `h2`, when nothing is known yet), wait for one new
     /// connection instead of opening one each.
     pub(crate) fn gate(
         &self,
         route: &Arc<Route>,
-        expect_h2: bool,
+        may_h2: bool,
     ) -> Option<Arc<tokio::sync::Mutex<()>>> {
         let mut routes = self.lock();
-        if expect_h2 {
-            return Some(routes.multiplexed.entry(route.clone()).or_default().clone());
-        }
-        routes.multiplexed.get(route).cloned()
+        let gated = match routes.spoke.get(route) {
+            Some(&version) => version == http::Version::HTTP_2,
+            None => may_h2,
+        };
+        gated.then(|| routes.gates.entry(route.clone()).or_default().clone())
+    }
+
+    /// Whether the route's last new connection spoke HTTP/1.1: its
+    /// connections are not shared, so opening them needs no turn.
+    pub(crate) fn speaks_http1(&self, route: &Route) -> bool {
+        self.lock().spoke.get(route) == Some(&http::Version::HTTP_11)
     }
 
     /// Registers a new connection and lends it for a request.
     pub(crate) fn insert(self: &Arc<Self>, route: &Arc<Route>, conn: Conn) -> Pooled {
         let mut routes = self.lock();
-        if conn.sender.version() == http::Version::HTTP_2 {
+        let version = conn.sender.version();
+        if version == http::Version::HTTP_2 {
             routes
                 .shared
                 .entry(route.clone())
                 .or_default()
                 .push(conn.clone());
-            routes.multiplexed.entry(route.clone()).or_default();
-        } else {
-            routes.multiplexed.remove(route);
         }
+        routes.spoke.insert(route.clone(), version);
         drop(routes);
         self.lend(conn, route.clone(), false)
     }
