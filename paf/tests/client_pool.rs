@@ -394,6 +394,22 @@ async fn connect_failures_say_what_was_tried() {
     assert!(err.to_string().contains("unknown scheme `nosuch`"), "{err}");
     let err = client.get("/relative").await.err().unwrap();
     assert!(err.is_request(), "{err}");
+
+    // A resolver that cannot do TLS never sends https in clear text.
+    let base = mimic::Ctx::new()
+        .with_builtins()
+        .without(&mimic::tls::ENDPOINT);
+    let resolver = conduit::Resolver::builder().base(base).build().unwrap();
+    let plain = self::client().resolver(resolver).build().unwrap();
+    let err = plain
+        .get(format!("https://127.0.0.1:{port}/"))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.is_request() && err.to_string().contains("no TLS layer"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -451,6 +451,14 @@ impl Client {
             ctx = ctx.with(&tls::ALPN, alpn.clone());
         }
         let is_tls = matches!(resolution.endpoint, Endpoint::Tls { .. });
+        if is_tls && !ctx.contains(&tls::ENDPOINT) {
+            // Without the layer, mimic would connect in clear text.
+            return Err(request_error(
+                text,
+                "TLS is needed, but the resolver's base context has no TLS layer \
+                 (mimic::tls::Tls::install)",
+            ));
+        }
         let may_h2 = if is_tls {
             ctx.get(&tls::ALPN)
                 .is_some_and(|alpn| alpn.iter().any(|p| p == b"h2"))
@@ -557,7 +565,12 @@ impl Client {
             Error::with(
                 kind,
                 conduit::Error::Connect {
-                    uri: text.to_string(),
+                    uri: match &*plan.route {
+                        Route::Direct(_) => text.to_string(),
+                        Route::Forward(proxy) | Route::Tunnel { proxy, .. } => {
+                            format!("{text}` through the proxy `{proxy}")
+                        }
+                    },
                     source,
                 },
             )

@@ -1,4 +1,4 @@
-//! Which requests go through a proxy: `HTTP_PROXY`, `HTTPS_PROXY`,
+//! Which requests go through a proxy: `http_proxy`, `HTTPS_PROXY`,
 //! `NO_PROXY`, or settings of the program's own.
 
 use std::fmt;
@@ -46,21 +46,23 @@ fn invalid(text: &str, why: &str) -> Error {
     Error::with(Kind::Request, format!("invalid proxy `{shown}`: {why}"))
 }
 
-/// `text` with the user information of its authority replaced by `***`.
+/// `text` with everything between the scheme and the last `@` replaced by
+/// `***`: the user information, even when a password holds an unencoded
+/// `/` or `#` that would end the authority.
 fn redact(text: &str) -> String {
     let (scheme, rest) = match text.find("://") {
         Some(at) => text.split_at(at + 3),
         None => ("", text),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}***{}", &rest[at..]),
         None => text.to_string(),
     }
 }
 
-/// `host[:port]` or `[v6][:port]`: the host, lowercase and without
-/// brackets, and the port if one is given (an empty one is none).
+/// `host[:port]` or `[v6][:port]`: the host, lowercase (an IPv6 address
+/// keeps its brackets), and the port if one is given (an empty one is
+/// none).
 fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
@@ -98,13 +100,14 @@ fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
 }
 
 impl Proxy {
-    /// Reads a proxy URI: `http://[user:password@]host[:port][/]`, the
-    /// user information percent-encoded; a bare `host:port` is taken as
-    /// `http://host:port`, and the port is 1080 when absent.
+    /// Reads a proxy URI: `http://[user:password@]host[:port]`, the user
+    /// information percent-encoded; a bare `host:port` is taken as
+    /// `http://host:port`, and the port is 1080 when absent. A path is
+    /// ignored, as curl ignores it.
     ///
     /// Fails on other schemes (an `https://` proxy, which would need TLS
     /// to the proxy itself, and SOCKS proxies are not supported), a
-    /// missing host, a bad port, or a path.
+    /// missing or malformed host, or a bad port.
     ///
     /// ```
     /// use paf::client::Proxy;
@@ -129,10 +132,7 @@ impl Proxy {
             }
             None => trimmed,
         };
-        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
-        if !path.is_empty() && path != "/" {
-            return Err(invalid(text, "a proxy URI has no path, query or fragment"));
-        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let (userinfo, host_port) = match authority.rsplit_once('@') {
             Some((user, host)) => (Some(user), host),
             None => (None, authority),
@@ -191,8 +191,8 @@ impl Proxy {
 /// **`HTTP_PROXY` in uppercase is ignored**, as curl ignores it: a CGI
 /// program receives a request's `Proxy:` field as `HTTP_PROXY` in its
 /// environment, so a client that honoured the variable would let whoever
-/// sends the request choose the proxy ("httpoxy", CVE-2016-5385 and
-/// friends). Set `http_proxy` or `ALL_PROXY` instead, or build the
+/// sends the request choose the proxy ("httpoxy", CVE-2016-5385 and its
+/// kin). Set `http_proxy` or `ALL_PROXY` instead, or build the
 /// settings with [`http`](Proxies::http).
 ///
 /// A value is a [`Proxy::new`] URI. An empty value counts as unset; a value
@@ -452,8 +452,60 @@ fn base64(input: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn proxy(text: &str) -> Proxy {
+        match Proxy::new(text) {
+            Ok(proxy) => proxy,
+            Err(err) => panic!("`{text}` should be a valid proxy: {err}"),
+        }
+    }
+
+    fn rejection(text: &str) -> String {
+        match Proxy::new(text) {
+            Ok(proxy) => panic!("`{text}` should be rejected, got {proxy:?}"),
+            Err(err) => {
+                assert!(err.is_request(), "{err}");
+                err.to_string()
+            }
+        }
+    }
+
+    fn auth(proxy: &Proxy) -> Option<&str> {
+        proxy
+            .authorization()
+            .map(|v| v.to_str().unwrap_or("<binary>"))
+    }
+
+    /// The proxy `proxies` picks for `uri` (`scheme://host`), as its URI.
+    fn pick(proxies: &Proxies, uri: &str) -> Option<String> {
+        let (scheme, host) = uri.split_once("://").unwrap_or(("http", uri));
+        proxies
+            .for_target(scheme, host)
+            .map(|p| p.uri().to_string())
+    }
+
+    fn with_exceptions(list: &str) -> Proxies {
+        Proxies::none()
+            .http(proxy("http://proxy:3128"))
+            .https(proxy("http://proxy:3128"))
+            .no_proxy(list)
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Proxies {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Proxies::from_vars(move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
@@ -468,5 +520,364 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), expected);
         }
+    }
+
+    #[test]
+    fn proxy_uris_are_read_in_their_usual_forms() {
+        for (text, uri) in [
+            ("http://h:3128", "http://h:3128"),
+            ("HTTP://h:3128/", "http://h:3128"),
+            ("http://h:3128/ignored?path#too", "http://h:3128"),
+            ("h:3128", "http://h:3128"),
+            ("  h:3128\n", "http://h:3128"),
+            ("http://h", "http://h:1080"),
+            ("h", "http://h:1080"),
+            ("http://h:", "http://h:1080"),
+            (
+                "http://Proxy.Example.COM:8080",
+                "http://proxy.example.com:8080",
+            ),
+            ("http://10.1.2.3:3128", "http://10.1.2.3:3128"),
+            ("http://[::1]:3128", "http://[::1]:3128"),
+            ("[fd00::1]", "http://[fd00::1]:1080"),
+        ] {
+            let proxy = proxy(text);
+            assert_eq!(proxy.uri(), uri, "{text}");
+            assert_eq!(proxy.to_string(), uri, "{text}");
+            assert_eq!(auth(&proxy), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn user_information_becomes_basic_credentials() {
+        let with_auth = proxy("http://user:p%40ss@h:8080");
+        assert_eq!(with_auth.uri(), "http://h:8080");
+        // base64("user:p@ss")
+        assert_eq!(auth(&with_auth), Some("Basic dXNlcjpwQHNz"));
+        assert!(
+            with_auth
+                .authorization()
+                .is_some_and(HeaderValue::is_sensitive)
+        );
+
+        // A bare `host:port` takes user information too; no password is an
+        // empty one; an `@` in the password may be left unencoded.
+        assert_eq!(
+            auth(&proxy("ada:lovelace@h:3128")),
+            Some(format!("Basic {}", base64(b"ada:lovelace")).as_str())
+        );
+        assert_eq!(
+            auth(&proxy("http://ada@h")),
+            Some(format!("Basic {}", base64(b"ada:")).as_str())
+        );
+        assert_eq!(
+            auth(&proxy("http://ada:p@ss@h")),
+            Some(format!("Basic {}", base64(b"ada:p@ss")).as_str())
+        );
+        assert_eq!(
+            auth(&proxy("http://%C3%A9mile:%3A%2F@h")),
+            Some(format!("Basic {}", base64("émile::/".as_bytes())).as_str())
+        );
+        // `http://@h`: no credentials at all.
+        assert_eq!(auth(&proxy("http://@h:1")), None);
+    }
+
+    #[test]
+    fn credentials_stay_out_of_debug_and_errors() {
+        let with_auth = proxy("http://user:secret@h:8080");
+        let debug = format!("{with_auth:?}");
+        assert!(
+            !debug.contains("secret") && !debug.contains("dXNlcjpzZWNyZXQ"),
+            "{debug}"
+        );
+        assert!(debug.contains("<hidden>"), "{debug}");
+        assert_eq!(with_auth.to_string(), "http://h:8080");
+
+        let err = rejection("http://user:secret@h:99999");
+        assert!(!err.contains("secret"), "{err}");
+        assert!(err.contains("http://***@h:99999"), "{err}");
+        let err = rejection("user:secret@bad host");
+        assert!(!err.contains("secret"), "{err}");
+        let err = rejection("http://user:se/cret@h:1");
+        assert!(!err.contains("se/cret") && !err.contains("cret"), "{err}");
+    }
+
+    #[test]
+    fn other_schemes_are_refused_with_the_reason() {
+        let err = rejection("https://h:3128");
+        assert!(
+            err.contains("`https://` proxies are not supported"),
+            "{err}"
+        );
+        assert!(err.contains("only `http://`"), "{err}");
+        let err = rejection("socks5://h:1080");
+        assert!(
+            err.contains("`socks5://` proxies are not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for text in [
+            "",
+            "   ",
+            "http://",
+            "http://:3128",
+            "http://user:pass@",
+            "http://h:port",
+            "http://h:99999",
+            "http://h:0",
+            "http://h:-1",
+            "http://h:3128:1",
+            "http://bad host:3128",
+            "http://[::1",
+            "http://[not-v6]:1",
+            "http://[::1]x",
+            "http://::1:3128",
+            "http://u:%zz@h",
+            "http://u:%4@h",
+            "http://u:%+1@h",
+            "http://u:%ff@h",
+            "://h",
+        ] {
+            let err = rejection(text);
+            assert!(err.contains("invalid proxy `"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn lowercase_http_proxy_only() {
+        let env = vars(&[("http_proxy", "http://lower:1")]);
+        assert_eq!(
+            pick(&env, "http://a.example").as_deref(),
+            Some("http://lower:1")
+        );
+        assert_eq!(pick(&env, "https://a.example"), None);
+
+        // `HTTP_PROXY` can come from a CGI request's `Proxy:` field.
+        let env = vars(&[("HTTP_PROXY", "http://upper:1")]);
+        assert_eq!(pick(&env, "http://a.example"), None);
+        assert_eq!(pick(&env, "https://a.example"), None);
+        let env = vars(&[("HTTP_PROXY", "http://upper:1"), ("http_proxy", "lower:2")]);
+        assert_eq!(
+            pick(&env, "http://a.example").as_deref(),
+            Some("http://lower:2")
+        );
+    }
+
+    #[test]
+    fn https_proxy_in_either_case_lowercase_first() {
+        let env = vars(&[("HTTPS_PROXY", "upper:1")]);
+        assert_eq!(
+            pick(&env, "https://a.example").as_deref(),
+            Some("http://upper:1")
+        );
+        assert_eq!(pick(&env, "http://a.example"), None);
+        let env = vars(&[("https_proxy", "lower:2")]);
+        assert_eq!(
+            pick(&env, "https://a.example").as_deref(),
+            Some("http://lower:2")
+        );
+        let env = vars(&[("HTTPS_PROXY", "upper:1"), ("https_proxy", "lower:2")]);
+        assert_eq!(
+            pick(&env, "https://a.example").as_deref(),
+            Some("http://lower:2")
+        );
+    }
+
+    #[test]
+    fn all_proxy_is_the_fallback() {
+        for name in ["ALL_PROXY", "all_proxy"] {
+            let env = vars(&[(name, "all:3")]);
+            assert_eq!(
+                pick(&env, "http://a.example").as_deref(),
+                Some("http://all:3")
+            );
+            assert_eq!(
+                pick(&env, "https://a.example").as_deref(),
+                Some("http://all:3")
+            );
+        }
+        let env = vars(&[
+            ("ALL_PROXY", "all:3"),
+            ("http_proxy", "plain:1"),
+            ("https_proxy", "secure:2"),
+        ]);
+        assert_eq!(
+            pick(&env, "http://a.example").as_deref(),
+            Some("http://plain:1")
+        );
+        assert_eq!(
+            pick(&env, "https://a.example").as_deref(),
+            Some("http://secure:2")
+        );
+        // Uppercase `HTTP_PROXY` does not hide `ALL_PROXY` either.
+        let env = vars(&[("ALL_PROXY", "all:3"), ("HTTP_PROXY", "upper:1")]);
+        assert_eq!(
+            pick(&env, "http://a.example").as_deref(),
+            Some("http://all:3")
+        );
+    }
+
+    #[test]
+    fn empty_and_invalid_values_count_as_unset() {
+        let env = vars(&[
+            ("http_proxy", ""),
+            ("https_proxy", "  "),
+            ("HTTPS_PROXY", "upper:1"),
+            ("no_proxy", ""),
+            ("NO_PROXY", "a.example"),
+        ]);
+        assert_eq!(pick(&env, "http://a.example"), None);
+        assert_eq!(
+            pick(&env, "https://b.example").as_deref(),
+            Some("http://upper:1")
+        );
+        assert_eq!(pick(&env, "https://a.example"), None);
+
+        let env = vars(&[
+            ("http_proxy", "https://secure:1"),
+            ("https_proxy", "bad host"),
+        ]);
+        assert_eq!(pick(&env, "http://a.example"), None);
+        assert_eq!(pick(&env, "https://a.example"), None);
+
+        let env = vars(&[("https_proxy", "socks5://s:1"), ("ALL_PROXY", "all:3")]);
+        assert_eq!(
+            pick(&env, "https://a.example").as_deref(),
+            Some("http://all:3")
+        );
+
+        let nothing = vars(&[]);
+        assert_eq!(pick(&nothing, "http://a.example"), None);
+        assert_eq!(pick(&nothing, "https://a.example"), None);
+    }
+
+    #[test]
+    fn only_http_and_https_are_proxied() {
+        let proxies = with_exceptions("");
+        assert!(pick(&proxies, "http://a.example").is_some());
+        assert!(pick(&proxies, "HTTPS://a.example").is_some());
+        for scheme in ["ws", "wss", "h2c", "unix", "http+unix", "ftp", "grpc", ""] {
+            assert_eq!(proxies.for_target(scheme, "a.example"), None, "{scheme}");
+        }
+        assert_eq!(Proxies::none().for_target("http", "a.example"), None);
+    }
+
+    #[test]
+    fn no_proxy_star_excepts_everything() {
+        let proxies = with_exceptions("*");
+        for uri in ["http://a.example", "https://10.0.0.1", "https://::1"] {
+            assert_eq!(pick(&proxies, uri), None, "{uri}");
+        }
+        let proxies = with_exceptions("a.example, *");
+        assert_eq!(pick(&proxies, "http://b.example"), None);
+        // `*` inside a name is no wildcard.
+        let proxies = with_exceptions("a*.example");
+        assert!(pick(&proxies, "http://ab.example").is_some());
+    }
+
+    #[test]
+    fn no_proxy_names_match_themselves_and_subdomains() {
+        for list in [
+            "example.com",
+            ".example.com",
+            "*.example.com",
+            "EXAMPLE.com",
+            "example.com.",
+            "example.com:8080",
+            " other.test ,example.com , ",
+        ] {
+            let proxies = with_exceptions(list);
+            for excepted in [
+                "http://example.com",
+                "https://a.example.com",
+                "http://a.b.example.com",
+                "http://Example.COM",
+                "http://example.com.",
+                "https://A.Example.Com.",
+            ] {
+                assert_eq!(pick(&proxies, excepted), None, "{list}: {excepted}");
+            }
+            for proxied in [
+                "http://notexample.com",
+                "http://example.com.evil",
+                "http://example.co",
+                "http://com",
+                "https://xexample.com",
+            ] {
+                assert!(
+                    pick(&proxies, proxied).is_some(),
+                    "{list}: {proxied} should be proxied"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_proxy_addresses_and_blocks() {
+        let proxies = with_exceptions("10.0.0.0/8, 192.168.1.7, ::1, [fd00::]/8, 172.16.0.1:8080");
+        for excepted in [
+            "http://10.0.0.1",
+            "https://10.255.255.255",
+            "http://192.168.1.7",
+            "http://::1",
+            "http://[::1]",
+            "https://fd12:3456::1",
+            "http://172.16.0.1",
+        ] {
+            assert_eq!(pick(&proxies, excepted), None, "{excepted}");
+        }
+        for proxied in [
+            "http://11.0.0.1",
+            "http://192.168.1.8",
+            "http://::2",
+            "http://fe80::1",
+            "http://172.16.0.2",
+            // Names are not resolved to check them against addresses.
+            "http://localhost",
+            "http://10.example",
+        ] {
+            assert!(pick(&proxies, proxied).is_some(), "{proxied}");
+        }
+
+        let proxies = with_exceptions("[::1]:8080, 127.0.0.1/32, 0.0.0.0/0");
+        assert_eq!(pick(&proxies, "http://::1"), None);
+        assert_eq!(pick(&proxies, "http://8.8.8.8"), None);
+        assert!(
+            pick(&proxies, "http://::2").is_some(),
+            "an IPv4 block is no IPv6 one"
+        );
+        let proxies = with_exceptions("::/0");
+        assert_eq!(pick(&proxies, "http://2001:db8::1"), None);
+        assert!(pick(&proxies, "http://10.0.0.1").is_some());
+    }
+
+    #[test]
+    fn unreadable_no_proxy_entries_are_skipped() {
+        let proxies = with_exceptions(
+            "10.0.0.0/33, 10.0.0.0/x, name/8, [::1, [::1]x, bad host, ., *., a.test",
+        );
+        assert_eq!(proxies.no_proxy, [NoProxy::Domain("a.test".into())]);
+        assert!(pick(&proxies, "http://10.0.0.1").is_some());
+        assert_eq!(pick(&proxies, "http://b.a.test"), None);
+    }
+
+    #[test]
+    fn cidr_prefixes_compare_the_right_bits() {
+        let net = |text: &str| match parse_no_proxy(text) {
+            Some(NoProxy::Net { addr, prefix }) => (addr, prefix),
+            other => panic!("{text}: {other:?}"),
+        };
+        let (addr, prefix) = net("10.1.2.3/31");
+        assert!(in_net("10.1.2.2".parse().unwrap(), addr, prefix));
+        assert!(!in_net("10.1.2.4".parse().unwrap(), addr, prefix));
+        let (addr, prefix) = net("2001:db8::/32");
+        assert!(in_net("2001:db8:ffff::1".parse().unwrap(), addr, prefix));
+        assert!(!in_net("2001:db9::1".parse().unwrap(), addr, prefix));
+        assert_eq!(net("::1"), ("::1".parse().unwrap(), 128));
+        assert_eq!(net("[::1]"), ("::1".parse().unwrap(), 128));
+        assert_eq!(net("1.2.3.4"), ("1.2.3.4".parse().unwrap(), 32));
     }
 }

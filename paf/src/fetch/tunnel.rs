@@ -35,9 +35,8 @@ pub(crate) static ENDPOINT: Key<TunnelEndpoint> = Key::new("http connect tunnel"
 pub(crate) const NAME: &str = "http-connect";
 
 /// One registration for every client, so that contexts share it.
-static REGISTRATION: LazyLock<Registration<TunnelEndpoint>> = LazyLock::new(|| {
-    Registration::layer_with_key(&ENDPOINT, NAME, mimic::tls::PRIORITY, Tunnel)
-});
+static REGISTRATION: LazyLock<Registration<TunnelEndpoint>> =
+    LazyLock::new(|| Registration::layer_with_key(&ENDPOINT, NAME, mimic::tls::PRIORITY, Tunnel));
 
 /// Aborts the task driving the `CONNECT` exchange unless it finished: a
 /// connection attempt dropped for its timeout, or lost in a race, must not
@@ -60,7 +59,8 @@ impl Tunnel {
                 io::ErrorKind::PermissionDenied,
                 " (the proxy requires credentials: `http://user:password@host:port`)",
             ),
-            (StatusCode::PROXY_AUTHENTICATION_REQUIRED, true) => (
+            // Some proxies (tinyproxy) answer wrong credentials with 401.
+            (StatusCode::PROXY_AUTHENTICATION_REQUIRED | StatusCode::UNAUTHORIZED, true) => (
                 io::ErrorKind::PermissionDenied,
                 " (the proxy rejected the credentials)",
             ),
@@ -99,7 +99,10 @@ impl Layer for Tunnel {
         let mut res = sender.send(req).await.map_err(|e| {
             io::Error::new(
                 io::ErrorKind::ConnectionAborted,
-                format!("CONNECT {}: no answer from the proxy: {e}", endpoint.authority),
+                format!(
+                    "CONNECT {}: no answer from the proxy: {e}",
+                    endpoint.authority
+                ),
             )
         })?;
         if !res.status().is_success() {
@@ -110,7 +113,10 @@ impl Layer for Tunnel {
         upgrade::on(&mut res).await.map_err(|e| {
             io::Error::new(
                 io::ErrorKind::ConnectionAborted,
-                format!("CONNECT {}: the tunnel did not open: {e}", endpoint.authority),
+                format!(
+                    "CONNECT {}: the tunnel did not open: {e}",
+                    endpoint.authority
+                ),
             )
         })
     }
