@@ -52,6 +52,7 @@
 pub mod body;
 pub mod client;
 mod date;
+mod debug;
 mod error;
 mod fetch;
 pub(crate) mod h1;

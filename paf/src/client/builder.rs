@@ -194,6 +194,7 @@ impl Builder {
     /// # Ok(()) }
     /// ```
     pub fn handshake_flow(&self, flow: Flow) -> (SendRequest, Connection) {
+        crate::debug::connection(crate::debug::Side::Client, flow.info());
         let tls = flow.info().tls();
         let is_tls = tls.is_some();
         let h2 = match tls.and_then(|tls| tls.alpn.as_deref()) {

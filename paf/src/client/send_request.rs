@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::shared::{Envelope, Shared};
 use crate::body::Body;
+use crate::debug::{self, Side};
 use crate::error::{BoxError, Error, Kind};
 use crate::h2;
 
@@ -91,6 +92,26 @@ impl SendRequest {
     /// # }
     /// ```
     pub async fn send<B>(&mut self, req: Request<B>) -> Result<Response<Body>, Error>
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        debug::request(
+            Side::Client,
+            req.method(),
+            req.uri(),
+            self.version(),
+            req.headers(),
+        );
+        let result = self.send_inner(req).await;
+        if let Ok(res) = &result {
+            debug::response(Side::Client, res.version(), res.status(), res.headers());
+        }
+        result
+    }
+
+    async fn send_inner<B>(&mut self, req: Request<B>) -> Result<Response<Body>, Error>
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,

@@ -29,6 +29,7 @@ use super::outgoing::{Step, poll_encode};
 use super::pump::{Pump, PumpError};
 use crate::body::{Body, pipe};
 use crate::date;
+use crate::debug::{self, Side};
 use crate::error::{BoxError, Error, Kind, Timeout};
 use crate::h2::h2c;
 use crate::server::Connected;
@@ -411,6 +412,13 @@ where
         let err = Error::user(err);
         return Answer::Refuse(StatusCode::INTERNAL_SERVER_ERROR, err);
     }
+    debug::request(
+        Side::Server,
+        req.method(),
+        req.uri(),
+        req.version(),
+        req.headers(),
+    );
     let mut response = pin!(AssertUnwindSafe(service.call(req)).catch_unwind());
     let outcome = poll_fn(|cx| {
         if let Some(p) = pump.as_mut()
@@ -498,6 +506,7 @@ fn write_head<I>(
     framing: Framing,
     connection: Option<&'static str>,
 ) {
+    debug::response(Side::Server, Version::HTTP_11, status, headers);
     let dst = io.write_buf.head_mut();
     let mut encode = |date: Option<&[u8]>| {
         codec::encode_response_head(

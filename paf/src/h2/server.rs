@@ -31,6 +31,7 @@ use super::body::{Recv, SendError, send_body};
 use super::ping::KeepAlive;
 use super::{content_length, strip_connection_fields};
 use crate::body::Body;
+use crate::debug::{self, Side};
 use crate::error::{BoxError, Error, Kind, Timeout};
 use crate::server::Connected;
 use crate::server::signal::Signal;
@@ -371,6 +372,13 @@ fn dispatch<S, B>(
     if let Some(connected) = &streams.connected {
         req.extensions_mut().insert(connected.clone());
     }
+    debug::request(
+        Side::Server,
+        req.method(),
+        req.uri(),
+        req.version(),
+        req.headers(),
+    );
     // Errors are boxed at once: the service's own error type need not be `Send`.
     let future = service
         .call(req)
@@ -435,6 +443,7 @@ async fn answer<F, B, E>(
         || status == StatusCode::NOT_MODIFIED;
     prepare_head(&mut parts.headers, &body, bodiless, &streams.config);
     let end = bodiless || body.is_end_stream();
+    debug::response(Side::Server, http::Version::HTTP_2, status, &parts.headers);
     let head = Response::from_parts(parts, ());
     let mut stream = match respond.send_response(head, end) {
         Ok(stream) => stream,

@@ -194,6 +194,7 @@ impl<F> ConnectionHandler for F where
 /// logging how connections that failed ended.
 fn handler(serve: impl Fn(Flow) -> Connection + Send + Sync + 'static) -> impl ConnectionHandler {
     move |flow: Flow, drain: Drain| -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        crate::debug::connection(crate::debug::Side::Server, flow.info());
         // Formatted only if the error is logged.
         let peer = flow.info().peer_addr().cloned();
         let connection = serve(flow);
