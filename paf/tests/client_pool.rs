@@ -507,3 +507,30 @@ async fn http2_requests_share_a_connection_up_to_the_stream_limit() {
     }
     assert_eq!(peers.lock().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn a_dropped_endless_feed_closes_its_connection() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0; 4096];
+        let _ = tcp.read(&mut buf).await;
+        let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nevent\n\r\n";
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        // Nothing more, ever: wait for the client to hang up.
+        let n = tcp.read(&mut buf).await.unwrap_or(0);
+        let _ = closed_tx.send(n);
+    });
+    let client = client().build().unwrap();
+    let mut res = client.get(format!("http://{addr}/events")).await.unwrap();
+    assert_eq!(res.chunk().await.unwrap().as_deref(), Some(&b"event\n"[..]));
+    drop(res);
+    let n = tokio::time::timeout(Duration::from_secs(5), closed)
+        .await
+        .expect("the client hangs up within the discard time")
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(client.pool_size(), (0, 0));
+}

@@ -86,7 +86,8 @@
 //! and the previous exchange is complete: request body sent, response body
 //! read to its end. **Read or drop response bodies**: a response body that
 //! is dropped unread is read on and thrown away if at most 64 KiB of it are
-//! left, to keep the connection; with more, the connection closes.
+//! left and they arrive within 2 seconds, to keep the connection; otherwise
+//! the connection closes (so a dropped endless feed costs nothing).
 //! [`SendRequest::is_closed`] turns true as soon as the connection will
 //! take no more requests (a request or response said `connection: close`,
 //! the server closed it, or it failed).

@@ -67,7 +67,8 @@ use crate::error::{Error, Kind, Timeout};
 /// HTTP/1.1 connection carries one request at a time and goes back to the
 /// pool when its response body ends, or when the body is dropped: then
 /// the connection reads on and throws away up to 64 KiB of what is left,
-/// in the background, and is closed if more remains. An HTTP/2 connection
+/// in the background, and is closed if more remains or the rest takes more
+/// than 2 seconds to come. An HTTP/2 connection
 /// carries every request to its endpoint at once; another is opened only
 /// when the server's stream limit is reached.
 ///

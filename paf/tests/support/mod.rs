@@ -2,7 +2,9 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod nginx;
+pub mod podman;
 pub mod server;
+pub mod tinyproxy;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -2,14 +2,18 @@
 //!
 //! Like the server's request bodies, it goes through the one-slot pipe: the
 //! next piece is read from the network only once the previous one was taken.
-//! A body dropped unread is read on and thrown away, within a budget, so
-//! that the connection can carry the next request.
+//! A body dropped unread is read on and thrown away, within a budget of
+//! bytes and time, so that the connection can carry the next request.
 //!
 //! [`Body`]: crate::Body
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
 
 use super::copy;
 use crate::body::pipe::{self, Gone};
@@ -20,13 +24,19 @@ use crate::h1::io::Buffered;
 /// How many bytes of a body nobody reads are thrown away to keep the connection.
 pub(super) const DISCARD_LIMIT: u64 = 64 * 1024;
 
+/// How long the rest of a body nobody reads is waited for. A feed that
+/// never ends (Docker's events, a log follower) would otherwise hold the
+/// connection, and its task, for as long as the server keeps it open.
+const DISCARD_TIME: Duration = Duration::from_secs(2);
+
 /// How a body ended.
 pub(super) enum Outcome {
     /// Read to its end; the connection is in sync for the next response.
     /// The sender, still to be finished, lets the connection publish its
     /// state before the reader sees the end.
     Complete(Option<pipe::Sender>),
-    /// Dropped unread with more than [`DISCARD_LIMIT`] left.
+    /// Dropped unread with more than [`DISCARD_LIMIT`] left, or with the
+    /// rest not arriving within [`DISCARD_TIME`].
     Abandoned,
 }
 
@@ -35,6 +45,8 @@ pub(super) struct Incoming {
     /// `None` once the caller dropped the body.
     tx: Option<pipe::Sender>,
     discarded: u64,
+    /// When discarding gives up, once the body was dropped.
+    give_up: Option<Pin<Box<Sleep>>>,
     eof: bool,
 }
 
@@ -44,6 +56,7 @@ impl Incoming {
             decoder,
             tx: Some(tx),
             discarded: 0,
+            give_up: None,
             eof: false,
         }
     }
@@ -65,7 +78,10 @@ impl Incoming {
             if let Some(tx) = &mut self.tx {
                 match tx.poll_ready(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(Gone)) => self.tx = None,
+                    Poll::Ready(Err(Gone)) => {
+                        self.tx = None;
+                        self.give_up = Some(Box::pin(tokio::time::sleep(DISCARD_TIME)));
+                    }
                     Poll::Ready(Ok(())) => {}
                 }
             }
@@ -78,7 +94,16 @@ impl Incoming {
                 Ok(Some(decoded)) => decoded,
                 Ok(None) => {
                     match io.poll_read_body(cx) {
-                        Poll::Pending => return Poll::Pending,
+                        Poll::Pending => {
+                            let expired = self
+                                .give_up
+                                .as_mut()
+                                .is_some_and(|sleep| sleep.as_mut().poll(cx).is_ready());
+                            if limited && expired {
+                                return Poll::Ready(Ok(Outcome::Abandoned));
+                            }
+                            return Poll::Pending;
+                        }
                         Poll::Ready(Ok(0)) => self.eof = true,
                         Poll::Ready(Ok(_)) => {}
                         Poll::Ready(Err(err)) => {
