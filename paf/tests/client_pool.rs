@@ -182,6 +182,9 @@ async fn redirects_are_followed_changed_and_bounded() {
 
     let res = client.get(format!("{base}/r/10")).await.unwrap();
     assert_eq!(res.uri().path(), "/r/0");
+    let hops: Vec<_> = res.redirects().iter().map(|u| u.path()).collect();
+    assert_eq!(hops.len(), 10);
+    assert_eq!((hops[0], hops[9]), ("/r/10", "/r/1"));
     assert!(res.text().await.unwrap().starts_with("GET /r/0"));
 
     let err = client.get(format!("{base}/r/11")).await.err().unwrap();
@@ -214,6 +217,7 @@ async fn redirects_are_followed_changed_and_bounded() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert!(res.redirects().is_empty());
 
     // Credentials stay with their origin.
     let mut auth = HeaderMap::new();

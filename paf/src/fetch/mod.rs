@@ -313,7 +313,7 @@ impl Client {
             };
             let (res, info) = self.send(&text, &parts, body, deadline).await?;
             if shared.redirect.is_none() || !res.status().is_redirection() {
-                return Ok(Response::new(res, parts.uri, info));
+                return Ok(Response::new(res, parts.uri, info, chain));
             }
             chain.push(parts.uri.clone());
             let next = redirect::next(
@@ -329,13 +329,17 @@ impl Client {
                 keep_body,
             } = next
             else {
-                return Ok(Response::new(res, parts.uri, info));
+                chain.pop();
+                return Ok(Response::new(res, parts.uri, info, chain));
             };
             body = match (keep_body, replay) {
                 (false, _) => Body::empty(),
                 (true, Some(body)) => body,
                 // A streamed body cannot go to the next server.
-                (true, None) => return Ok(Response::new(res, parts.uri, info)),
+                (true, None) => {
+                    chain.pop();
+                    return Ok(Response::new(res, parts.uri, info, chain));
+                }
             };
             drop(res);
             let cross_origin = !redirect::same_origin(&parts.uri, &uri);

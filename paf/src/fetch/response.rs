@@ -41,11 +41,22 @@ pub struct Response {
     inner: http::Response<Body>,
     uri: Uri,
     info: Arc<Info>,
+    redirects: Vec<Uri>,
 }
 
 impl Response {
-    pub(crate) fn new(inner: http::Response<Body>, uri: Uri, info: Arc<Info>) -> Response {
-        Response { inner, uri, info }
+    pub(crate) fn new(
+        inner: http::Response<Body>,
+        uri: Uri,
+        info: Arc<Info>,
+        redirects: Vec<Uri>,
+    ) -> Response {
+        Response {
+            inner,
+            uri,
+            info,
+            redirects,
+        }
     }
 
     /// The status code.
@@ -66,6 +77,12 @@ impl Response {
     /// The URI that answered: the request's, or the last redirect's.
     pub fn uri(&self) -> &Uri {
         &self.uri
+    }
+
+    /// The URIs that answered with a redirect on the way here, in order
+    /// (empty when none was followed).
+    pub fn redirects(&self) -> &[Uri] {
+        &self.redirects
     }
 
     /// The connection it came on: protocols (`["tls", "tcp"]`), addresses,
