@@ -313,31 +313,44 @@ async fn a_request_on_a_connection_the_server_closed_is_sent_again() {
     assert!(err.is_unanswered(), "{err}");
 }
 
-/// Accepts connections and reads from them, never answering.
-async fn silent() -> SocketAddr {
+/// Accepts connections and reads from them, never answering; counts the
+/// connections the client closed.
+async fn silent() -> (SocketAddr, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let count = closed.clone();
     tokio::spawn(async move {
         loop {
             let (mut tcp, _) = listener.accept().await.unwrap();
+            let count = count.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0; 4096];
                 while tcp.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+                count.fetch_add(1, Ordering::SeqCst);
             });
         }
     });
-    addr
+    (addr, closed)
 }
 
 #[tokio::test]
 async fn each_timeout_is_told_apart() {
-    let addr = silent().await;
+    let (addr, closed) = silent().await;
     let short = Duration::from_millis(200);
 
     let client = self::client().read_timeout(Some(short)).build().unwrap();
     let err = client.get(format!("http://{addr}/")).await.err().unwrap();
     assert!(err.is_read_timeout() && err.is_timeout(), "{err}");
     assert!(!err.is_connect());
+    // The connection whose answer was given up on is closed, not kept.
+    let gone = async {
+        while closed.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(PROMPT, gone).await.unwrap();
+    assert_eq!(client.pool_size(), (0, 0));
 
     let client = self::client().timeout(Some(short)).build().unwrap();
     let err = client.get(format!("http://{addr}/")).await.err().unwrap();

@@ -393,9 +393,18 @@ where
             }
             return Poll::Ready(Ok(Read::Progress));
         }
-        let Some(front) = self.waiting.front() else {
+        let Some(front) = self.waiting.front_mut() else {
             return self.read_idle(cx);
         };
+        if front.reply.poll_closed(cx).is_ready() {
+            // The caller gave up waiting (a timeout, a dropped future): its
+            // answer has nowhere to go, and may never come. The connection
+            // closes rather than wait for it.
+            tracing::debug!("the caller gave up on its response; closing the connection");
+            self.stop_reuse();
+            return Poll::Ready(Ok(Read::End(End::Close)));
+        }
+        let front = &*front;
         loop {
             match codec::parse_response(&mut self.io.read_buf, &self.config.limits, &front.method) {
                 Ok(Some(head)) => return Poll::Ready(Ok(self.on_head(head))),
