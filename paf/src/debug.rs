@@ -1,6 +1,7 @@
 //! `PAF_DEBUG=1`: every connection, request head and response head on
-//! stderr, in any program that uses paf, with no logging set up. The same
-//! events go to `tracing` at debug level, for `RUST_LOG`-style filtering.
+//! stderr, in any program that uses paf, with no logging set up. Without
+//! it, the same events go to `tracing` at debug level, for `RUST_LOG`-style
+//! filtering.
 //!
 //! Lines start with `paf client` or `paf server`, then `*` for a connection,
 //! `>` for a head sent and `<` for a head received, as curl's `-v` does.
@@ -41,16 +42,18 @@ fn wanted() -> bool {
 }
 
 fn emit(side: Side, text: &str) {
-    tracing::debug!(side = side.name(), "{text}");
-    if enabled() {
-        let mut out = String::with_capacity(text.len() + 64);
-        for line in text.lines() {
-            let _ = writeln!(out, "paf {} {line}", side.name());
-        }
-        // One write, so that lines of concurrent connections do not mix.
-        use std::io::Write as _;
-        let _ = std::io::stderr().lock().write_all(out.as_bytes());
+    // Printed once: by `PAF_DEBUG` when it is on, by `tracing` otherwise.
+    if !enabled() {
+        tracing::debug!(side = side.name(), "{text}");
+        return;
     }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let _ = writeln!(out, "paf {} {line}", side.name());
+    }
+    // One write, so that lines of concurrent connections do not mix.
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(out.as_bytes());
 }
 
 /// A connection made (client) or accepted (server).

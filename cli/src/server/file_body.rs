@@ -1,0 +1,213 @@
+//! [`FileBody`]: parts of a file, and bytes between them, read from disk
+//! as the connection asks for them.
+//!
+//! Each chunk is read with a positioned read (`pread`) on the blocking
+//! pool, only when the connection polls for the next one, so memory stays
+//! at about one chunk per response whatever the file's size, and a slow
+//! client slows the reads down rather than filling buffers.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tokio::task::JoinHandle;
+
+/// How much is read from the file at a time.
+pub(crate) const CHUNK: u64 = 128 * 1024;
+
+/// A piece of the body.
+#[derive(Debug)]
+pub(crate) enum Part {
+    /// Bytes in memory (the headers of a `multipart/byteranges` part).
+    Bytes(Bytes),
+    /// `len` bytes of the file from `offset`.
+    File {
+        /// Where the bytes start.
+        offset: u64,
+        /// How many.
+        len: u64,
+    },
+}
+
+/// A response body made of file ranges and in-memory bytes, with an exact
+/// length.
+///
+/// A file that shrinks while being sent ends the body with an error (the
+/// connection is then closed, since the promised length cannot be kept).
+#[derive(Debug)]
+pub(crate) struct FileBody {
+    file: Arc<File>,
+    parts: VecDeque<Part>,
+    remaining: u64,
+    reading: Option<JoinHandle<io::Result<Bytes>>>,
+}
+
+impl FileBody {
+    /// A body made of `parts`, in order.
+    pub(crate) fn new(file: File, parts: impl IntoIterator<Item = Part>) -> FileBody {
+        let parts: VecDeque<Part> = parts.into_iter().collect();
+        let remaining = parts
+            .iter()
+            .map(|part| match part {
+                Part::Bytes(bytes) => bytes.len() as u64,
+                Part::File { len, .. } => *len,
+            })
+            .sum();
+        FileBody {
+            file: Arc::new(file),
+            parts,
+            remaining,
+            reading: None,
+        }
+    }
+}
+
+impl HttpBody for FileBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(reading) = &mut this.reading {
+                let read = ready!(Pin::new(reading).poll(cx));
+                this.reading = None;
+                let data = match read {
+                    Ok(Ok(data)) => data,
+                    Ok(Err(err)) => return Poll::Ready(Some(Err(err))),
+                    Err(join) => return Poll::Ready(Some(Err(io::Error::other(join)))),
+                };
+                this.remaining = this.remaining.saturating_sub(data.len() as u64);
+                return Poll::Ready(Some(Ok(Frame::data(data))));
+            }
+            match this.parts.pop_front() {
+                None => return Poll::Ready(None),
+                Some(Part::Bytes(data)) => {
+                    this.remaining = this.remaining.saturating_sub(data.len() as u64);
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Some(Part::File { offset, len }) => {
+                    let n = len.min(CHUNK);
+                    if n == 0 {
+                        continue;
+                    }
+                    if len > n {
+                        this.parts.push_front(Part::File {
+                            offset: offset + n,
+                            len: len - n,
+                        });
+                    }
+                    let file = this.file.clone();
+                    this.reading = Some(tokio::task::spawn_blocking(move || {
+                        read_exact_at(&file, offset, n)
+                    }));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0 && self.reading.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// Exactly `len` bytes (at most [`CHUNK`]) from `offset`.
+fn read_exact_at(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
+    // `len` is at most CHUNK, which fits any usize.
+    let mut buf = vec![0; len as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file shrank while being sent",
+                ));
+            }
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn collect(mut body: FileBody) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame?.into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        assert!(body.is_end_stream());
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn sends_ranges_and_bytes_in_order() {
+        let path = std::env::temp_dir().join(format!("paf-cli-file-body-{}", std::process::id()));
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).expect("write a temp file");
+        let open = || File::open(&path).expect("open the temp file");
+
+        let whole = FileBody::new(
+            open(),
+            [Part::File {
+                offset: 0,
+                len: content.len() as u64,
+            }],
+        );
+        assert_eq!(whole.size_hint().exact(), Some(300_000));
+        assert_eq!(collect(whole).await.expect("read"), content);
+
+        let parts = FileBody::new(
+            open(),
+            [
+                Part::Bytes(Bytes::from_static(b"<")),
+                Part::File {
+                    offset: 10,
+                    len: 200_000,
+                },
+                Part::Bytes(Bytes::from_static(b">")),
+                Part::File { offset: 0, len: 0 },
+            ],
+        );
+        assert_eq!(parts.size_hint().exact(), Some(200_002));
+        let got = collect(parts).await.expect("read");
+        assert_eq!(got[0], b'<');
+        assert_eq!(&got[1..200_001], &content[10..200_010]);
+        assert_eq!(got[200_001], b'>');
+
+        let past_the_end = FileBody::new(
+            open(),
+            [Part::File {
+                offset: 299_000,
+                len: 2_000,
+            }],
+        );
+        let err = collect(past_the_end)
+            .await
+            .expect_err("the file is shorter");
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -1,0 +1,323 @@
+//! Static files: resolving a request to a file or directory under the
+//! served root, and answering it.
+//!
+//! - Only `GET` and `HEAD` are allowed (`405` with `Allow: GET, HEAD`).
+//! - A path with a `..` segment, an encoded `/`, a `\` or a NUL byte is
+//!   refused with `400` before the file system is touched (see `path.rs`).
+//! - The resolved path is canonicalized and must lie under the (canonical)
+//!   root: a symbolic link leading outside is refused with `403`, unless
+//!   symbolic links are followed.
+//! - A directory is answered with its `index.html` when it has one, with a
+//!   listing otherwise; asked for without a trailing `/`, it is redirected
+//!   (`301`) to the form with one, so relative links work.
+//! - A file is answered with its validators (`ETag`, `Last-Modified`),
+//!   preconditions evaluated (`304`, `412`), and `Range` honoured: one range
+//!   gives a `206`, several a `multipart/byteranges` `206` (up to
+//!   [`MAX_RANGES`], and only if they do not add up to more than the file;
+//!   otherwise the whole file), none satisfiable a `416`.
+//! - Anything else (sockets, FIFOs, devices) is `404`: never opened.
+
+use std::fs::{File, Metadata};
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
+};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use paf::{Body, respond};
+
+use super::conditional::{Precondition, Validators};
+use super::file_body::{FileBody, Part};
+use super::listing;
+use super::path;
+use super::range::{self, MAX_RANGES, Ranges};
+
+/// The static file handler for one root directory.
+#[derive(Debug)]
+pub(crate) struct Files {
+    root: PathBuf,
+    follow_symlinks: bool,
+}
+
+impl Files {
+    /// Serves `root`, which must be canonical (absolute, no symbolic link).
+    pub(crate) fn new(root: PathBuf, follow_symlinks: bool) -> Files {
+        Files {
+            root,
+            follow_symlinks,
+        }
+    }
+
+    /// The directory served.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The answer to a request.
+    pub(crate) async fn respond(&self, req: &Parts) -> Response<Body> {
+        let is_head = req.method == Method::HEAD;
+        if req.method != Method::GET && !is_head {
+            let mut res = respond::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed here; use GET or HEAD", req.method),
+            );
+            res.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return res;
+        }
+        let url_path = req.uri.path();
+        let relative = match path::relative(url_path) {
+            Ok(relative) => relative,
+            Err(why) => return respond::error(StatusCode::BAD_REQUEST, format!("{why}")),
+        };
+        let path = match self.resolve(&self.root.join(relative)).await {
+            Ok(path) => path,
+            Err(res) => return res,
+        };
+        let metadata = match tokio::fs::metadata(&path).await {
+            Ok(metadata) => metadata,
+            Err(err) => return io_error(&err, &path),
+        };
+        if metadata.is_dir() {
+            if !url_path.ends_with('/') {
+                return to_directory(req);
+            }
+            if let Ok(index) = self.resolve(&path.join("index.html")).await
+                && tokio::fs::metadata(&index).await.is_ok_and(|m| m.is_file())
+            {
+                return file(req, index).await;
+            }
+            return match listing::render(&path, url_path).await {
+                Ok(page) => html(page, is_head),
+                Err(err) => io_error(&err, &path),
+            };
+        }
+        if metadata.is_file() && !url_path.ends_with('/') {
+            return file(req, path).await;
+        }
+        respond::not_found()
+    }
+
+    /// The canonical form of `path`, if it lies under the root (or
+    /// symbolic links are followed).
+    async fn resolve(&self, path: &Path) -> Result<PathBuf, Response<Body>> {
+        let real = tokio::fs::canonicalize(path)
+            .await
+            .map_err(|err| io_error(&err, path))?;
+        if !self.follow_symlinks && !real.starts_with(&self.root) {
+            tracing::debug!(path = %path.display(), real = %real.display(), "refused: outside the root");
+            return Err(respond::error(
+                StatusCode::FORBIDDEN,
+                "a symbolic link leads outside the served directory",
+            ));
+        }
+        Ok(real)
+    }
+}
+
+/// `301` to the directory's path with a trailing `/`, query kept.
+fn to_directory(req: &Parts) -> Response<Body> {
+    let mut location = format!("{}/", req.uri.path());
+    if let Some(query) = req.uri.query() {
+        location.push('?');
+        location.push_str(query);
+    }
+    respond::redirect(StatusCode::MOVED_PERMANENTLY, &location)
+        .unwrap_or_else(|_| respond::status(StatusCode::BAD_REQUEST))
+}
+
+/// A listing page (its headers only for `HEAD`).
+fn html(page: String, is_head: bool) -> Response<Body> {
+    let length = page.len();
+    let body = if is_head {
+        Body::empty()
+    } else {
+        Body::full(page)
+    };
+    let mut res = Response::new(body);
+    let headers = res.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    res
+}
+
+/// The answer for a regular file at `path` (canonical).
+async fn file(req: &Parts, path: PathBuf) -> Response<Body> {
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> io::Result<(File, Metadata)> {
+            let file = File::open(&path)?;
+            let metadata = file.metadata()?;
+            Ok((file, metadata))
+        })
+        .await
+        .map_err(io::Error::other)
+        .and_then(|opened| opened)
+    };
+    let (file, metadata) = match opened {
+        Ok(opened) => opened,
+        Err(err) => return io_error(&err, &path),
+    };
+    if !metadata.is_file() {
+        return respond::not_found();
+    }
+    let validators = Validators::of(&metadata);
+    let mut headers = HeaderMap::new();
+    if let Some(etag) = validators.etag_value() {
+        headers.insert(ETAG, etag);
+    }
+    if let Some(date) = validators.last_modified_value() {
+        headers.insert(LAST_MODIFIED, date);
+    }
+    match validators.evaluate(&req.method, &req.headers) {
+        Precondition::Proceed => {}
+        Precondition::NotModified => {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NOT_MODIFIED;
+            return with_headers(res, headers);
+        }
+        Precondition::Failed => {
+            return with_headers(respond::status(StatusCode::PRECONDITION_FAILED), headers);
+        }
+    }
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let content_type = respond::content_type(&path);
+    let len = metadata.len();
+    // Ranges apply to GET only (RFC 9110, section 14.2): a HEAD gets the
+    // headers of the whole representation.
+    let ranges = match req.headers.get(RANGE) {
+        Some(value) if req.method == Method::GET && validators.if_range_holds(&req.headers) => {
+            value
+                .to_str()
+                .map_or(Ranges::Whole, |value| range::parse(value, len))
+        }
+        _ => Ranges::Whole,
+    };
+    let (status, parts) = match ranges {
+        Ranges::Unsatisfiable => {
+            let mut res = respond::status(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                res.headers_mut().insert(CONTENT_RANGE, value);
+            }
+            return with_headers(res, headers);
+        }
+        Ranges::Satisfiable(ranges) if ranges.len() == 1 => {
+            let range = &ranges[0];
+            if let Ok(value) = HeaderValue::from_str(&range::content_range(range, len)) {
+                headers.insert(CONTENT_RANGE, value);
+            }
+            headers.insert(CONTENT_TYPE, content_type);
+            (StatusCode::PARTIAL_CONTENT, vec![file_part(range)])
+        }
+        Ranges::Satisfiable(ranges)
+            if ranges.len() <= MAX_RANGES
+                && ranges.iter().map(|r| r.end - r.start).sum::<u64>() <= len =>
+        {
+            let (boundary, parts) = multipart(&ranges, len, &content_type);
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
+            {
+                headers.insert(CONTENT_TYPE, value);
+            }
+            (StatusCode::PARTIAL_CONTENT, parts)
+        }
+        Ranges::Whole | Ranges::Satisfiable(_) => {
+            headers.insert(CONTENT_TYPE, content_type);
+            (StatusCode::OK, vec![file_part(&(0..len))])
+        }
+    };
+    let body = FileBody::new(file, parts);
+    let length = http_body::Body::size_hint(&body).exact().unwrap_or(0);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    let body = if req.method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::new(body)
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    with_headers(res, headers)
+}
+
+fn file_part(range: &Range<u64>) -> Part {
+    Part::File {
+        offset: range.start,
+        len: range.end - range.start,
+    }
+}
+
+/// The parts of a `multipart/byteranges` body (RFC 9110, section 14.6)
+/// and its boundary.
+fn multipart(ranges: &[Range<u64>], len: u64, content_type: &HeaderValue) -> (String, Vec<Part>) {
+    // Random enough that a file is most unlikely to contain it.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let boundary = format!("paf-{random:016x}");
+    let content_type = String::from_utf8_lossy(content_type.as_bytes());
+    let mut parts = Vec::with_capacity(ranges.len() * 2 + 1);
+    for (i, range) in ranges.iter().enumerate() {
+        let separator = if i == 0 { "" } else { "\r\n" };
+        let head = format!(
+            "{separator}--{boundary}\r\ncontent-type: {content_type}\r\ncontent-range: {}\r\n\r\n",
+            range::content_range(range, len)
+        );
+        parts.push(Part::Bytes(Bytes::from(head)));
+        parts.push(file_part(range));
+    }
+    parts.push(Part::Bytes(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+    (boundary, parts)
+}
+
+fn with_headers(mut res: Response<Body>, headers: HeaderMap) -> Response<Body> {
+    res.headers_mut().extend(headers);
+    res
+}
+
+/// The answer for a failed file system operation on `path`.
+fn io_error(err: &io::Error, path: &Path) -> Response<Body> {
+    match err.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
+            respond::not_found()
+        }
+        io::ErrorKind::PermissionDenied => respond::status(StatusCode::FORBIDDEN),
+        _ => {
+            tracing::warn!(path = %path.display(), %err, "cannot serve");
+            respond::status(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_parts_frame_each_range() {
+        let ct = HeaderValue::from_static("text/plain");
+        let (boundary, parts) = multipart(&[0..2, 5..6], 10, &ct);
+        let texts: Vec<String> = parts
+            .iter()
+            .map(|part| match part {
+                Part::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                Part::File { offset, len } => format!("<{offset}+{len}>"),
+            })
+            .collect();
+        assert_eq!(
+            texts.concat(),
+            format!(
+                "--{boundary}\r\ncontent-type: text/plain\r\ncontent-range: bytes 0-1/10\r\n\r\n<0+2>\
+                 \r\n--{boundary}\r\ncontent-type: text/plain\r\ncontent-range: bytes 5-5/10\r\n\r\n<5+1>\
+                 \r\n--{boundary}--\r\n"
+            )
+        );
+    }
+}

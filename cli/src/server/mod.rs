@@ -1,0 +1,298 @@
+//! `paf-server`: a static file server, or an echo server.
+//!
+//! [`main`] is the whole program: it parses the [`Options`], serves until
+//! SIGINT or SIGTERM, then drains. `docs/cli.md` documents the options.
+//!
+//! # Organization
+//! - `mod.rs`: [`Options`], [`main`] and [`run`]: listeners, signals, shutdown.
+//! - `listen.rs`: [`ListenUri`], and the TLS certificate (from files or
+//!   self-signed).
+//! - `app.rs`: the handler: files or echo, with the access log.
+//! - `files.rs`: static files and directories; `path.rs`: request paths
+//!   to relative paths, refusing traversal; `listing.rs`: directory
+//!   listings; `file_body.rs`: file contents streamed from disk.
+//! - `range.rs`: `Range` headers; `conditional.rs`: validators and
+//!   preconditions.
+//! - `echo.rs`: `--echo`; `log.rs`: the access log.
+
+mod app;
+mod conditional;
+mod echo;
+mod file_body;
+mod files;
+mod listen;
+mod listing;
+mod log;
+mod path;
+mod range;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use conduit::listener::{TcpListener, TlsListener, UnixListener};
+use conduit::serve::Server;
+use mimic::Addr;
+use paf::server::Auto;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use self::app::{App, Mode};
+use self::files::Files;
+use self::listen::{Certificate, SELF_SIGNED_NAMES};
+pub use self::listen::{DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, ListenUri};
+
+/// `println!` that carries on when stdout is closed (`paf-server | head`).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// The options of `paf-server`.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "paf-server",
+    version,
+    about = "Serves a directory over HTTP/1.1 and HTTP/2, on TCP, TLS and Unix sockets",
+    after_help = "Examples:\n  \
+        paf-server                                  serve . on http://127.0.0.1:8000/\n  \
+        paf-server site -l tcp://[::]:8080          serve ./site on port 8080, IPv4 and IPv6\n  \
+        paf-server -l tls://127.0.0.1:8443 --self-signed\n  \
+        paf-server -l unix:///tmp/paf.sock --echo   echo requests on a Unix socket\n\n\
+        Set RUST_LOG (e.g. RUST_LOG=paf=debug) or PAF_DEBUG=1 for diagnostics on stderr."
+)]
+pub struct Options {
+    /// The directory to serve.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Where to listen (repeatable): tcp://ADDR:PORT, tls://ADDR:PORT,
+    /// unix:///PATH, or ADDR:PORT.
+    #[arg(
+        short,
+        long = "listen",
+        value_name = "URI",
+        default_value = "tcp://127.0.0.1:8000"
+    )]
+    pub listen: Vec<ListenUri>,
+
+    /// The certificate chain (PEM) for tls:// listeners.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Makes a certificate for localhost, 127.0.0.1 and ::1 for tls://
+    /// listeners, and prints the file it is written to (for curl --cacert).
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    pub self_signed: bool,
+
+    /// Follows symbolic links that lead outside DIR (refused by default).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Answers every request, whatever its method, with the request
+    /// itself (request line, headers, body) as text; DIR is not served.
+    #[arg(long)]
+    pub echo: bool,
+
+    /// Seconds that requests in progress have to finish after SIGINT or
+    /// SIGTERM; then they are cut off.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub grace: Duration,
+
+    /// At most this many connections at a time; more wait in the queue.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// No access log.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
+}
+
+impl Options {
+    /// Checks what clap cannot: that TLS listeners have a certificate and
+    /// that a certificate has a TLS listener.
+    pub fn validate(&self) -> Result<(), clap::Error> {
+        let tls = self
+            .listen
+            .iter()
+            .find(|uri| matches!(uri, ListenUri::Tls(_)));
+        let certificate = self.cert.is_some() || self.self_signed;
+        let message = match tls {
+            Some(uri) if !certificate => {
+                format!("{uri} needs a certificate: give --cert FILE --key FILE, or --self-signed")
+            }
+            None if certificate => {
+                "--cert and --self-signed need a tls:// listener (--listen tls://127.0.0.1:8443)"
+                    .to_string()
+            }
+            _ => return Ok(()),
+        };
+        Err(Options::command().error(clap::error::ErrorKind::ArgumentConflict, message))
+    }
+}
+
+/// The program: exit status 0 after a shutdown by signal, 1 when serving
+/// could not start (with the reason on stderr), 2 for bad usage.
+pub fn main() -> ExitCode {
+    let options = Options::parse();
+    if let Err(err) = options.validate() {
+        err.exit();
+    }
+    crate::diagnostics::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("paf-server: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(options));
+    // Reads of files still in flight on the blocking pool are not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("paf-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves as `options` say until SIGINT or SIGTERM, then shuts down
+/// gracefully. The error says what could not be set up.
+pub async fn run(options: Options) -> Result<(), String> {
+    // First, so that a signal arriving while we start is not lost.
+    let mut signals = Signals::new()?;
+    let mode = if options.echo {
+        Mode::Echo
+    } else {
+        let root = std::fs::canonicalize(&options.dir)
+            .map_err(|err| format!("cannot serve {}: {err}", options.dir.display()))?;
+        if !root.is_dir() {
+            return Err(format!(
+                "cannot serve {}: not a directory",
+                options.dir.display()
+            ));
+        }
+        Mode::Files(Files::new(root, options.follow_symlinks))
+    };
+    let banner = match &mode {
+        Mode::Files(files) => format!("serving {}", files.root().display()),
+        Mode::Echo => "echoing requests".to_string(),
+    };
+
+    let auto = Auto::new();
+    let certificate = if options.self_signed {
+        Some(Certificate::self_signed(&auto.alpn_protocols())?)
+    } else if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
+        Some(Certificate::from_files(cert, key, &auto.alpn_protocols())?)
+    } else {
+        None
+    };
+
+    let mut builder = Server::builder().max_connections(options.max_connections);
+    for uri in &options.listen {
+        let failed = |err: conduit::listener::ListenError| format!("--listen {uri}: {err}");
+        builder = match uri {
+            ListenUri::Tcp(addr) => builder.listener(TcpListener::bind(*addr).map_err(failed)?),
+            ListenUri::Tls(addr) => {
+                let Some(certificate) = &certificate else {
+                    return Err(format!("{uri} needs a certificate"));
+                };
+                let tcp = TcpListener::bind(*addr).map_err(failed)?;
+                builder.listener(TlsListener::new(tcp, certificate.acceptor.clone()))
+            }
+            ListenUri::Unix(path) => builder.listener(UnixListener::bind(path).map_err(failed)?),
+        };
+    }
+    let app = App::new(mode, !options.quiet);
+    let server = builder.serve(auto.handler(paf::service_fn(move |req| app.clone().call(req))));
+
+    say!("paf-server {}: {banner}", env!("CARGO_PKG_VERSION"));
+    for (uri, addr) in options.listen.iter().zip(server.local_addrs()) {
+        say!("listening on {}", url(uri, addr));
+    }
+    if let Some(written) = certificate.as_ref().and_then(|c| c.written.as_ref()) {
+        say!(
+            "self-signed certificate for {} written to {} (trust it with curl --cacert {})",
+            SELF_SIGNED_NAMES.join(", "),
+            written.path.display(),
+            written.path.display()
+        );
+    }
+    say!("press Ctrl-C to stop");
+
+    let name = signals.next().await;
+    say!(
+        "{name}: no new connections; finishing the requests in progress (at most {:?}; \
+         send it again to stop now)",
+        options.grace
+    );
+    let report = tokio::select! {
+        report = server.shutdown(options.grace) => report,
+        name = signals.next() => {
+            say!("{name}: stopping now");
+            return Ok(());
+        }
+    };
+    say!(
+        "stopped: {} connection(s) finished, {} cut off at the deadline",
+        report.finished,
+        report.aborted
+    );
+    Ok(())
+}
+
+/// How a listener is reached, for the banner.
+fn url(uri: &ListenUri, addr: &Addr) -> String {
+    match (uri, addr) {
+        (ListenUri::Tcp(_), Addr::Inet(addr)) => format!("http://{addr}/"),
+        (ListenUri::Tls(_), Addr::Inet(addr)) => format!("https://{addr}/"),
+        (ListenUri::Unix(_), Addr::Unix(path)) => format!(
+            "unix:{} (curl --unix-socket {} http://localhost/)",
+            path.display(),
+            path.display()
+        ),
+        (_, addr) => addr.to_string(),
+    }
+}
+
+/// SIGINT and SIGTERM.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, String> {
+        let install = |kind| signal(kind).map_err(|err| format!("cannot handle signals: {err}"));
+        Ok(Signals {
+            interrupt: install(SignalKind::interrupt())?,
+            terminate: install(SignalKind::terminate())?,
+        })
+    }
+
+    /// The name of the next signal.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
