@@ -14,12 +14,18 @@ pub const DEBUG_FILTER: &str = "paf=debug,conduit=debug,mimic=debug,paf_cli=debu
 /// The filter used when neither `RUST_LOG` nor `PAF_DEBUG` is set.
 pub const DEFAULT_FILTER: &str = "warn";
 
-/// Installs the subscriber, writing to stderr. Does nothing if one is
-/// already installed.
+/// Installs the subscriber, writing to stderr, with [`DEFAULT_FILTER`] when
+/// neither variable is set. Does nothing if one is already installed.
 pub fn init() {
+    init_with(DEFAULT_FILTER);
+}
+
+/// [`init`] with another filter for when neither variable is set.
+pub fn init_with(default: &str) {
     let filter = filter(
         std::env::var("RUST_LOG").ok().as_deref(),
         std::env::var("PAF_DEBUG").ok().as_deref(),
+        default,
     );
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
@@ -31,7 +37,7 @@ pub fn init() {
 
 /// The filter for the values of `RUST_LOG` and `PAF_DEBUG`. An invalid
 /// `RUST_LOG` is reported and the default used instead.
-fn filter(rust_log: Option<&str>, paf_debug: Option<&str>) -> EnvFilter {
+fn filter(rust_log: Option<&str>, paf_debug: Option<&str>, default: &str) -> EnvFilter {
     if let Some(spec) = rust_log.filter(|spec| !spec.trim().is_empty()) {
         match EnvFilter::try_new(spec) {
             Ok(filter) => return filter,
@@ -40,7 +46,7 @@ fn filter(rust_log: Option<&str>, paf_debug: Option<&str>) -> EnvFilter {
     }
     let spec = match paf_debug {
         Some(value) if value != "0" && !value.is_empty() => DEBUG_FILTER,
-        _ => DEFAULT_FILTER,
+        _ => default,
     };
     EnvFilter::new(spec)
 }
@@ -52,15 +58,15 @@ mod tests {
     #[test]
     fn rust_log_wins_then_paf_debug_then_warn() {
         assert_eq!(
-            filter(Some("paf=trace"), Some("1")).to_string(),
+            filter(Some("paf=trace"), Some("1"), DEFAULT_FILTER).to_string(),
             "paf=trace"
         );
         assert_eq!(
-            filter(None, Some("1")).to_string(),
+            filter(None, Some("1"), DEFAULT_FILTER).to_string(),
             EnvFilter::new(DEBUG_FILTER).to_string()
         );
-        assert_eq!(filter(None, Some("0")).to_string(), "warn");
-        assert_eq!(filter(Some(""), None).to_string(), "warn");
-        assert_eq!(filter(None, None).to_string(), "warn");
+        assert_eq!(filter(None, Some("0"), DEFAULT_FILTER).to_string(), "warn");
+        assert_eq!(filter(Some(""), None, DEFAULT_FILTER).to_string(), "warn");
+        assert_eq!(filter(None, None, DEFAULT_FILTER).to_string(), "warn");
     }
 }

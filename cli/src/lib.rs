@@ -11,7 +11,7 @@
 //! thin: each parses its options and calls into this library.
 //!
 //! # Organization
-//! - `diagnostics.rs`: the `tracing` subscriber `paf-server` installs
+//! - `diagnostics.rs`: the `tracing` subscriber both tools install
 //!   (`RUST_LOG`, `PAF_DEBUG`).
 //! - `server/`: `paf-server`.
 //! - `curl/`: `paf-curl`.

@@ -35,7 +35,6 @@ use std::time::Instant;
 use http::Uri;
 use http::header;
 use mimic::Addr;
-use tracing_subscriber::EnvFilter;
 
 pub use self::args::{Args, CommandLine, Data};
 pub use self::exit::{Failure, code};
@@ -88,18 +87,7 @@ fn init_tracing(args: &Args) {
         (false, true) => "warn,mimic::proto::tls=error",
         (false, false) => "warn",
     };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|err| {
-            eprintln!("paf-curl: warning: ignoring RUST_LOG={spec:?}: {err}");
-            EnvFilter::new(default)
-        }),
-        _ => EnvFilter::new(default),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    crate::diagnostics::init_with(default);
 }
 
 /// Shows a failure as curl does: usage errors always, others unless `-s`
