@@ -305,14 +305,11 @@ fn headers(args: &Args, form: bool, payload: &Payload) -> Result<(HeaderMap, boo
         map.insert(header::REFERER, value(referer)?);
     }
     if let Some(user) = &args.user {
-        let credentials = if user.contains(':') {
-            user.clone()
-        } else {
-            format!("{user}:")
-        };
-        let mut auth = value(&format!("Basic {}", base64(credentials.as_bytes())))?;
-        auth.set_sensitive(true);
-        map.insert(header::AUTHORIZATION, auth);
+        let (name, password) = user.split_once(':').unwrap_or((user, ""));
+        map.insert(
+            header::AUTHORIZATION,
+            paf::client::basic_auth(name, password),
+        );
     }
     let mut removed: Vec<HeaderName> = Vec::new();
     let mut given: Vec<HeaderName> = Vec::new();
@@ -397,28 +394,6 @@ fn parse_header(field: &str) -> Result<(HeaderName, Option<HeaderValue>), Failur
 fn value(text: &str) -> Result<HeaderValue, Failure> {
     HeaderValue::from_bytes(text.as_bytes())
         .map_err(|_| Failure::usage(format!("`{text}` cannot be sent in a header field")))
-}
-
-/// Standard base64, with padding.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn overrides(args: &Args) -> Result<Overrides, Failure> {
@@ -567,19 +542,6 @@ mod tests {
         assert_eq!(value.expect("value"), "a;b");
         for bad in ["no separator", "Bad Name: x", ": x", "X; y"] {
             assert!(parse_header(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn base64_pads() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("user:pass", "dXNlcjpwYXNz"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected);
         }
     }
 

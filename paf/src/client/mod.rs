@@ -153,7 +153,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use self::builder::Builder;
 pub use self::connection::Connection;
 pub use self::send_request::SendRequest;
-pub use crate::fetch::{Client, ClientBuilder, Proxies, Proxy, Redirect, Response};
+pub use crate::fetch::{Client, ClientBuilder, Proxies, Proxy, Redirect, Response, basic_auth};
 
 /// Starts an HTTP/1.1 client connection on `io` with the default settings
 /// (see [`Builder`]).

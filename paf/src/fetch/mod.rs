@@ -8,8 +8,10 @@
 //! - `response.rs`: [`Response`], and the body that returns its connection.
 //! - `redirect.rs`: [`Redirect`], the policy and the next request.
 //! - `proxy.rs`: [`Proxy`], [`Proxies`] and `NO_PROXY`.
+//! - `auth.rs`: [`basic_auth`].
 //! - `tunnel.rs`: the `CONNECT` tunnel as a mimic layer.
 
+mod auth;
 mod builder;
 mod pool;
 mod proxy;
@@ -29,6 +31,7 @@ use http::{Method, Request, Uri, Version};
 use mimic::{Ctx, Outcome, tls};
 use tokio::time::Instant;
 
+pub use self::auth::basic_auth;
 pub use self::builder::ClientBuilder;
 pub use self::proxy::{Proxies, Proxy};
 pub use self::redirect::Redirect;

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use http::HeaderValue;
 
+use super::auth::basic_auth;
 use crate::error::{Error, Kind};
 
 /// An HTTP proxy: `http://[user:password@]host[:port]` (port 1080 when
@@ -153,12 +154,7 @@ impl Proxy {
                         invalid(text, "bad percent-encoding in the user information")
                     })
                 };
-                let credentials = format!("{}:{}", decode(user)?, decode(password)?);
-                let value = format!("Basic {}", base64(credentials.as_bytes()));
-                let mut value = HeaderValue::from_str(&value)
-                    .map_err(|_| invalid(text, "bad user information"))?;
-                value.set_sensitive(true);
-                Some(value)
+                Some(basic_auth(&decode(user)?, &decode(password)?))
             }
         };
         Ok(Proxy { uri, authorization })
@@ -429,28 +425,6 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Standard base64 with padding (RFC 4648), for Basic credentials.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -508,21 +482,6 @@ mod tests {
     }
 
     #[test]
-    fn base64_matches_rfc_4648_vectors() {
-        for (input, expected) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), expected);
-        }
-    }
-
-    #[test]
     fn proxy_uris_are_read_in_their_usual_forms() {
         for (text, uri) in [
             ("http://h:3128", "http://h:3128"),
@@ -564,19 +523,19 @@ mod tests {
         // empty one; an `@` in the password may be left unencoded.
         assert_eq!(
             auth(&proxy("ada:lovelace@h:3128")),
-            Some(format!("Basic {}", base64(b"ada:lovelace")).as_str())
+            basic_auth("ada", "lovelace").to_str().ok()
         );
         assert_eq!(
             auth(&proxy("http://ada@h")),
-            Some(format!("Basic {}", base64(b"ada:")).as_str())
+            basic_auth("ada", "").to_str().ok()
         );
         assert_eq!(
             auth(&proxy("http://ada:p@ss@h")),
-            Some(format!("Basic {}", base64(b"ada:p@ss")).as_str())
+            basic_auth("ada", "p@ss").to_str().ok()
         );
         assert_eq!(
             auth(&proxy("http://%C3%A9mile:%3A%2F@h")),
-            Some(format!("Basic {}", base64("émile::/".as_bytes())).as_str())
+            basic_auth("émile", ":/").to_str().ok()
         );
         // `http://@h`: no credentials at all.
         assert_eq!(auth(&proxy("http://@h:1")), None);
