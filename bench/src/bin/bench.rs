@@ -1,7 +1,8 @@
 //! Compares the paf and hyper HTTP/1.1 and HTTP/2 (h2c) servers
-//! (`paf-hello`, `hyper-hello`) with `wrk`, `h2load` and `curl`, and prints
-//! the results as markdown tables. Linux only (it reads `/proc`). See
-//! `bench/README.md`.
+//! (`paf-hello`, `hyper-hello`) with `wrk`, `h2load` and `curl`, and the
+//! paf and hyper-util clients (`client-load`) against one of those servers,
+//! and prints the results as markdown tables. Linux only (it reads
+//! `/proc`). See `bench/README.md`.
 //!
 //! ```text
 //! cargo build -p bench --release --bins && cargo run -p bench --release --bin bench
@@ -46,6 +47,11 @@ const TARGET_PLAIN_CPU_RATIO: f64 = 1.0;
 const TARGET_UPLOAD_RSS_KIB: u64 = 16 * 1024;
 /// Target: paf's h2c req/s over hyper's.
 const TARGET_H2C_RATIO: f64 = 1.0;
+/// Target: `paf::Client`'s req/s over hyper-util's, in the client
+/// scenarios.
+const TARGET_CLIENT_RATIO: f64 = 1.1;
+/// The client scenarios' load generator.
+const CLIENT_LOAD: &str = "client-load";
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -79,6 +85,24 @@ struct Args {
     /// gives the median round, which keeps a noisy machine from deciding.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// The server the client scenarios load.
+    #[arg(long, value_enum, default_value = "hyper")]
+    client_server: Which,
+    /// Tasks sending requests through the one client in the client
+    /// scenarios, one request in flight each.
+    #[arg(long, default_value_t = 32)]
+    client_concurrency: usize,
+    /// Seconds of load before each client scenario's measured window.
+    #[arg(long, default_value_t = 1.0)]
+    client_warmup: f64,
+    /// Seconds of each client scenario's measured window.
+    #[arg(long, default_value_t = 5.0)]
+    client_duration: f64,
+    /// Run the clients on a multi-thread runtime with this many workers
+    /// (default: a current-thread runtime). They stay pinned to the load
+    /// generator's CPUs.
+    #[arg(long)]
+    client_threads: Option<NonZeroUsize>,
 }
 
 /// Accepts wrk's duration syntax: a number with an optional unit.
@@ -151,7 +175,36 @@ impl Scenario {
     }
 }
 
-/// What `--only` can name: a server or a scenario.
+/// The client scenarios: `client-load` with each client against one server.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum ClientScenario {
+    /// HTTP/1.1 keep-alive, a connection per task.
+    H1,
+    /// HTTP/2 with prior knowledge, streams on a shared connection.
+    H2,
+}
+
+impl ClientScenario {
+    const ALL: [ClientScenario; 2] = [ClientScenario::H1, ClientScenario::H2];
+
+    /// The name `--only` takes and the log uses.
+    fn name(self) -> &'static str {
+        match self {
+            ClientScenario::H1 => "client-h1",
+            ClientScenario::H2 => "client-h2",
+        }
+    }
+
+    /// `client-load --proto`.
+    fn proto(self) -> &'static str {
+        match self {
+            ClientScenario::H1 => "h1",
+            ClientScenario::H2 => "h2",
+        }
+    }
+}
+
+/// What `--only` can name: a server (or client) or a scenario.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum Only {
     /// The `paf-hello` server.
@@ -170,16 +223,25 @@ enum Only {
     H2loadH2c,
     /// The 100 MiB upload (also skipped by `--skip-upload`).
     Upload,
+    /// `paf::Client` against hyper-util's client, HTTP/1.1 keep-alive.
+    #[value(name = "client-h1")]
+    ClientH1,
+    /// `paf::Client` against hyper-util's client, h2c prior knowledge.
+    #[value(name = "client-h2")]
+    ClientH2,
 }
 
 /// What `--only` leaves to run.
 struct Selection {
-    /// The servers to run, in `Which::ALL` order.
+    /// The servers to run, in `Which::ALL` order; in the client scenarios,
+    /// the clients.
     servers: Vec<Which>,
     /// The load scenarios to run, in `Scenario::ALL` order.
     scenarios: Vec<Scenario>,
     /// Whether to run the upload.
     upload: bool,
+    /// The client scenarios to run, in `ClientScenario::ALL` order.
+    clients: Vec<ClientScenario>,
 }
 
 impl Selection {
@@ -187,6 +249,7 @@ impl Selection {
         let mut servers = Vec::new();
         let mut scenarios = Vec::new();
         let mut upload = false;
+        let mut clients = Vec::new();
         for &item in only {
             match item {
                 Only::Paf => servers.push(Which::Paf),
@@ -196,10 +259,13 @@ impl Selection {
                 Only::H2loadH1 => scenarios.push(Scenario::H2loadH1),
                 Only::H2loadH2c => scenarios.push(Scenario::H2loadH2c),
                 Only::Upload => upload = true,
+                Only::ClientH1 => clients.push(ClientScenario::H1),
+                Only::ClientH2 => clients.push(ClientScenario::H2),
             }
         }
-        // Naming no scenario at all means all of them, the upload included.
-        let all_scenarios = scenarios.is_empty() && !upload;
+        // Naming no scenario at all means all of them, the upload and the
+        // client scenarios included.
+        let all_scenarios = scenarios.is_empty() && !upload && clients.is_empty();
         Selection {
             servers: Which::ALL
                 .into_iter()
@@ -210,7 +276,16 @@ impl Selection {
                 .filter(|scenario| all_scenarios || scenarios.contains(scenario))
                 .collect(),
             upload: (all_scenarios || upload) && !skip_upload,
+            clients: ClientScenario::ALL
+                .into_iter()
+                .filter(|scenario| all_scenarios || clients.contains(scenario))
+                .collect(),
         }
+    }
+
+    /// Whether a server scenario or the upload is to run.
+    fn servers_work(&self) -> bool {
+        !self.scenarios.is_empty() || self.upload
     }
 }
 
@@ -242,11 +317,30 @@ struct UploadRun {
     peak_rss_kib: u64,
 }
 
-/// Everything measured for one server. `None` means not run.
+/// One client scenario run of one client.
+struct ClientRun {
+    /// Responses per second over the measured window.
+    rps: f64,
+    /// Responses read whole and as expected in the window.
+    completed: u64,
+    /// Failed requests and unexpected responses, warm-up included.
+    errors: u64,
+    /// The client process's CPU time (user + system) per response.
+    cpu_us_per_req: f64,
+    /// The client process's CPU time over the window's wall time.
+    client_busy: f64,
+    /// The server's CPU time over the whole `client-load` run (warm-up and
+    /// start-up included, so a little low).
+    server_busy: f64,
+}
+
+/// Everything measured for one server, and for the client of the same
+/// name. `None` means not run.
 #[derive(Default)]
 struct Results {
     load: HashMap<Scenario, Result<LoadRun, String>>,
     upload: Option<Result<UploadRun, String>>,
+    client: HashMap<ClientScenario, Result<ClientRun, String>>,
 }
 
 /// A running server process; killed when dropped.
@@ -301,10 +395,10 @@ impl Pinning {
         )
     }
 
-    fn load(&self, program: &str) -> Command {
+    fn load(&self, program: impl AsRef<Path>) -> Command {
         pinned(
             self.cpus.as_ref().map(|(_, load)| load.as_str()),
-            Path::new(program),
+            program.as_ref(),
         )
     }
 }
@@ -369,9 +463,40 @@ fn run(args: Args) -> Res<bool> {
     }
 
     let wanted = selection.servers.clone();
-    let binaries = locate_servers(&wanted, args.no_build)?;
-    if binaries.is_empty() {
-        return Err("no server binary to benchmark".into());
+    let mut names = Vec::new();
+    if selection.servers_work() {
+        names.extend(wanted.iter().map(|which| which.binary()));
+    }
+    if !selection.clients.is_empty() {
+        names.extend([args.client_server.binary(), CLIENT_LOAD]);
+    }
+    names.sort_unstable();
+    names.dedup();
+    let found = locate_binaries(&names, args.no_build)?;
+    let binaries: Vec<(Which, PathBuf)> = if selection.servers_work() {
+        wanted
+            .iter()
+            .filter_map(|&which| found.get(which.binary()).map(|path| (which, path.clone())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let client_binaries = if selection.clients.is_empty() {
+        None
+    } else {
+        match (
+            found.get(args.client_server.binary()),
+            found.get(CLIENT_LOAD),
+        ) {
+            (Some(server), Some(load)) => Some((server.clone(), load.clone())),
+            _ => {
+                eprintln!("bench: !!! skipping the client scenarios: a binary is missing");
+                None
+            }
+        }
+    };
+    if binaries.is_empty() && client_binaries.is_none() {
+        return Err("no binary to benchmark".into());
     }
 
     let pinning = plan_pinning(args.threads.map_or(1, NonZeroUsize::get));
@@ -410,6 +535,16 @@ fn run(args: Args) -> Res<bool> {
             let result = bench_server(&context, which, binary, upload);
             rounds.entry(which).or_default().push(result);
         }
+        if let Some((server, load)) = &client_binaries {
+            // The clients take turns, the first one changing every round.
+            let mut order = wanted.clone();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for (which, result) in bench_clients(&context, server, load, &order) {
+                rounds.entry(which).or_default().push(result);
+            }
+        }
     }
     let results: HashMap<Which, Results> = rounds
         .into_iter()
@@ -421,17 +556,14 @@ fn run(args: Args) -> Res<bool> {
     stdout.write_all(report.as_bytes())?;
     stdout.flush()?;
 
-    Ok(report_problems(
-        &wanted,
-        &context.selection.scenarios,
-        &results,
-    ))
+    Ok(report_problems(&wanted, &context.selection, &results))
 }
 
-/// Finds `paf-hello` and `hyper-hello` next to this executable, building
-/// them when they are missing (unless told not to). Missing ones are left
-/// out with a loud note.
-fn locate_servers(wanted: &[Which], no_build: bool) -> Res<Vec<(Which, PathBuf)>> {
+/// Finds the named binaries of this crate (`paf-hello`, `hyper-hello`,
+/// `client-load`) next to this executable, building them when they are
+/// missing (unless told not to). Missing ones are left out with a loud
+/// note.
+fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'static str, PathBuf>> {
     let exe = std::env::current_exe()?;
     let dir = exe
         .parent()
@@ -449,15 +581,9 @@ fn locate_servers(wanted: &[Which], no_build: bool) -> Res<Vec<(Which, PathBuf)>
             dir.display()
         );
     }
-    let path = |which: Which| {
-        dir.join(format!(
-            "{}{}",
-            which.binary(),
-            std::env::consts::EXE_SUFFIX
-        ))
-    };
+    let path = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
 
-    if wanted.iter().any(|&which| !path(which).is_file()) && !no_build {
+    if names.iter().any(|name| !path(name).is_file()) && !no_build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command
@@ -474,25 +600,23 @@ fn locate_servers(wanted: &[Which], no_build: bool) -> Res<Vec<(Which, PathBuf)>
                 command.args(["--profile", other]);
             }
         }
-        eprintln!("bench: a server binary is missing; running {command:?}");
+        eprintln!("bench: a binary is missing; running {command:?}");
         let status = command.status()?;
         if !status.success() {
             eprintln!("bench: !!! the build failed ({status}); going on with what is there");
         }
     }
 
-    let mut found = Vec::new();
-    for &which in wanted {
-        let binary = path(which);
+    let mut found = HashMap::new();
+    for &name in names {
+        let binary = path(name);
         if binary.is_file() {
-            found.push((which, binary));
+            found.insert(name, binary);
         } else {
             eprintln!(
-                "bench: !!! {} not found at {}: skipping {} \
+                "bench: !!! {name} not found at {}: skipping what needs it \
                  (build it with `cargo build -p bench --release --bins`)",
-                which.binary(),
                 binary.display(),
-                which.name()
             );
         }
     }
@@ -743,11 +867,161 @@ fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&
     results
 }
 
+/// Runs the client scenarios of one round against a fresh `server`, each
+/// client in `order` in turn; failures are recorded, not returned.
+fn bench_clients(
+    context: &Context,
+    server: &Path,
+    load: &Path,
+    order: &[Which],
+) -> Vec<(Which, Results)> {
+    let mut results: Vec<(Which, Results)> = order
+        .iter()
+        .map(|&which| (which, Results::default()))
+        .collect();
+    let name = context.args.client_server.binary();
+    eprintln!("bench: == clients against {name} ({})", server.display());
+    match start_server(context, server) {
+        Ok(mut server) => {
+            eprintln!("bench: {name} listening on {}", server.addr);
+            for &scenario in &context.selection.clients {
+                for (which, results) in &mut results {
+                    let run = client_run(context, &mut server, load, *which, scenario)
+                        .map_err(|e| e.to_string());
+                    if let Err(error) = &run {
+                        eprintln!(
+                            "bench: !!! {} {} failed: {error}",
+                            which.name(),
+                            scenario.name()
+                        );
+                    }
+                    results.client.insert(scenario, run);
+                }
+            }
+        }
+        Err(error) => {
+            let error = format!("{name} did not start: {error}");
+            eprintln!("bench: !!! {error}");
+            for (_, results) in &mut results {
+                for &scenario in &context.selection.clients {
+                    results.client.insert(scenario, Err(error.clone()));
+                }
+            }
+        }
+    }
+    results
+}
+
+/// Runs `client-load` with one client against a running server.
+fn client_run(
+    context: &Context,
+    server: &mut ServerProcess,
+    load: &Path,
+    which: Which,
+    scenario: ClientScenario,
+) -> Res<ClientRun> {
+    let args = &context.args;
+    let mut command = context.pinning.load(load);
+    command
+        .args(["--client", which.name(), "--proto", scenario.proto()])
+        .arg("--url")
+        .arg(format!("http://{}/", server.addr))
+        .arg("--concurrency")
+        .arg(args.client_concurrency.to_string())
+        .arg("--warmup")
+        .arg(args.client_warmup.to_string())
+        .arg("--duration")
+        .arg(args.client_duration.to_string());
+    if let Some(threads) = args.client_threads {
+        command.arg("--threads").arg(threads.to_string());
+    }
+    eprintln!("bench: {command:?}");
+    let before = cpu_ticks(server.pid())?;
+    let start = Instant::now();
+    let output = command.stdin(Stdio::null()).output()?;
+    let wall = start.elapsed().as_secs_f64();
+    let after = cpu_ticks(server.pid())?;
+    server.check_alive()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // `client-load` prints its line even when some requests failed (and
+    // then exits with 1): the errors are counted, not fatal.
+    let mut run = parse_client_load(&stdout).map_err(|error| {
+        format!(
+            "{error}; {CLIENT_LOAD} exited with {}: {stdout}{stderr}",
+            output.status
+        )
+    })?;
+    if run.completed == 0 {
+        return Err(format!("no request completed: {stdout}{stderr}").into());
+    }
+    if run.errors > 0 {
+        eprint!("{stderr}");
+    }
+    run.server_busy = after.saturating_sub(before) as f64 / context.clock_ticks / wall;
+    Ok(run)
+}
+
+/// Reads `client-load`'s `client=... requests=N ... errors=N` line.
+fn parse_client_load(out: &str) -> Res<ClientRun> {
+    let line = out
+        .lines()
+        .find(|line| line.starts_with("client="))
+        .ok_or("no result line in client-load's output")?;
+    let fields: HashMap<&str, &str> = line
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let field = |key: &str| -> Res<f64> {
+        Ok(fields
+            .get(key)
+            .ok_or_else(|| format!("no `{key}=` in client-load's output"))?
+            .parse::<f64>()?)
+    };
+    Ok(ClientRun {
+        rps: field("rps")?,
+        completed: field("requests")? as u64,
+        errors: field("errors")? as u64,
+        cpu_us_per_req: field("cpu_us_per_req")?,
+        client_busy: field("cpu_busy")?,
+        server_busy: 0.0,
+    })
+}
+
+/// The middle value (the upper one of an even count).
+fn middle(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Folds the rounds of one client scenario: the median of each figure;
+/// errors add up. A failed round fails the whole.
+fn median_client(runs: Vec<Result<ClientRun, String>>) -> Result<ClientRun, String> {
+    let mut ok = Vec::new();
+    for run in runs {
+        ok.push(run?);
+    }
+    if ok.is_empty() {
+        return Err("no run".to_string());
+    }
+    let of = |figure: fn(&ClientRun) -> f64| middle(ok.iter().map(figure).collect());
+    Ok(ClientRun {
+        rps: of(|r| r.rps),
+        completed: ok.iter().map(|r| r.completed).sum(),
+        errors: ok.iter().map(|r| r.errors).sum(),
+        cpu_us_per_req: of(|r| r.cpu_us_per_req),
+        client_busy: of(|r| r.client_busy),
+        server_busy: of(|r| r.server_busy),
+    })
+}
+
 /// Folds the rounds of one server into one result: per scenario, the
 /// median requests per second and the median CPU per request; errors add up.
+/// The client scenarios of the client of the same name likewise.
 fn median(rounds: Vec<Results>) -> Results {
     let mut merged = Results::default();
     let mut per_scenario: HashMap<Scenario, Vec<Result<LoadRun, String>>> = HashMap::new();
+    let mut per_client: HashMap<ClientScenario, Vec<Result<ClientRun, String>>> = HashMap::new();
     for round in rounds {
         if merged.upload.is_none() {
             merged.upload = round.upload;
@@ -755,6 +1029,12 @@ fn median(rounds: Vec<Results>) -> Results {
         for (scenario, run) in round.load {
             per_scenario.entry(scenario).or_default().push(run);
         }
+        for (scenario, run) in round.client {
+            per_client.entry(scenario).or_default().push(run);
+        }
+    }
+    for (scenario, runs) in per_client {
+        merged.client.insert(scenario, median_client(runs));
     }
     for (scenario, runs) in per_scenario {
         let mut ok = Vec::new();
@@ -769,10 +1049,6 @@ fn median(rounds: Vec<Results>) -> Results {
             Some(error) => Err(error),
             None if ok.is_empty() => Err("no run".to_string()),
             None => {
-                let middle = |mut values: Vec<f64>| {
-                    values.sort_by(f64::total_cmp);
-                    values[values.len() / 2]
-                };
                 let rps = middle(ok.iter().map(|r| r.rps).collect());
                 let cpu_us_per_req = middle(ok.iter().map(|r| r.cpu_us_per_req).collect());
                 let errors = ok.iter().map(|r| r.errors).sum();
@@ -1003,7 +1279,7 @@ fn upload_run(context: &Context, server: &mut ServerProcess, file: &Path) -> Res
 /// Prints loud notes about errors; `true` when there were none.
 fn report_problems(
     wanted: &[Which],
-    scenarios: &[Scenario],
+    selection: &Selection,
     results: &HashMap<Which, Results>,
 ) -> bool {
     let mut clean = true;
@@ -1011,7 +1287,22 @@ fn report_problems(
         let Some(results) = results.get(which) else {
             continue;
         };
-        for scenario in scenarios {
+        for scenario in &selection.clients {
+            match results.client.get(scenario) {
+                Some(Ok(run)) if run.errors > 0 => {
+                    clean = false;
+                    eprintln!(
+                        "bench: !!! {} {}: {} errors (see above)",
+                        which.name(),
+                        scenario.name(),
+                        run.errors,
+                    );
+                }
+                Some(Err(_)) => clean = false,
+                _ => {}
+            }
+        }
+        for scenario in &selection.scenarios {
             match results.load.get(scenario) {
                 Some(Ok(run)) if run.errors > 0 => {
                     clean = false;
@@ -1106,14 +1397,123 @@ fn absent(which: Which, results: Option<&Results>) -> String {
     }
 }
 
+/// A runtime, for the report.
+fn runtime_name(threads: Option<NonZeroUsize>) -> String {
+    match threads {
+        None => "current-thread Tokio runtime".to_string(),
+        Some(n) if n.get() == 1 => "multi-thread Tokio runtime, 1 worker".to_string(),
+        Some(n) => format!("multi-thread Tokio runtime, {n} workers"),
+    }
+}
+
 /// The report: a header and one markdown table per scenario.
 fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>) -> String {
-    let args = &context.args;
     let mut out = String::new();
-    let runtime = match args.threads {
-        None => "current-thread Tokio runtime".to_string(),
-        Some(n) => format!("multi-thread Tokio runtime, {n} workers"),
-    };
+    if context.selection.servers_work() {
+        render_servers(&mut out, context, results);
+    }
+    if !context.selection.clients.is_empty() {
+        render_clients(&mut out, context, results);
+    }
+    render_targets(&mut out, wanted, &context.selection, results);
+    out
+}
+
+/// The client scenarios' header and tables.
+fn render_clients(out: &mut String, context: &Context, results: &HashMap<Which, Results>) {
+    let args = &context.args;
+    let _ = writeln!(
+        out,
+        "## paf::Client vs hyper-util's legacy client: GET hello world\n"
+    );
+    let _ = writeln!(
+        out,
+        "{}; {}. `{CLIENT_LOAD}` runs one client on a {}, \
+         with {} tasks each sending `GET /` and reading the whole body, one request at a \
+         time, through the one shared client; {} s of warm-up, then {} s measured. \
+         The server is `{}` on a {}. The median of {} rounds, the clients taking turns.\n",
+        cpu_model(),
+        context.pinning.description,
+        runtime_name(args.client_threads),
+        args.client_concurrency,
+        args.client_warmup,
+        args.client_duration,
+        args.client_server.binary(),
+        runtime_name(args.threads),
+        args.rounds.max(1),
+    );
+    let _ = writeln!(
+        out,
+        "Client CPU/req is the client process's user + system CPU time over the measured \
+         window divided by the responses; busy is CPU time over wall time (for the server, \
+         over the whole client run, warm-up included).\n"
+    );
+    for &scenario in &context.selection.clients {
+        let title = match scenario {
+            ClientScenario::H1 => format!(
+                "HTTP/1.1 keep-alive ({} connections): `{CLIENT_LOAD} --proto h1`",
+                args.client_concurrency
+            ),
+            ClientScenario::H2 => format!(
+                "HTTP/2, h2c prior knowledge ({} streams on one connection): \
+                 `{CLIENT_LOAD} --proto h2`",
+                args.client_concurrency
+            ),
+        };
+        let _ = writeln!(out, "### {title}\n");
+        let _ = writeln!(
+            out,
+            "| client | req/s | client CPU/req (µs) | client busy | server busy | errors |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        let mut rps = HashMap::new();
+        let mut cpu = HashMap::new();
+        for which in Which::ALL {
+            let label = match which {
+                Which::Paf => "paf::Client",
+                Which::Hyper => "hyper-util",
+            };
+            let entry = results.get(&which);
+            match entry.and_then(|r| r.client.get(&scenario)) {
+                Some(Ok(run)) => {
+                    rps.insert(which, run.rps);
+                    cpu.insert(which, run.cpu_us_per_req);
+                    let errors = if run.errors == 0 {
+                        "0".to_string()
+                    } else {
+                        format!("**{} !!!**", run.errors)
+                    };
+                    let _ = writeln!(
+                        out,
+                        "| {label} | {} | {:.2} | {:.0} % | {:.0} % | {errors} |",
+                        fmt_int(run.rps),
+                        run.cpu_us_per_req,
+                        run.client_busy * 100.0,
+                        run.server_busy * 100.0,
+                    );
+                }
+                Some(Err(_)) => {
+                    let _ = writeln!(out, "| {label} | failed (see log) | — | — | — | — |");
+                }
+                None => {
+                    let _ = writeln!(out, "| {label} | — (not run) | — | — | — | — |");
+                }
+            }
+        }
+        let get = |map: &HashMap<Which, f64>, which| map.get(&which).copied();
+        let _ = writeln!(
+            out,
+            "| paf/hyper | {} | {} | | | |\n",
+            fmt_ratio(ratio(get(&rps, Which::Paf), get(&rps, Which::Hyper))),
+            fmt_ratio(ratio(get(&cpu, Which::Paf), get(&cpu, Which::Hyper))),
+        );
+    }
+}
+
+/// The server scenarios' header and tables.
+fn render_servers(out: &mut String, context: &Context, results: &HashMap<Which, Results>) {
+    let args = &context.args;
+    let runtime = runtime_name(args.threads);
     let _ = writeln!(out, "## paf vs hyper: HTTP/1.1 and HTTP/2 hello world\n");
     let _ = writeln!(
         out,
@@ -1276,9 +1676,6 @@ fn render(context: &Context, wanted: &[Which], results: &HashMap<Which, Results>
             fmt_ratio(ratio(get(&rss, Which::Paf), get(&rss, Which::Hyper))),
         );
     }
-
-    render_targets(&mut out, wanted, &context.selection, results);
-    out
 }
 
 /// The targets of the scenarios that ran, checked when paf ran.
@@ -1302,6 +1699,25 @@ fn render_targets(
     if !wanted.contains(&Which::Paf) || !results.contains_key(&Which::Paf) {
         let _ = writeln!(out, "Not checked: paf did not run.\n");
         return;
+    }
+    for &scenario in &selection.clients {
+        let client = |which: Which| {
+            results
+                .get(&which)
+                .and_then(|r| r.client.get(&scenario))
+                .and_then(|run| run.as_ref().ok())
+                .map(|run| run.rps)
+        };
+        let _ = writeln!(
+            out,
+            "- {} req/s at least {TARGET_CLIENT_RATIO}x hyper-util's: {}",
+            scenario.name(),
+            verdict(
+                ratio(client(Which::Paf), client(Which::Hyper)),
+                &|r| r >= TARGET_CLIENT_RATIO,
+                "x"
+            )
+        );
     }
     let ran = |scenario| selection.scenarios.contains(&scenario);
     if ran(Scenario::Pipelined) {
@@ -1419,15 +1835,56 @@ status codes: 98 2xx, 1 3xx, 1 4xx, 0 5xx
         assert_eq!(all.servers, Which::ALL);
         assert_eq!(all.scenarios, Scenario::ALL);
         assert!(all.upload);
+        assert_eq!(all.clients, ClientScenario::ALL);
         let h2c = Selection::new(&[Only::H2loadH2c], false);
         assert_eq!(h2c.servers, Which::ALL);
         assert_eq!(h2c.scenarios, [Scenario::H2loadH2c]);
         assert!(!h2c.upload);
+        assert!(h2c.clients.is_empty());
+        let client = Selection::new(&[Only::ClientH2, Only::Paf], false);
+        assert_eq!(client.servers, [Which::Paf]);
+        assert!(client.scenarios.is_empty());
+        assert!(!client.upload);
+        assert!(!client.servers_work());
+        assert_eq!(client.clients, [ClientScenario::H2]);
         let paf_upload = Selection::new(&[Only::Upload, Only::Paf], false);
         assert_eq!(paf_upload.servers, [Which::Paf]);
         assert!(paf_upload.scenarios.is_empty());
         assert!(paf_upload.upload);
         assert!(!Selection::new(&[Only::Hyper], true).upload);
+    }
+
+    #[test]
+    fn client_load_output() -> Res<()> {
+        let out = "client=paf proto=h2 requests=265120 secs=3.001 rps=88342.6 \
+                   cpu_us_per_req=4.866 cpu_busy=0.430 errors=2\n";
+        let run = parse_client_load(out)?;
+        assert_eq!(run.rps, 88342.6);
+        assert_eq!(run.completed, 265120);
+        assert_eq!(run.errors, 2);
+        assert_eq!(run.cpu_us_per_req, 4.866);
+        assert_eq!(run.client_busy, 0.43);
+        assert!(parse_client_load("client=paf rps=1\n").is_err());
+        assert!(parse_client_load("").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn medians() {
+        let run = |rps: f64, errors: u64| ClientRun {
+            rps,
+            completed: 10,
+            errors,
+            cpu_us_per_req: rps / 10.0,
+            client_busy: 1.0,
+            server_busy: 0.5,
+        };
+        let merged = median_client(vec![Ok(run(3.0, 0)), Ok(run(1.0, 1)), Ok(run(2.0, 0))]);
+        let merged = merged.ok();
+        assert_eq!(merged.as_ref().map(|r| r.rps), Some(2.0));
+        assert_eq!(merged.as_ref().map(|r| r.errors), Some(1));
+        assert_eq!(merged.as_ref().map(|r| r.completed), Some(30));
+        assert!(median_client(vec![Ok(run(1.0, 0)), Err("x".into())]).is_err());
     }
 
     #[test]

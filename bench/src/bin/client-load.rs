@@ -1,0 +1,390 @@
+//! The client side of `bench`'s client scenarios: many tasks sending
+//! `GET` requests through one shared client, paf's [`paf::Client`] or
+//! hyper-util's legacy pooled client, and reading every response body
+//! whole. It measures its own request rate and CPU time, so that the
+//! client's cost is seen apart from the server's, which runs in another
+//! process.
+//!
+//! ```text
+//! client-load --client paf|hyper --proto h1|h2 --url http://127.0.0.1:8080/ \
+//!     [--concurrency 32] [--warmup 1] [--duration 5] [--requests N] [--threads N]
+//! ```
+//!
+//! With `--duration` (the default) it runs `--warmup` seconds, then counts
+//! the responses of the next `--duration` seconds. With `--requests N` it
+//! sends `N` requests and stops, counting from the first (for profilers).
+//!
+//! The result is one line on stdout, `key=value` pairs separated by
+//! spaces: `client`, `proto`, `requests`, `secs`, `rps`, `cpu_us_per_req`
+//! (user + system CPU time of this process over the measured window, from
+//! `/proc/self/stat`, divided by the requests), `cpu_busy` (that CPU time
+//! over the window's wall time) and `errors`. The first error, if any, goes
+//! to stderr. Linux only.
+
+use std::error::Error;
+use std::fs;
+use std::num::NonZeroUsize;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::{Parser, ValueEnum};
+use http::{StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The body every response must have (`paf-hello` and `hyper-hello`
+/// answer it to a `GET`).
+const EXPECTED_BODY: &[u8] = b"Hello, world!";
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+/// Command-line options.
+#[derive(Parser)]
+#[command(about = "Load a server through paf::Client or hyper-util's legacy client")]
+struct Args {
+    /// The client under test.
+    #[arg(long, value_enum)]
+    client: ClientKind,
+    /// HTTP/1.1 with keep-alive, or HTTP/2 with prior knowledge (h2c).
+    #[arg(long, value_enum)]
+    proto: Proto,
+    /// The URI every request gets, such as http://127.0.0.1:8080/.
+    #[arg(long)]
+    url: String,
+    /// Tasks sending requests, each one at a time, through the one client.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds of load before the measured window.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Seconds of the measured window.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Send this many requests and stop, with no warm-up, instead of
+    /// running for a duration.
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Run a multi-thread runtime with this many workers (default: a
+    /// current-thread runtime, one thread for everything).
+    #[arg(long)]
+    threads: Option<NonZeroUsize>,
+}
+
+/// The clients.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum ClientKind {
+    /// `paf::Client`.
+    Paf,
+    /// `hyper_util::client::legacy::Client` with `HttpConnector`.
+    Hyper,
+}
+
+/// The protocols.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum Proto {
+    /// HTTP/1.1, one connection per request in flight, kept alive.
+    H1,
+    /// HTTP/2 over clear text with prior knowledge: streams on shared
+    /// connections.
+    H2,
+}
+
+impl Proto {
+    fn version(self) -> Version {
+        match self {
+            Proto::H1 => Version::HTTP_11,
+            Proto::H2 => Version::HTTP_2,
+        }
+    }
+}
+
+/// A client under test, set up for the protocol.
+trait Fetch: Send + Sync + 'static {
+    /// One `GET`, its body read whole and checked.
+    fn one(&self, version: Version) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// `paf::Client`.
+struct PafLoad {
+    client: paf::Client,
+    url: String,
+}
+
+impl PafLoad {
+    fn new(proto: Proto, url: &str) -> Res<PafLoad> {
+        // Proxies off, as hyper-util's client has none; every other setting
+        // is the default.
+        let mut builder = paf::Client::builder().proxies(paf::client::Proxies::none());
+        if proto == Proto::H2 {
+            builder = builder.http2_prior_knowledge();
+        }
+        Ok(PafLoad {
+            client: builder.build()?,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Fetch for PafLoad {
+    async fn one(&self, version: Version) -> Result<(), String> {
+        let res = self
+            .client
+            .get(&self.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, got) = (res.status(), res.version());
+        let body = res.bytes().await.map_err(|e| e.to_string())?;
+        check(status, got, version, &body)
+    }
+}
+
+/// hyper-util's legacy client on its `HttpConnector`.
+struct HyperLoad {
+    client: HyperClient<HttpConnector, Empty<Bytes>>,
+    uri: Uri,
+}
+
+impl HyperLoad {
+    fn new(proto: Proto, url: &str) -> Res<HyperLoad> {
+        // TCP_NODELAY, as paf's TCP connections have it.
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let mut builder = HyperClient::builder(TokioExecutor::new());
+        if proto == Proto::H2 {
+            builder.http2_only(true);
+        }
+        Ok(HyperLoad {
+            client: builder.build(connector),
+            uri: url.parse()?,
+        })
+    }
+}
+
+impl Fetch for HyperLoad {
+    async fn one(&self, version: Version) -> Result<(), String> {
+        let res = self
+            .client
+            .get(self.uri.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, got) = (res.status(), res.version());
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        check(status, got, version, &body)
+    }
+}
+
+/// Every response must be `200`, in the protocol asked for, with
+/// `EXPECTED_BODY`.
+fn check(status: StatusCode, got: Version, version: Version, body: &[u8]) -> Result<(), String> {
+    if status != StatusCode::OK || got != version || body != EXPECTED_BODY {
+        return Err(format!(
+            "unexpected response: {status} {got:?}, body {:?}",
+            String::from_utf8_lossy(body)
+        ));
+    }
+    Ok(())
+}
+
+/// What the tasks share.
+#[derive(Default)]
+struct Counters {
+    /// Requests started (only counted with `--requests`).
+    started: AtomicU64,
+    /// Responses read whole and as expected.
+    done: AtomicU64,
+    errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
+    stop: AtomicBool,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("client-load: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Res<bool> {
+    if args.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    let ticks_per_sec = clock_ticks();
+    let runtime = match args.threads {
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n.get())
+            .enable_all()
+            .build()?,
+    };
+    let counters = Arc::new(Counters::default());
+    let window = match args.client {
+        ClientKind::Paf => {
+            let load = Arc::new(PafLoad::new(args.proto, &args.url)?);
+            runtime.block_on(drive(&args, load, counters.clone(), ticks_per_sec))?
+        }
+        ClientKind::Hyper => {
+            let load = Arc::new(HyperLoad::new(args.proto, &args.url)?);
+            runtime.block_on(drive(&args, load, counters.clone(), ticks_per_sec))?
+        }
+    };
+
+    let errors = counters.errors.load(Ordering::Relaxed);
+    let first_error = counters
+        .first_error
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    if let Some(error) = first_error {
+        eprintln!("client-load: {errors} errors; the first: {error}");
+    }
+    let requests = window.requests.max(1) as f64;
+    println!(
+        "client={} proto={} requests={} secs={:.3} rps={:.1} cpu_us_per_req={:.3} cpu_busy={:.3} errors={errors}",
+        args.client
+            .to_possible_value()
+            .map_or("?".into(), |v| v.get_name().to_string()),
+        args.proto
+            .to_possible_value()
+            .map_or("?".into(), |v| v.get_name().to_string()),
+        window.requests,
+        window.secs,
+        window.requests as f64 / window.secs,
+        window.cpu_secs * 1e6 / requests,
+        window.cpu_secs / window.secs,
+    );
+    Ok(errors == 0 && window.requests > 0)
+}
+
+/// The measured window.
+struct Window {
+    requests: u64,
+    secs: f64,
+    cpu_secs: f64,
+}
+
+/// A point in time: responses so far, wall clock and CPU time.
+struct Mark {
+    done: u64,
+    at: Instant,
+    cpu_secs: f64,
+}
+
+impl Mark {
+    fn now(counters: &Counters, ticks_per_sec: f64) -> Res<Mark> {
+        Ok(Mark {
+            done: counters.done.load(Ordering::Relaxed),
+            at: Instant::now(),
+            cpu_secs: cpu_ticks()? as f64 / ticks_per_sec,
+        })
+    }
+
+    fn until(&self, end: &Mark) -> Window {
+        Window {
+            requests: end.done - self.done,
+            secs: end.at.duration_since(self.at).as_secs_f64(),
+            cpu_secs: end.cpu_secs - self.cpu_secs,
+        }
+    }
+}
+
+/// Starts the tasks and takes the measurements.
+async fn drive<L: Fetch>(
+    args: &Args,
+    load: Arc<L>,
+    counters: Arc<Counters>,
+    ticks_per_sec: f64,
+) -> Res<Window> {
+    let version = args.proto.version();
+    let start = Mark::now(&counters, ticks_per_sec)?;
+    let mut tasks = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency {
+        let load = load.clone();
+        let counters = counters.clone();
+        let limit = args.requests;
+        tasks.push(tokio::spawn(async move {
+            while !counters.stop.load(Ordering::Relaxed) {
+                if let Some(limit) = limit
+                    && counters.started.fetch_add(1, Ordering::Relaxed) >= limit
+                {
+                    break;
+                }
+                match load.one(version).await {
+                    Ok(()) => {
+                        counters.done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        counters.errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut first) = counters.first_error.lock() {
+                            first.get_or_insert(error);
+                        }
+                        // A server that is gone fails at once: do not spin.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }));
+    }
+    let window = if args.requests.is_some() {
+        for task in tasks.drain(..) {
+            task.await?;
+        }
+        start.until(&Mark::now(&counters, ticks_per_sec)?)
+    } else {
+        tokio::time::sleep(Duration::from_secs_f64(args.warmup.max(0.0))).await;
+        let from = Mark::now(&counters, ticks_per_sec)?;
+        tokio::time::sleep(Duration::from_secs_f64(args.duration.max(0.001))).await;
+        let to = Mark::now(&counters, ticks_per_sec)?;
+        counters.stop.store(true, Ordering::Relaxed);
+        from.until(&to)
+    };
+    // Requests still in flight are not waited for.
+    for task in tasks {
+        task.abort();
+    }
+    Ok(window)
+}
+
+/// This process's CPU time so far (user + system, all threads), in ticks.
+fn cpu_ticks() -> Res<u64> {
+    let stat = fs::read_to_string("/proc/self/stat")?;
+    // Fields resume after the command name's last `)`, with field 3 first.
+    let (_, rest) = stat
+        .rsplit_once(')')
+        .ok_or("unexpected /proc/self/stat format")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| -> Res<u64> {
+        Ok(fields
+            .get(n - 3)
+            .ok_or("short /proc/self/stat")?
+            .parse::<u64>()?)
+    };
+    Ok(field(14)? + field(15)?)
+}
+
+/// `getconf CLK_TCK`, 100 when that fails.
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|&ticks| ticks > 0.0)
+        .unwrap_or(100.0)
+}
