@@ -115,7 +115,7 @@ struct Shared {
     headers: HeaderMap,
     retry: bool,
     /// Plans by origin.
-    plans: Mutex<HashMap<String, Arc<Plan>>>,
+    plans: Mutex<HashMap<String, Arc<Plan>, pool::FastHash>>,
 }
 
 #[derive(Clone, Debug)]
@@ -407,9 +407,12 @@ impl Client {
                     return Err(err);
                 }
             };
-            loan.keep_alive = keep_alive_timeout(res.headers());
             let info = loan.conn.info.clone();
-            let loan = (loan.conn.sender.version() != Version::HTTP_2).then_some(loan);
+            // An HTTP/2 connection is shared, never lent: nothing to give back.
+            let loan = (loan.conn.sender.version() != Version::HTTP_2).then(|| {
+                loan.keep_alive = keep_alive_timeout(res.headers());
+                loan
+            });
             let timers = Timers {
                 deadline,
                 read: shared.timeouts.read,
@@ -545,7 +548,10 @@ impl Client {
                 turn = None;
             }
         }
-        let conn = self.connect(text, plan).await?;
+        // Boxed: connecting is rare, and its future (resolution, racing
+        // candidates, handshakes) would otherwise make every request's
+        // future as large, and costly to move, as the largest of them.
+        let conn = Box::pin(self.connect(text, plan)).await?;
         let loan = pool.insert(&plan.route, conn);
         drop(turn);
         Ok(loan)
@@ -606,9 +612,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Where `://` starts, after the scheme. (A byte scan: a substring search
+/// costs more to set up than it saves on a URI.)
+fn scheme_end(text: &str) -> Option<usize> {
+    let colon = text.bytes().position(|b| b == b':')?;
+    text.as_bytes()
+        .get(colon + 1..colon + 3)
+        .is_some_and(|slashes| slashes == b"//")
+        .then_some(colon)
+}
+
 /// `scheme://authority` of a URI: what its plan depends on.
 fn origin(text: &str) -> &str {
-    let start = text.find("://").map_or(0, |i| i + 3);
+    let start = scheme_end(text).map_or(0, |i| i + 3);
     let end = text[start..]
         .find(['/', '?', '#'])
         .map_or(text.len(), |i| start + i);
@@ -630,8 +646,11 @@ fn http_uri(text: &str) -> Result<Uri, Error> {
 
 /// `http+unix://<socket>` of a Unix socket URI.
 fn unix_prefix(text: &str) -> Option<&str> {
-    let (scheme, rest) = text.split_once("://")?;
-    if !scheme.to_ascii_lowercase().ends_with("+unix") {
+    let at = scheme_end(text)?;
+    let (scheme, rest) = (&text[..at], &text[at + 3..]);
+    let unix =
+        scheme.len() > 5 && scheme.as_bytes()[scheme.len() - 5..].eq_ignore_ascii_case(b"+unix");
+    if !unix {
         return None;
     }
     let end = rest.find(['/', '?']).unwrap_or(rest.len());

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -79,18 +80,45 @@ struct Idle {
     expires: Option<Instant>,
 }
 
+/// FNV-1a: routes and origins are short and chosen by the application,
+/// and the standard hasher costs more than the rest of a lookup.
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.0;
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// Maps keyed by routes or origins.
+pub(crate) type FastHash = BuildHasherDefault<Fnv>;
+
 #[derive(Default)]
 struct Routes {
     /// HTTP/1.1 connections waiting for a request, most recent last.
-    idle: HashMap<Arc<Route>, Vec<Idle>>,
+    idle: HashMap<Arc<Route>, Vec<Idle>, FastHash>,
     /// HTTP/2 connections, shared by every request to the route.
-    shared: HashMap<Arc<Route>, Vec<Conn>>,
+    shared: HashMap<Arc<Route>, Vec<Conn>, FastHash>,
     /// What the last new connection of each route spoke.
-    spoke: HashMap<Arc<Route>, http::Version>,
+    spoke: HashMap<Arc<Route>, http::Version, FastHash>,
     /// Turns to open a connection, for routes that speak (or may speak)
     /// HTTP/2: requests wait for one connection rather than each opening
     /// their own.
-    gates: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>>,
+    gates: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>, FastHash>,
     idle_count: usize,
     reaper: bool,
 }
@@ -144,13 +172,20 @@ impl Pool {
     pub(crate) fn checkout(self: &Arc<Self>, route: &Arc<Route>) -> Option<Pooled> {
         let mut routes = self.lock();
         if let Some(conns) = routes.shared.get_mut(route) {
-            conns.retain(|c| !c.sender.is_closed());
-            let best = conns
-                .iter()
-                .filter(|c| c.sender.active_requests() < c.sender.max_concurrent_requests())
-                .min_by_key(|c| c.sender.active_requests());
-            if let Some(conn) = best {
-                return Some(self.lend(conn.clone(), route.clone(), true));
+            loop {
+                let best = conns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| {
+                        c.sender.active_requests() < c.sender.max_concurrent_requests()
+                    })
+                    .min_by_key(|(_, c)| c.sender.active_requests());
+                let Some((at, conn)) = best else { break };
+                // Only the chosen one is checked: that costs a lock in `h2`.
+                if !conn.sender.is_closed() {
+                    return Some(self.lend(conn.clone(), route.clone(), true));
+                }
+                conns.swap_remove(at);
             }
         }
         let now = Instant::now();
@@ -312,7 +347,7 @@ impl Pool {
     }
 }
 
-fn evict_oldest(idle: &mut HashMap<Arc<Route>, Vec<Idle>>) {
+fn evict_oldest(idle: &mut HashMap<Arc<Route>, Vec<Idle>, FastHash>) {
     let oldest = idle
         .iter()
         .filter_map(|(route, list)| list.first().map(|e| (route, e.expires)))

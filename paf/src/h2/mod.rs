@@ -26,6 +26,19 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 /// Drops the fields HTTP/2 forbids (RFC 9113, section 8.2.2): `h2` refuses
 /// messages carrying them, and code written for HTTP/1.1 sets them.
 fn strip_connection_fields(headers: &mut HeaderMap) {
+    // Usually there are none: one pass over the names is cheaper than five
+    // hashed removals.
+    let connection_specific = |name: &HeaderName| {
+        name == header::CONNECTION
+            || name == header::TRANSFER_ENCODING
+            || name == header::UPGRADE
+            || name == header::TE
+            || name.as_str() == "keep-alive"
+            || name.as_str() == "proxy-connection"
+    };
+    if !headers.keys().any(connection_specific) {
+        return;
+    }
     for name in [
         header::CONNECTION,
         header::TRANSFER_ENCODING,
