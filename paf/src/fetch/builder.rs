@@ -30,10 +30,10 @@ use crate::error::{Error, Kind};
 /// | retries | once, on a fresh connection, as [`Client`] documents |
 /// | `user-agent` | `paf/<version>` |
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
-/// # fn run() -> Result<(), paf::Error> {
+/// # fn main() -> Result<(), paf::Error> {
 /// let client = paf::Client::builder()
 ///     .connect_timeout(Some(Duration::from_secs(5)))
 ///     .timeout(Some(Duration::from_secs(30)))

@@ -52,16 +52,29 @@ use crate::error::{Error, Kind, Timeout};
 /// (`http+unix://%2Fvar%2Frun%2Fdocker.sock/version`). Clones share the
 /// connection pool.
 ///
-/// ```no_run
-/// # async fn run() -> Result<(), paf::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = conduit::listener::TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// # let addr = listener.local_socket_addr();
+/// # let echo = paf::service_fn(|req: http::Request<paf::Body>| async move {
+/// #     let method = req.method().clone();
+/// #     let answer = format!("{method} {}", req.into_body().text().await?);
+/// #     Ok::<_, paf::Error>(http::Response::new(paf::Body::full(answer)))
+/// # });
+/// # let auto = paf::server::Auto::new();
+/// # let _server = conduit::serve::Server::builder().listener(listener).serve(auto.handler(echo));
+/// // A server answering with the method and the body is at `addr`.
 /// let client = paf::Client::new();
-/// let res = client.get("https://example.com/").await?;
-/// println!("{} {:?}", res.status(), res.version());
-/// let page = res.text().await?;
+/// let res = client.get(format!("http://{addr}/")).await?;
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.text().await?, "GET ");
 ///
-/// let res = client.post("https://example.com/api", r#"{"hello":"world"}"#).await?;
-/// res.drain().await?;
-/// # let _ = page; Ok(()) }
+/// let res = client.post(format!("http://{addr}/api"), r#"{"hello":"world"}"#).await?;
+/// assert_eq!(res.text().await?, r#"POST {"hello":"world"}"#);
+/// // Both went on the same connection, now idle in the pool.
+/// assert_eq!(client.pool_size(), (1, 0));
+/// # Ok(()) }
 /// ```
 ///
 /// # Connections
@@ -71,9 +84,9 @@ use crate::error::{Error, Kind, Timeout};
 /// pool when its response body ends, or when the body is dropped: then
 /// the connection reads on and throws away up to 64 KiB of what is left,
 /// in the background, and is closed if more remains or the rest takes more
-/// than 2 seconds to come. An HTTP/2 connection
-/// carries every request to its endpoint at once; another is opened only
-/// when the server's stream limit is reached.
+/// than 2 seconds to come. An HTTP/2 connection carries every request to
+/// its endpoint at once; another is opened only when the server's stream
+/// limit is reached.
 ///
 /// # Retries
 /// A request is sent again, once, on a new connection when all of these
