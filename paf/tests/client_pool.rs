@@ -551,3 +551,28 @@ async fn a_dropped_endless_feed_closes_its_connection() {
     assert_eq!(n, 0);
     assert_eq!(client.pool_size(), (0, 0));
 }
+
+#[tokio::test]
+async fn idle_connections_of_both_protocols_close_after_the_idle_timeout() {
+    let (addr, _server) = serve(Auto::new(), paf::service_fn(echo));
+    let url = format!("http://{addr}/");
+    for (client, idle) in [
+        (client(), (1, 0)),
+        (client().http2_prior_knowledge(), (0, 1)),
+    ] {
+        let client = client
+            .pool_idle_timeout(Some(Duration::from_millis(300)))
+            .build()
+            .unwrap();
+        client.get(&url).await.unwrap().drain().await.unwrap();
+        assert_eq!(client.pool_size(), idle);
+        let emptied = async {
+            while client.pool_size() != (0, 0) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(PROMPT, emptied).await.unwrap();
+        // And the next request opens a new connection that works.
+        assert_eq!(client.get(&url).await.unwrap().status(), StatusCode::OK);
+    }
+}

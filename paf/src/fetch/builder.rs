@@ -149,7 +149,8 @@ impl ClientBuilder {
     }
 
     /// How long an idle connection is kept (90 s by default; `None`: until
-    /// the server closes it). A server's `Keep-Alive: timeout=N` shortens it
+    /// the server closes it): an HTTP/1.1 connection in the pool, or an
+    /// HTTP/2 connection with no stream open. A server's `Keep-Alive: timeout=N` shortens it
     /// to one second less than `N`.
     pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.limits.idle_timeout = timeout;

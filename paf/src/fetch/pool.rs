@@ -73,6 +73,13 @@ pub(crate) struct Conn {
     pub(crate) info: Arc<Info>,
 }
 
+/// An HTTP/2 connection and when a request last took it, so that one
+/// left without streams closes after the idle timeout too.
+struct SharedConn {
+    conn: Conn,
+    used: Instant,
+}
+
 struct Idle {
     conn: Conn,
     /// When it stops being worth reusing: the idle timeout, or sooner when
@@ -112,7 +119,7 @@ struct Routes {
     /// HTTP/1.1 connections waiting for a request, most recent last.
     idle: HashMap<Arc<Route>, Vec<Idle>, FastHash>,
     /// HTTP/2 connections, shared by every request to the route.
-    shared: HashMap<Arc<Route>, Vec<Conn>, FastHash>,
+    shared: HashMap<Arc<Route>, Vec<SharedConn>, FastHash>,
     /// What the last new connection of each route spoke.
     spoke: HashMap<Arc<Route>, http::Version, FastHash>,
     /// Turns to open a connection, for routes that speak (or may speak)
@@ -171,24 +178,27 @@ impl Pool {
     /// A connection to `route` that can take a request now, if one is kept.
     pub(crate) fn checkout(self: &Arc<Self>, route: &Arc<Route>) -> Option<Pooled> {
         let mut routes = self.lock();
+        let now = Instant::now();
         if let Some(conns) = routes.shared.get_mut(route) {
             loop {
                 let best = conns
-                    .iter()
+                    .iter_mut()
                     .enumerate()
                     .filter(|(_, c)| {
-                        c.sender.active_requests() < c.sender.max_concurrent_requests()
+                        let sender = &c.conn.sender;
+                        sender.active_requests() < sender.max_concurrent_requests()
                     })
-                    .min_by_key(|(_, c)| c.sender.active_requests());
-                let Some((at, conn)) = best else { break };
+                    .min_by_key(|(_, c)| c.conn.sender.active_requests());
+                let Some((at, shared)) = best else { break };
                 // Only the chosen one is checked: that costs a lock in `h2`.
-                if !conn.sender.is_closed() {
-                    return Some(self.lend(conn.clone(), route.clone(), true));
+                if !shared.conn.sender.is_closed() {
+                    shared.used = now;
+                    let conn = shared.conn.clone();
+                    return Some(self.lend(conn, route.clone(), true));
                 }
                 conns.swap_remove(at);
             }
         }
-        let now = Instant::now();
         let mut found = None;
         let mut dropped = 0;
         if let Some(idle) = routes.idle.get_mut(route) {
@@ -233,15 +243,24 @@ impl Pool {
     pub(crate) fn insert(self: &Arc<Self>, route: &Arc<Route>, conn: Conn) -> Pooled {
         let mut routes = self.lock();
         let version = conn.sender.version();
+        let mut start_reaper = false;
         if version == http::Version::HTTP_2 {
             routes
                 .shared
                 .entry(route.clone())
                 .or_default()
-                .push(conn.clone());
+                .push(SharedConn {
+                    conn: conn.clone(),
+                    used: Instant::now(),
+                });
+            start_reaper = self.limits.idle_timeout.is_some() && !routes.reaper;
+            routes.reaper |= start_reaper;
         }
         routes.spoke.insert(route.clone(), version);
         drop(routes);
+        if start_reaper {
+            self.start_reaper();
+        }
         self.lend(conn, route.clone(), false)
     }
 
@@ -328,8 +347,14 @@ impl Pool {
         }
         idle.retain(|_, list| !list.is_empty());
         *idle_count = idle.values().map(Vec::len).sum();
+        let idle_timeout = self.limits.idle_timeout;
         for conns in shared.values_mut() {
-            conns.retain(|c| !c.sender.is_closed());
+            conns.retain(|c| {
+                let unused = c.conn.sender.active_requests() == 0
+                    && idle_timeout.is_some_and(|t| c.used + t <= now);
+                // Dropping the last handle closes the connection.
+                !unused && !c.conn.sender.is_closed()
+            });
         }
         shared.retain(|_, conns| !conns.is_empty());
     }
@@ -342,7 +367,7 @@ impl Pool {
         let h2 = routes.shared.values().flatten();
         (
             idle.filter(|e| !e.conn.sender.is_closed()).count(),
-            h2.filter(|c| !c.sender.is_closed()).count(),
+            h2.filter(|c| !c.conn.sender.is_closed()).count(),
         )
     }
 }
