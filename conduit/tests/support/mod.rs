@@ -3,9 +3,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conduit::listener::{CaBundle, Identity};
@@ -134,58 +133,8 @@ pub fn presented(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> Vec<u8>
         .expect("a server certificate")
 }
 
-/// A fresh directory removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        // Short: Unix socket paths are limited to about 100 bytes.
-        let path = std::env::temp_dir().join(format!("cdt-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The path of an external tool, or `None` with a loud message; panics
-/// instead when `PAF_REQUIRE_PEERS=1`.
-pub fn peer_tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("`{name}` is not installed, and PAF_REQUIRE_PEERS=1 requires it");
-        }
-        // Straight to stderr: the test harness captures `eprintln!` of
-        // passing tests, and this must be seen.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!! SKIPPED: `{name}` is not installed; this real-peer test did not run \
-             (set PAF_REQUIRE_PEERS=1 to make this a failure) !!!!!\n"
-        );
-    }
-    found
-}
+#[allow(unused_imports)] // each test file uses a different part
+pub use testkit::{TempDir, peer_tool};
 
 /// Runs a tool to completion with `stdin`, under a time limit.
 pub async fn run_tool(tool: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
