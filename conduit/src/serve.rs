@@ -314,7 +314,11 @@ impl Server {
     ///
     /// The report counts the connections open when shutdown began.
     pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
-        let deadline = tokio::time::Instant::now() + grace;
+        let now = tokio::time::Instant::now();
+        // A grace too long to add is no deadline worth keeping: decades.
+        let deadline = now
+            .checked_add(grace)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -7,8 +7,22 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
+
+/// `now + d`, or a time decades ahead when that overflows: a configured
+/// `Duration::MAX` means "never", not a panic.
+pub(crate) fn after(d: Duration) -> Instant {
+    after_from(Instant::now(), d)
+}
+
+/// `start + d`, or decades after `start` when that overflows.
+pub(crate) fn after_from(start: Instant, d: Duration) -> Instant {
+    start
+        .checked_add(d)
+        .unwrap_or_else(|| start + Duration::from_secs(86_400 * 365 * 30))
+}
 
 #[derive(Default)]
 pub(crate) struct Deadline {

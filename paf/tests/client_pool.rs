@@ -576,3 +576,38 @@ async fn idle_connections_of_both_protocols_close_after_the_idle_timeout() {
         assert_eq!(client.get(&url).await.unwrap().status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn the_longest_timeouts_mean_no_limit() {
+    let long = Some(Duration::MAX);
+    let http1 = paf::server::Http1::new()
+        .head_timeout(long)
+        .idle_timeout(long);
+    let http2 = Http2::new()
+        .idle_timeout(long)
+        .handshake_timeout(long)
+        .keep_alive_interval(long)
+        .keep_alive_timeout(Duration::MAX);
+    let auto = Auto::new().http1(http1).http2(http2);
+    let (addr, _server) = serve(auto, paf::service_fn(echo));
+    let conn = paf::client::Builder::new()
+        .http2_keep_alive_interval(long)
+        .http2_keep_alive_timeout(Duration::MAX);
+    for (builder, pooled) in [
+        (client().connection(conn.clone()), (1, 0)),
+        (client().connection(conn).http2_prior_knowledge(), (0, 1)),
+    ] {
+        let client = builder
+            .connect_timeout(long)
+            .timeout(long)
+            .read_timeout(long)
+            .pool_idle_timeout(long)
+            .build()
+            .unwrap();
+        for _ in 0..2 {
+            let res = client.get(format!("http://{addr}/echo")).await.unwrap();
+            assert!(res.text().await.unwrap().starts_with("GET /echo"));
+        }
+        assert_eq!(client.pool_size(), pooled);
+    }
+}

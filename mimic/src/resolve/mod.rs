@@ -19,6 +19,14 @@ use crate::report::{Outcome, Report, ResolveError, ResolveErrorKind, Skipped};
 use plan::Row;
 use race::Ended;
 
+/// `now + d`, or decades ahead when that overflows: `Duration::MAX` means
+/// "no limit", not a panic.
+pub(crate) fn after(d: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365 * 30))
+}
+
 fn split(rows: Vec<Row>) -> (Vec<plan::Attempt>, Vec<Option<crate::report::Entry>>) {
     // Keep the row order for the report: attempts are taken out and put
     // back in place after the race.
@@ -46,7 +54,7 @@ fn report(attempts: Vec<plan::Attempt>, slots: Vec<Option<crate::report::Entry>>
 }
 
 pub(crate) async fn explain(ctx: &Ctx) -> Report {
-    let deadline = ctx.inner.options.deadline.map(|d| Instant::now() + d);
+    let deadline = ctx.inner.options.deadline.map(after);
     let (attempts, slots) = split(plan::plan(&ctx.inner, deadline).await);
     report(attempts, slots)
 }
@@ -60,7 +68,7 @@ pub(crate) async fn resolve(ctx: &Ctx) -> Result<Flow, ResolveError> {
         ));
     }
     let begun = Instant::now();
-    let deadline = inner.options.deadline.map(|d| begun + d);
+    let deadline = inner.options.deadline.map(after);
     let (mut attempts, slots) = split(plan::plan(inner, deadline).await);
     if attempts.is_empty() {
         return Err(ResolveError::new(

@@ -132,7 +132,7 @@ pub(crate) async fn race(
                 return Ended::AllFailed;
             }
             race.start_next();
-            next_start = stagger.map(|s| Instant::now() + s);
+            next_start = stagger.map(super::after);
         }
         let timer = next_start.filter(|_| race.more());
         tokio::select! {
@@ -150,14 +150,14 @@ pub(crate) async fn race(
                         // A failure frees its slot: the next candidate starts at once.
                         if race.more() && !race.running.is_empty() {
                             race.start_next();
-                            next_start = stagger.map(|s| Instant::now() + s);
+                            next_start = stagger.map(super::after);
                         }
                     }
                 }
             }
             () = sleep_until(timer.unwrap_or(begun)), if timer.is_some() => {
                 race.start_next();
-                next_start = stagger.map(|s| Instant::now() + s);
+                next_start = stagger.map(super::after);
             }
             () = sleep_until(deadline.unwrap_or(begun)), if deadline.is_some() => {
                 race.close(|after| Outcome::DeadlineExceeded { after }, Skipped::Deadline);

@@ -1,6 +1,9 @@
 //! The sending half of a client connection.
 
 use std::fmt;
+use std::future::Future;
+
+use futures_util::FutureExt;
 use std::sync::Arc;
 
 use http::{Request, Response, Version};
@@ -91,7 +94,10 @@ impl SendRequest {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn send<B>(&mut self, req: Request<B>) -> Result<Response<Body>, Error>
+    pub fn send<B>(
+        &mut self,
+        req: Request<B>,
+    ) -> impl Future<Output = Result<Response<Body>, Error>> + Send + '_
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
@@ -104,29 +110,27 @@ impl SendRequest {
             self.version(),
             req.headers(),
         );
-        let result = self.send_inner(req).await;
-        if let Ok(res) = &result {
-            debug::response(Side::Client, res.version(), res.status(), res.headers());
-        }
-        result
+        // Not an `async fn` holding the request beside the future that
+        // takes it: request futures are moved at every `.await` around
+        // them, so their size costs on every request.
+        self.send_inner(req.map(Body::new)).inspect(|result| {
+            if let Ok(res) = result {
+                debug::response(Side::Client, res.version(), res.status(), res.headers());
+            }
+        })
     }
 
-    async fn send_inner<B>(&mut self, req: Request<B>) -> Result<Response<Body>, Error>
-    where
-        B: http_body::Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
+    async fn send_inner(&mut self, req: Request<Body>) -> Result<Response<Body>, Error> {
         let (tx, shared) = match &self.inner {
             Inner::Http1 { tx, shared } => (tx, shared),
-            Inner::Http2(handle) => return handle.send(req.map(Body::new)).await,
+            Inner::Http2(handle) => return handle.send(req).await,
         };
         if shared.is_closed() {
             return Err(Error::new(Kind::Closed));
         }
         let (reply, response) = oneshot::channel();
         shared.begin();
-        if tx.send((req.map(Body::new), reply)).is_err() {
+        if tx.send((req, reply)).is_err() {
             shared.finish(1);
             return Err(Error::new(Kind::Closed));
         }

@@ -116,7 +116,8 @@ impl ClientBuilder {
 
     /// The settings of each connection: head limits, HTTP/2 windows and
     /// keep-alive PINGs. [`http2`](ConnBuilder::http2) there is the same as
-    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) here.
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) here, which
+    /// these settings replace: call this first.
     pub fn connection(mut self, settings: ConnBuilder) -> Self {
         self.conn = settings;
         self

@@ -291,10 +291,11 @@ impl Client {
     /// Sends `req` to `text`, the URI as conduit reads it (`req`'s URI is
     /// its `http` form, which cannot hold a Unix socket).
     async fn execute(&self, text: String, req: Request<Body>) -> Result<Response, Error> {
-        let deadline = self.shared.timeouts.request.map(|t| Instant::now() + t);
+        let deadline = self.shared.timeouts.request.map(crate::timer::after);
         let exchange = self.follow(text, req, deadline);
         match deadline {
-            Some(at) => tokio::time::timeout_at(at, exchange)
+            // Boxed, as the timer would enlarge every request's future.
+            Some(at) => Box::pin(tokio::time::timeout_at(at, exchange))
                 .await
                 .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Request)))),
             None => exchange.await,
@@ -401,7 +402,7 @@ impl Client {
             let req = build(parts, plan, this_body);
             let sent = loan.conn.sender.send(req);
             let result = match shared.timeouts.read {
-                Some(limit) => tokio::time::timeout(limit, sent)
+                Some(limit) => Box::pin(tokio::time::timeout(limit, sent))
                     .await
                     .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Read)))),
                 None => sent.await,
@@ -542,11 +543,20 @@ impl Client {
     }
 
     /// A connection for the plan: from the pool, or new.
+    ///
+    /// Futures are boxed off the common path (a pooled connection at hand):
+    /// every request's future is as large as the largest it contains, and is
+    /// moved (copied) at each `.await` around it.
     async fn connection(&self, text: &str, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
-        let pool = &self.shared.pool;
-        if !fresh && let Some(loan) = pool.checkout(&plan.route) {
+        if !fresh && let Some(loan) = self.shared.pool.checkout(&plan.route) {
             return Ok(loan);
         }
+        Box::pin(self.open(text, plan, fresh)).await
+    }
+
+    /// A new connection, one at a time for a route that speaks HTTP/2.
+    async fn open(&self, text: &str, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
+        let pool = &self.shared.pool;
         let mut turn = match pool.gate(&plan.route, plan.may_h2) {
             Some(gate) => Some(gate.lock_owned().await),
             None => None,
@@ -561,10 +571,7 @@ impl Client {
                 turn = None;
             }
         }
-        // Boxed: connecting is rare, and its future (resolution, racing
-        // candidates, handshakes) would otherwise make every request's
-        // future as large, and costly to move, as the largest of them.
-        let conn = Box::pin(self.connect(text, plan)).await?;
+        let conn = self.connect(text, plan).await?;
         let loan = pool.insert(&plan.route, conn);
         drop(turn);
         Ok(loan)

@@ -17,6 +17,7 @@ use mimic::Info;
 use tokio::time::Instant;
 
 use crate::client::SendRequest;
+use crate::timer::after;
 
 /// How long a connection whose response body was dropped unread may take
 /// to finish reading it before it is given up on.
@@ -276,14 +277,13 @@ impl Pool {
 
     /// Takes back an idle HTTP/1.1 connection.
     fn put_back(self: &Arc<Self>, route: Arc<Route>, conn: Conn, keep_alive: Option<Duration>) {
-        let now = Instant::now();
         let expires = match (self.limits.idle_timeout, keep_alive) {
             // A server that closes after `timeout=` seconds may already be
             // closing at the last of them: keep one second of margin.
             (_, Some(ka)) if ka <= Duration::from_secs(1) => return,
-            (Some(idle), Some(ka)) => Some(now + idle.min(ka - Duration::from_secs(1))),
-            (None, Some(ka)) => Some(now + ka - Duration::from_secs(1)),
-            (Some(idle), None) => Some(now + idle),
+            (Some(idle), Some(ka)) => Some(after(idle.min(ka - Duration::from_secs(1)))),
+            (None, Some(ka)) => Some(after(ka - Duration::from_secs(1))),
+            (Some(idle), None) => Some(after(idle)),
             (None, None) => None,
         };
         let mut routes = self.lock();
@@ -351,7 +351,7 @@ impl Pool {
         for conns in shared.values_mut() {
             conns.retain(|c| {
                 let unused = c.conn.sender.active_requests() == 0
-                    && idle_timeout.is_some_and(|t| c.used + t <= now);
+                    && idle_timeout.is_some_and(|t| now.saturating_duration_since(c.used) >= t);
                 // Dropping the last handle closes the connection.
                 !unused && !c.conn.sender.is_closed()
             });

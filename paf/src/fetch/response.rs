@@ -231,7 +231,7 @@ impl http_body::Body for Tracked {
             }
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some((every, sleep)) = &mut this.read {
-                    sleep.as_mut().reset(Instant::now() + *every);
+                    sleep.as_mut().reset(crate::timer::after(*every));
                 }
                 // The loan ends at `None`, not at the last frame: only then
                 // is the connection done with the exchange and ready.

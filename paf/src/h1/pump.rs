@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::time::Instant;
 
 use super::codec::{BodyError, Decoded, Decoder};
 use super::io::Buffered;
@@ -164,7 +163,7 @@ impl Pump {
                     Poll::Pending => {
                         if !self.waiting {
                             self.waiting = true;
-                            self.deadline.set(self.timeout.map(|t| Instant::now() + t));
+                            self.deadline.set(self.timeout.map(crate::timer::after));
                         }
                         if self.deadline.poll_expired(cx).is_ready() {
                             return Poll::Ready(Err(self.fail(PumpError::Stalled)));

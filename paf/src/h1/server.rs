@@ -34,7 +34,7 @@ use crate::error::{BoxError, Error, Kind, Timeout};
 use crate::h2::h2c;
 use crate::server::Connected;
 use crate::server::signal::Signal;
-use crate::timer::Deadline;
+use crate::timer::{self, Deadline};
 use crate::upgrade::{OnUpgrade, Upgraded};
 
 /// How long a closing connection keeps reading (and discarding) so that the
@@ -135,7 +135,7 @@ where
     } = extras;
     let mut io = Buffered::with_read_buf(io, early);
     let mut deadline = Deadline::default();
-    deadline.set(config.head_timeout.map(|t| Instant::now() + t));
+    deadline.set(config.head_timeout.map(timer::after));
     // When the last response was written; none before the first request.
     let mut last_response = None;
     loop {
@@ -293,9 +293,9 @@ where
     if let Some(last) = last_response {
         if io.read_buf.is_empty() {
             idle = true;
-            deadline.set(config.idle_timeout.map(|t| last + t));
+            deadline.set(config.idle_timeout.map(|t| timer::after_from(last, t)));
         } else {
-            deadline.set(config.head_timeout.map(|t| Instant::now() + t));
+            deadline.set(config.head_timeout.map(timer::after));
         }
     }
     loop {
@@ -337,7 +337,7 @@ where
             Event::Read(Ok(_)) => {
                 if idle {
                     idle = false;
-                    deadline.set(config.head_timeout.map(|t| Instant::now() + t));
+                    deadline.set(config.head_timeout.map(timer::after));
                 }
             }
             Event::Read(Err(err)) => return Next::Close(Some(Error::io(err))),
@@ -609,7 +609,7 @@ where
     if poll_fn(|cx| io.poll_flush(cx)).await.is_err() {
         return false;
     }
-    deadline.set(config.idle_timeout.map(|t| Instant::now() + t));
+    deadline.set(config.idle_timeout.map(timer::after));
     let mut budget = config.max_drain;
     poll_fn(|cx| {
         if deadline.poll_expired(cx).is_ready() {

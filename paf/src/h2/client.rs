@@ -158,10 +158,8 @@ impl Drop for ClosedOnDrop {
 impl Handle {
     /// The connection's sender, once the handshake is done.
     async fn sender(&self) -> Result<H2Sender, Error> {
-        if *self.phase.borrow() == Phase::Open
-            && let Some(sender) = self.sender.get()
-        {
-            return Ok(sender.clone());
+        if let Some(sender) = self.open_sender() {
+            return Ok(sender);
         }
         let mut phase = self.phase.clone();
         let open = phase.wait_for(|phase| *phase != Phase::Handshaking).await;
@@ -171,9 +169,21 @@ impl Handle {
         }
     }
 
+    /// The connection's sender, if the handshake is done and it is open.
+    fn open_sender(&self) -> Option<H2Sender> {
+        if *self.phase.borrow() != Phase::Open {
+            return None;
+        }
+        self.sender.get().cloned()
+    }
+
     /// Sends a request; returns its response once the head has arrived.
     pub(crate) async fn send(&self, req: Request<Body>) -> Result<Response<Body>, Error> {
-        let sender = self.sender().await?;
+        let sender = match self.open_sender() {
+            Some(sender) => sender,
+            // Boxed: only the first requests wait for the handshake.
+            None => Box::pin(self.sender()).await?,
+        };
         let mut sender = sender.ready().await.map_err(not_sent)?;
         let (mut parts, body) = req.into_parts();
         parts.uri = absolute_uri(parts.uri, &mut parts.headers, &self.scheme)?;

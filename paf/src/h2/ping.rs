@@ -37,7 +37,9 @@ impl KeepAlive {
                 match self.ping.poll_pong(cx) {
                     Poll::Ready(Ok(_)) => {
                         self.awaiting_pong = false;
-                        self.sleep.as_mut().reset(Instant::now() + self.interval);
+                        self.sleep
+                            .as_mut()
+                            .reset(crate::timer::after(self.interval));
                     }
                     Poll::Ready(Err(err)) => return Poll::Ready(Error::h2(err)),
                     Poll::Pending => {}

@@ -205,7 +205,7 @@ where
         } else {
             config.idle_timeout
         };
-        wait.map(|t| Instant::now() + t)
+        wait.map(crate::timer::after)
     };
     idle.set(rearm(false));
     // Streams accepted and not yet handed to the service.
