@@ -15,7 +15,10 @@
 //!   (`RUST_LOG`, `PAF_DEBUG`).
 //! - `server/`: `paf-server`.
 //! - `curl/`: `paf-curl`.
+//! - `util.rs`: what both use: duration options, path-segment encoding,
+//!   version and month names.
 
 pub mod curl;
 pub mod diagnostics;
 pub mod server;
+mod util;

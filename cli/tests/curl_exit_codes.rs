@@ -43,6 +43,22 @@ fn bad_usage_is_2() {
     assert!(err.contains("not a header field"), "{err}");
     let err = exits(None, &["-m", "soon", "http://127.0.0.1/"], 2);
     assert!(err.contains("seconds"), "{err}");
+    // Durations that would overflow the clock are refused.
+    for (option, value) in [
+        ("-m", "1.8e19"),
+        ("--connect-timeout", "1.8e19"),
+        ("--max-time", "1e10"),
+        ("--connect-timeout", "inf"),
+        ("-m", "NaN"),
+        ("--max-time=-1", ""),
+    ] {
+        let args: Vec<&str> = [option, value, "http://127.0.0.1/"]
+            .into_iter()
+            .filter(|arg| !arg.is_empty())
+            .collect();
+        let err = exits(None, &args, 2);
+        assert!(err.contains("seconds"), "{args:?}: {err}");
+    }
     assert_eq!(paf_curl(&["--help"]).code, 0);
     assert_eq!(paf_curl(&["--version"]).code, 0);
 }

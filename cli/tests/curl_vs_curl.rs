@@ -237,6 +237,134 @@ fn uploads_match_curl() {
     assert_eq!(body, b"streamed from stdin");
 }
 
+/// -T of what is not a regular file (a pipe as `/dev/stdin`, a FIFO)
+/// streams it chunked: its length (0) says nothing of its content.
+#[test]
+fn uploads_from_pipes_are_chunked() {
+    let curl = curl();
+    let curl = curl.as_deref();
+    let server = Server::start(&["--echo", "-q", "-l", "tcp://127.0.0.1:0"]);
+    let base = server.http();
+    let stdin = Opts {
+        stdin: Some(b"streamed from a pipe".to_vec()),
+        ..Opts::default()
+    };
+    let echo = echo_both(
+        curl,
+        &["-s", "-T", "/dev/stdin", &format!("{base}/in")],
+        &stdin,
+    );
+    let (line, fields, body) = normalized_echo(&echo);
+    assert_eq!(line, "PUT /in HTTP/1.1");
+    assert!(
+        fields.contains(&"transfer-encoding: chunked".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        !fields.iter().any(|f| f.starts_with("content-length:")),
+        "{fields:?}"
+    );
+    assert_eq!(body, b"streamed from a pipe");
+
+    let dir = TempDir::new("curl-fifo");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|status| status.success()) {
+        eprintln!("mkfifo is not available: -T FIFO is not checked");
+        return;
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        // Opening blocks until paf-curl opens the other end.
+        std::thread::spawn(move || std::fs::write(fifo, b"streamed from a FIFO"))
+    };
+    let fifo = fifo.display().to_string();
+    let ours = paf_curl(&["-s", "-T", &fifo, &format!("{base}/up/")]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    writer.join().unwrap().unwrap();
+    let (line, fields, body) = normalized_echo(&ours.stdout);
+    assert_eq!(line, "PUT /up/fifo HTTP/1.1");
+    assert!(
+        fields.contains(&"transfer-encoding: chunked".to_string()),
+        "{fields:?}"
+    );
+    assert_eq!(body, b"streamed from a FIFO");
+}
+
+/// The URL is read by its parts: -T appends the file's name to the path
+/// (never to the query), -O takes the name from the path only, and a
+/// `://` in the query of a URL without a scheme is not its scheme.
+#[test]
+fn urls_are_read_by_their_parts() {
+    let curl = curl();
+    let curl = curl.as_deref();
+    let server = Server::start(&["--echo", "-q", "-l", "tcp://127.0.0.1:0"]);
+    let base = server.http();
+    let none = Opts::default();
+    let dir = TempDir::new("curl-url-parts");
+    let file = dir.write("a.txt", "hello");
+    let path = file.display().to_string();
+
+    let echo = echo_both(curl, &["-s", "-T", &path, &format!("{base}?x=1")], &none);
+    assert_eq!(normalized_echo(&echo).0, "PUT /a.txt?x=1 HTTP/1.1");
+    let echo = echo_both(
+        curl,
+        &["-s", "-T", &path, &format!("{base}/up/?x=/y")],
+        &none,
+    );
+    assert_eq!(normalized_echo(&echo).0, "PUT /up/a.txt?x=/y HTTP/1.1");
+
+    let bare = base.trim_start_matches("http://");
+    let echo = echo_both(curl, &["-s", &format!("{bare}/a?next=http://x")], &none);
+    assert_eq!(normalized_echo(&echo).0, "GET /a?next=http://x HTTP/1.1");
+
+    // -m 0 and --connect-timeout 0: no limit, and the default.
+    let echo = echo_both(
+        curl,
+        &[
+            "-s",
+            "-m",
+            "0",
+            "--connect-timeout",
+            "0",
+            &format!("{base}/t"),
+        ],
+        &none,
+    );
+    assert_eq!(normalized_echo(&echo).0, "GET /t HTTP/1.1");
+
+    for (name, program) in [("paf-curl", None), ("curl", curl)] {
+        if name == "curl" && program.is_none() {
+            continue;
+        }
+        let out = TempDir::new("curl-remote-name");
+        let opts = Opts {
+            dir: Some(out.path()),
+            ..Opts::default()
+        };
+        let run = |args: &[&str]| match program {
+            Some(curl) => curl_with(curl, args, &opts),
+            None => paf_curl_with(args, &opts),
+        };
+        for url in [
+            format!("{base}?x=/evil"),
+            format!("{base}/?x=/evil"),
+            format!("{base}/dir/?x=/../evil"),
+            format!("{base}#/evil"),
+        ] {
+            let got = run(&["-s", "-O", &url]);
+            assert_eq!(got.code, 23, "{name} -O {url}: {}", got.stderr);
+        }
+        let got = run(&["-s", "-O", &format!("{base}/b.txt?x=/evil#/evil")]);
+        assert_eq!(got.code, 0, "{name}: {}", got.stderr);
+        let written: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(written, ["b.txt"], "{name}");
+    }
+}
+
 /// Without -L a redirect is the response; with -L it is followed, and
 /// `-w` counts it; --max-redirs stops it.
 #[test]

@@ -97,6 +97,26 @@ fn index_html_and_redirect_to_the_slash_form() {
 
     let sub = get(&curl, &format!("{base}/sub"), &[]);
     assert_eq!((sub.status, sub.header("location")), (301, Some("/sub/")));
+    // The location is the checked path, re-encoded: never `//host/`,
+    // which a browser would take for another server.
+    std::fs::create_dir(dir.path().join("evil.com")).unwrap();
+    for (path, want) in [
+        ("//evil.com", "/evil.com/"),
+        ("///evil.com?x=//y", "/evil.com/?x=//y"),
+        ("//./evil.com", "/evil.com/"),
+        ("/sub/.", "/sub/"),
+        ("/%3Cb%3E%26dir", "/%3Cb%3E%26dir/"),
+    ] {
+        if path.contains("dir") {
+            std::fs::create_dir_all(dir.path().join("<b>&dir")).unwrap();
+        }
+        let got = get(&curl, &format!("{base}{path}"), &["--path-as-is"]);
+        assert_eq!(
+            (got.status, got.header("location")),
+            (301, Some(want)),
+            "{path}"
+        );
+    }
     // A file asked for as a directory does not exist.
     assert_eq!(get(&curl, &format!("{base}/a.txt/"), &[]).status, 404);
     assert_eq!(get(&curl, &format!("{base}/missing"), &[]).status, 404);
@@ -213,6 +233,46 @@ fn ranges() {
         multi.header("content-length").map(str::to_string),
         Some(want.len().to_string())
     );
+
+    // If-Range with the Last-Modified date: not while the file is less
+    // than a second old (it could change again within that second with
+    // the same date), then honoured. The file's time is set a minute
+    // ahead, so that no slow run can make it a second old meanwhile.
+    let fresh = dir.write("fresh.txt", "0123456789");
+    let fresh_url = format!("{}/fresh.txt", server.http());
+    let set_modified = |time: std::time::SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(&fresh)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    };
+    set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60));
+    let date = get(&curl, &fresh_url, &["-I"])
+        .header("last-modified")
+        .unwrap()
+        .to_string();
+    let too_soon = get(
+        &curl,
+        &fresh_url,
+        &["-r", "0-0", "-H", &format!("If-Range: {date}")],
+    );
+    assert_eq!(
+        (too_soon.status, too_soon.text().as_str()),
+        (200, "0123456789")
+    );
+    set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600));
+    let date = get(&curl, &fresh_url, &["-I"])
+        .header("last-modified")
+        .unwrap()
+        .to_string();
+    let settled = get(
+        &curl,
+        &fresh_url,
+        &["-r", "0-0", "-H", &format!("If-Range: {date}")],
+    );
+    assert_eq!((settled.status, settled.text().as_str()), (206, "0"));
 
     // If-Range: honoured for the current ETag only.
     let etag = get(&curl, &url, &["-I"])
@@ -347,6 +407,20 @@ fn symlinks_outside_are_refused_unless_followed() {
     // An index.html leading outside is not served: the listing is.
     let sub = get(&curl, &format!("{base}/sub/"), &[]);
     assert!(sub.text().contains("Index of /sub/"), "{}", sub.text());
+    // Listings tell nothing of what links outside lead to: not its type,
+    // not its size.
+    let root = get(&curl, &format!("{base}/"), &[]).text();
+    assert!(
+        root.contains("<a href=\"s.txt\">s.txt</a></td><td class=\"size\">-</td>"),
+        "{root}"
+    );
+    assert!(root.contains("<a href=\"out\">out</a>"), "{root}");
+    assert!(!root.contains("href=\"out/\""), "{root}");
+    // Links inside are shown as their target.
+    assert!(
+        root.contains("<a href=\"alias.txt\">alias.txt</a></td><td class=\"size\">6</td>"),
+        "{root}"
+    );
     drop(server);
 
     let server = serve(&dir, &["--follow-symlinks"]);

@@ -38,6 +38,14 @@ fn bad_usage_exits_2_with_a_reason() {
             "cannot be used with",
         ),
         (&["--grace", "soon"], "not a number of seconds"),
+        // Durations that would overflow the clock are refused, not clamped.
+        (&["--grace", "1.8e19"], "at most 31536000"),
+        (&["--grace=-1"], "not a number of seconds"),
+        (&["--grace", "NaN"], "not a number of seconds"),
+        (&["--grace", "inf"], "not a number of seconds"),
+        // No connection at all would serve nothing: refused, not clamped.
+        (&["--max-connections", "0"], "0 is not in 1.."),
+        (&["--max-connections=-3"], "--max-connections"),
     ];
     for (args, needle) in cases {
         let output = run(args);

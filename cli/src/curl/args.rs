@@ -122,13 +122,22 @@ pub struct Args {
     pub max_redirs: i64,
 
     /// The longest time for the whole transfer, in seconds (fractions
-    /// allowed).
-    #[arg(short = 'm', long = "max-time", value_name = "SECS", value_parser = seconds)]
+    /// allowed, at most a year; 0: no limit, as curl).
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECS",
+        value_parser = crate::util::seconds
+    )]
     pub max_time: Option<Duration>,
 
     /// The longest time to connect (DNS, TCP, TLS, proxy tunnel), in
-    /// seconds (default 300, as curl).
-    #[arg(long = "connect-timeout", value_name = "SECS", value_parser = seconds)]
+    /// seconds (at most a year; default and 0: 300, as curl).
+    #[arg(
+        long = "connect-timeout",
+        value_name = "SECS",
+        value_parser = crate::util::seconds
+    )]
     pub connect_timeout: Option<Duration>,
 
     /// The User-Agent to send.
@@ -279,16 +288,6 @@ fn ordered_data(matches: &ArgMatches) -> Vec<Data> {
     all.into_iter().map(|(_, data)| data).collect()
 }
 
-/// Seconds, with a fraction: `0.5`, `30`.
-fn seconds(text: &str) -> Result<Duration, String> {
-    text.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|secs| *secs >= 0.0)
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,6 +357,11 @@ mod tests {
             &[],
             &["-m", "soon", "u"],
             &["--key", "k", "u"],
+            &["-m", "1.8e19", "u"],
+            &["--connect-timeout", "1.8e19", "u"],
+            &["-m", "-1", "u"],
+            &["--connect-timeout", "inf", "u"],
+            &["-m", "NaN", "u"],
         ] {
             let err = parse(bad).expect_err("bad usage");
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");

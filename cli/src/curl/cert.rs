@@ -5,9 +5,16 @@
 //! tag-length-value triples, and only the few paths below are followed.
 //! Anything unexpected gives `None`, and `-v` then says the certificate
 //! could not be read.
+//!
+//! The text comes from the server: control characters (an escape sequence
+//! for the terminal, a newline that would fake another `* ` line),
+//! invisible formatting characters and backslashes are shown escaped, as
+//! `\xNN` (or `\u{NNNN}` beyond Latin-1).
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::util::MONTHS;
 
 /// The fields of a certificate that `-v` prints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -125,7 +132,11 @@ fn name(contents: &[u8]) -> Option<String> {
             let mut pair = Der(set.expect(SEQUENCE)?);
             let oid = oid(pair.expect(OID)?)?;
             let (tag, value) = pair.next()?;
-            parts.push(format!("{}={}", attribute(&oid), string(tag, value)));
+            parts.push(format!(
+                "{}={}",
+                attribute(&oid),
+                printable(&string(tag, value))
+            ));
         }
     }
     Some(parts.join("; "))
@@ -165,6 +176,30 @@ fn string(tag: u8, value: &[u8]) -> String {
     }
 }
 
+/// `text` safe to print on a terminal: control characters, invisible
+/// formatting characters (bidirectional overrides, zero-width ones) and
+/// backslashes escaped.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let invisible = matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        );
+        if c.is_control() || invisible || c == '\\' {
+            let code = u32::from(c);
+            if code <= 0xff {
+                let _ = write!(out, "\\x{code:02x}");
+            } else {
+                let _ = write!(out, "\\u{{{code:04x}}}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An object identifier in dotted form.
 fn oid(contents: &[u8]) -> Option<String> {
     let (&first, rest) = contents.split_first()?;
@@ -196,9 +231,6 @@ fn time((tag, contents): (u8, &[u8])) -> Option<String> {
     let field = |at: usize| -> Option<u32> { rest.get(at..at + 2)?.parse().ok() };
     let (month, day, hour, minute, second) =
         (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let month = MONTHS.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
     Some(format!(
         "{month} {day:2} {hour:02}:{minute:02}:{second:02} {year} GMT"
@@ -219,7 +251,7 @@ fn subject_alt_names(contents: &[u8]) -> Option<Vec<String>> {
         let mut names = Der(Der(value).expect(SEQUENCE)?);
         let mut out = Vec::new();
         while let Some((tag, name)) = names.next() {
-            let text = String::from_utf8_lossy(name);
+            let text = printable(&String::from_utf8_lossy(name));
             match tag {
                 0x81 => out.push(format!("email:{text}")),
                 0x82 => out.push(format!("DNS:{text}")),
@@ -267,6 +299,33 @@ mod tests {
         assert_eq!(summary.start, "Jan  2 00:00:00 2024 GMT");
         assert_eq!(summary.expire, "Dec 31 00:00:00 2051 GMT");
         assert_eq!(summary.alt_names, ["DNS:localhost", "IP:127.0.0.1"]);
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut params =
+            CertificateParams::new(vec!["evil\x1b[2J.example".to_string()]).expect("valid names");
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Caf\u{e9} \\ \u{202e}txt.exe");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "a\x1b]0;title\x07\n* fake line\r");
+        let key = KeyPair::generate().expect("key");
+        let cert = params.self_signed(&key).expect("certificate");
+        let summary = summarize(cert.der()).expect("readable");
+        assert_eq!(
+            summary.subject,
+            "O=Caf\u{e9} \\x5c \\u{202e}txt.exe; CN=a\\x1b]0;title\\x07\\x0a* fake line\\x0d"
+        );
+        assert_eq!(summary.issuer, summary.subject);
+        assert_eq!(summary.alt_names, ["DNS:evil\\x1b[2J.example"]);
+        for text in [&summary.subject, &summary.alt_names[0]] {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+        assert_eq!(printable("plain CN=x.example"), "plain CN=x.example");
+        assert_eq!(printable("\u{85}\u{7f}"), "\\x85\\x7f");
     }
 
     #[test]

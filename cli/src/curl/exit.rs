@@ -12,6 +12,9 @@ pub mod code {
     /// Bad usage: an unknown option, a missing argument, options that
     /// cannot go together.
     pub const USAGE: u8 = 2;
+    /// Failed to initialize: the runtime could not start. curl gives the
+    /// same status as for bad usage.
+    pub const FAILED_INIT: u8 = 2;
     /// The URL is malformed.
     pub const URL_MALFORMAT: u8 = 3;
     /// The proxy's host name could not be resolved, or the proxy setting

@@ -8,7 +8,8 @@
 //! # Organization
 //! - `mod.rs`: [`main`], [`run`] and the transfer.
 //! - `args.rs`: the options (clap).
-//! - `request.rs`: the client and the request built from them.
+//! - `request.rs`: the client and the request built from them; `url.rs`:
+//!   the URL's path and query, for `-O`, `-T` and `-G`.
 //! - `output.rs`: the body and head to stdout or a file, the progress
 //!   bar, `-w`.
 //! - `verbose.rs`: `-v`; `cert.rs`: the certificate fields it shows.
@@ -24,6 +25,7 @@ mod cert;
 mod exit;
 mod output;
 mod request;
+mod url;
 mod verbose;
 
 use std::ffi::OsString;
@@ -68,14 +70,24 @@ where
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("paf-curl: cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
+            let failure = runtime_failure(&err);
+            let _ = writeln!(std::io::stderr().lock(), "paf-curl: {failure}");
+            return ExitCode::from(failure.code);
         }
     };
     let status = runtime.block_on(transfer(&line));
     // The connection's task may still be running: no need to wait for it.
     runtime.shutdown_background();
     ExitCode::from(status)
+}
+
+/// The runtime could not start: curl's "failed to initialize" (2), not
+/// the 1 of an unsupported protocol.
+fn runtime_failure(err: &std::io::Error) -> Failure {
+    Failure::new(
+        code::FAILED_INIT,
+        format!("Failed to initialize: cannot start the runtime: {err}"),
+    )
 }
 
 /// The `tracing` subscriber: `RUST_LOG`'s filter, or warnings (errors
@@ -203,17 +215,11 @@ fn target(args: &Args, url: &str) -> Result<Target, Failure> {
     Ok(Target::Stdout { checked: true })
 }
 
-/// `-O`: the URL's last path segment.
+/// `-O`: the last segment of the URL's path (never of its query or
+/// fragment), as it is written.
 fn remote_name(url: &str) -> Result<PathBuf, Failure> {
-    let after_scheme = url.find("://").map_or(0, |at| at + 3);
-    let rest = &url[after_scheme..];
-    let path = rest
-        .find('/')
-        .map_or("", |at| &rest[at..])
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("");
-    let name = path.rsplit('/').next().unwrap_or("");
+    let parts = url::Url::split(url);
+    let name = parts.as_ref().map_or("", url::Url::file_name);
     if name.is_empty() || name == "." || name == ".." {
         return Err(Failure::new(
             code::WRITE_ERROR,
@@ -348,10 +354,33 @@ mod tests {
             remote_name("http://h/a/b.txt?x=1#f").ok(),
             Some(PathBuf::from("b.txt"))
         );
-        for bad in ["http://h/", "http://h", "http://h/a/", "http://h/.."] {
+        assert_eq!(
+            remote_name("http+unix://%2Frun%2Fa.sock/v1/x.json").ok(),
+            Some(PathBuf::from("x.json"))
+        );
+        for bad in [
+            "http://h/",
+            "http://h",
+            "http://h/a/",
+            "http://h/..",
+            "http://h?x=/evil",
+            "http://h/?x=/evil",
+            "http://h#/evil",
+            "http://h/a/?x=/../evil",
+            "unix:/run/a.sock",
+        ] {
             let failure = remote_name(bad).expect_err(bad);
             assert_eq!(failure.code, code::WRITE_ERROR);
         }
+    }
+
+    #[test]
+    fn a_runtime_that_does_not_start_is_not_an_unsupported_protocol() {
+        let failure = runtime_failure(&std::io::Error::other("no threads"));
+        assert_eq!(failure.code, code::FAILED_INIT);
+        assert_eq!(failure.code, 2);
+        assert_ne!(failure.code, code::UNSUPPORTED_PROTOCOL);
+        assert!(failure.message.contains("no threads"), "{failure}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use http::{HeaderMap, StatusCode, Version};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::exit::{Failure, code};
+use crate::util::version_name;
 
 /// The response head as curl writes it for -i, -I and -D: the status
 /// line, the fields, an empty line, each ending with CRLF.
@@ -39,17 +40,6 @@ pub fn status_line(version: Version, status: StatusCode) -> String {
             status.as_u16(),
             status.canonical_reason().unwrap_or("")
         ),
-    }
-}
-
-/// `HTTP/1.1`, `HTTP/2`.
-pub fn version_name(version: Version) -> &'static str {
-    match version {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_3 => "HTTP/3",
-        _ => "HTTP/1.1",
     }
 }
 

@@ -3,6 +3,7 @@
 //! timeouts, proxies).
 
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,16 +16,9 @@ use paf::{Body, Client};
 
 use super::args::{Args, CommandLine, Data};
 use super::exit::{Failure, code};
+use super::url::{self, Url};
 
-/// What a file name appended to an upload URL keeps as it is: RFC 3986's
-/// unreserved characters.
-const FILE_NAME: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// curl's connect timeout when none is given.
+/// curl's connect timeout when none (or 0) is given.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The `user-agent` sent unless -A or -H says otherwise.
@@ -64,8 +58,9 @@ pub enum Payload {
     File {
         /// The file, open.
         file: std::fs::File,
-        /// Its length, sent as `content-length`.
-        len: u64,
+        /// The length of a regular file, sent as `content-length`; `None`
+        /// for anything else (a pipe, a FIFO, a device), sent chunked.
+        len: Option<u64>,
     },
     /// `-T -`: streamed from stdin, chunked.
     Stdin,
@@ -77,7 +72,7 @@ impl Payload {
         match self {
             Payload::Empty => Some(0),
             Payload::Bytes(bytes) => Some(bytes.len() as u64),
-            Payload::File { len, .. } => Some(*len),
+            Payload::File { len, .. } => *len,
             Payload::Stdin => None,
         }
     }
@@ -156,8 +151,7 @@ pub fn prepare(line: &CommandLine) -> Result<Prepared, Failure> {
 
 /// `http://` in front of a URL without a scheme, as curl guesses.
 fn with_scheme(url: &str) -> String {
-    let has_scheme = url.contains("://") || url.starts_with("unix:");
-    if has_scheme {
+    if url::has_scheme(url) {
         url.to_string()
     } else {
         format!("http://{url}")
@@ -247,20 +241,27 @@ fn read_failure(path: &Path, err: &std::io::Error) -> Failure {
     )
 }
 
-/// `-G`: the data goes into the query string.
+/// `-G`: the data goes into the query string (before the fragment).
 fn append_query(url: &mut String, data: &[u8]) {
-    let (base, fragment) = match url.find('#') {
-        Some(at) => (url[..at].to_string(), url[at..].to_string()),
-        None => (url.clone(), String::new()),
-    };
-    let separator = if base.contains('?') { '&' } else { '?' };
-    *url = format!(
-        "{base}{separator}{}{fragment}",
-        String::from_utf8_lossy(data)
-    );
+    let data = String::from_utf8_lossy(data);
+    match Url::split(url) {
+        Some(mut parts) => {
+            parts.query = Some(match parts.query.take() {
+                Some(query) => format!("{query}&{data}"),
+                None => data.into_owned(),
+            });
+            *url = parts.to_string();
+        }
+        // `unix:/path`: no path or query to speak of.
+        None => {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            *url = format!("{url}{separator}{data}");
+        }
+    }
 }
 
-/// A URL with no file part gets the uploaded file's name, as curl does.
+/// A URL whose path is empty or ends with `/` gets the uploaded file's
+/// name appended to its path (the query and fragment kept), as curl does.
 fn upload_url(url: &str, path: &Path) -> String {
     if path == Path::new("-") {
         return url.to_string();
@@ -268,17 +269,25 @@ fn upload_url(url: &str, path: &Path) -> String {
     let Some(name) = path.file_name() else {
         return url.to_string();
     };
-    let after_scheme = url.find("://").map_or(0, |at| at + 3);
-    let path_start = url[after_scheme..].find('/').map(|at| after_scheme + at);
-    let name =
-        percent_encoding::utf8_percent_encode(&name.to_string_lossy(), FILE_NAME).to_string();
-    match path_start {
-        None => format!("{url}/{name}"),
-        Some(_) if url.ends_with('/') => format!("{url}{name}"),
-        Some(_) => url.to_string(),
+    let Some(mut parts) = Url::split(url) else {
+        return url.to_string();
+    };
+    if !parts.file_name().is_empty() {
+        return url.to_string();
     }
+    if parts.path.is_empty() {
+        parts.path.push('/');
+    }
+    parts.path.extend(percent_encoding::percent_encode(
+        name.as_bytes(),
+        crate::util::SEGMENT,
+    ));
+    parts.to_string()
 }
 
+/// `-T FILE`, open. A regular file is sent with its length; anything else
+/// that can be read (a pipe, `/dev/stdin`, a FIFO) is streamed chunked,
+/// as stdin is, since its length says nothing of what it will give.
 fn open_upload(path: &Path) -> Result<Payload, Failure> {
     if path == Path::new("-") {
         return Ok(Payload::Stdin);
@@ -289,10 +298,8 @@ fn open_upload(path: &Path) -> Result<Payload, Failure> {
         let err = std::io::Error::other("is a directory");
         return Err(read_failure(path, &err));
     }
-    Ok(Payload::File {
-        file,
-        len: meta.len(),
-    })
+    let len = meta.is_file().then_some(meta.len());
+    Ok(Payload::File { file, len })
 }
 
 /// The header fields, and whether `-H 'User-Agent:'` removed the agent.
@@ -336,7 +343,7 @@ fn headers(args: &Args, form: bool, payload: &Payload) -> Result<(HeaderMap, boo
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
     }
-    if let Payload::File { len, .. } = payload
+    if let Payload::File { len: Some(len), .. } = payload
         && !map.contains_key(header::CONTENT_LENGTH)
     {
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(*len));
@@ -431,10 +438,8 @@ fn client(args: &Args, overrides: Overrides, agent: &str) -> Result<Client, Fail
     let mut builder = Client::builder()
         .overrides(overrides)
         .redirect(redirect)
-        .timeout(args.max_time)
-        .connect_timeout(Some(
-            args.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        ))
+        .timeout(max_time(args))
+        .connect_timeout(Some(connect_timeout(args)))
         .proxies(proxies(args)?);
     builder = match agent {
         "" => builder.default_header(header::USER_AGENT, HeaderValue::from_static("")),
@@ -452,6 +457,18 @@ fn client(args: &Args, overrides: Overrides, agent: &str) -> Result<Client, Fail
     builder
         .build()
         .map_err(|err| Failure::new(code::USAGE, err.to_string()))
+}
+
+/// `-m`: 0 is no limit, as in curl.
+fn max_time(args: &Args) -> Option<Duration> {
+    args.max_time.filter(|limit| !limit.is_zero())
+}
+
+/// `--connect-timeout`: 0 is the default (300 s), as in curl.
+fn connect_timeout(args: &Args) -> Duration {
+    args.connect_timeout
+        .filter(|limit| !limit.is_zero())
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
 }
 
 fn proxies(args: &Args) -> Result<Proxies, Failure> {
@@ -552,6 +569,56 @@ mod tests {
         assert_eq!(upload_url("http://h", file), "http://h/a%20b.txt");
         assert_eq!(upload_url("http://h/x", file), "http://h/x");
         assert_eq!(upload_url("http://h/", Path::new("-")), "http://h/");
+        // The name goes in the path, never in the query or the fragment.
+        assert_eq!(upload_url("http://h?x=1", file), "http://h/a%20b.txt?x=1");
+        assert_eq!(
+            upload_url("http://h/up/?x=/y#f/", file),
+            "http://h/up/a%20b.txt?x=/y#f/"
+        );
+        assert_eq!(upload_url("http://h#f", file), "http://h/a%20b.txt#f");
+        assert_eq!(upload_url("http://h/x?y=/", file), "http://h/x?y=/");
+        assert_eq!(
+            upload_url("http+unix://%2Frun%2Fa.sock/up/", file),
+            "http+unix://%2Frun%2Fa.sock/up/a%20b.txt"
+        );
+        assert_eq!(upload_url("unix:/run/a.sock", file), "unix:/run/a.sock");
+    }
+
+    #[test]
+    fn only_regular_files_are_sent_with_a_length() {
+        let dir = std::env::temp_dir().join(format!("paf-cli-upload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let regular = dir.join("a.txt");
+        std::fs::write(&regular, b"hello").expect("a temp file");
+        let opened = open_upload(&regular);
+        let _ = std::fs::remove_dir_all(&dir);
+        let payload = opened.expect("a regular file");
+        assert_eq!(payload.len(), Some(5));
+        // A character device: its length (0) says nothing of its content.
+        let payload = open_upload(Path::new("/dev/null")).expect("/dev/null");
+        assert_eq!(payload.len(), None);
+        let (headers, _) = headers(&args(&["u"]), false, &payload).expect("headers");
+        assert!(!headers.contains_key(header::CONTENT_LENGTH));
+        assert!(open_upload(Path::new("/")).is_err());
+    }
+
+    fn args(argv: &[&str]) -> Args {
+        CommandLine::parse_from(std::iter::once("paf-curl").chain(argv.iter().copied()))
+            .expect("valid")
+            .args
+    }
+
+    #[test]
+    fn zero_timeouts_are_curls() {
+        let none = args(&["u"]);
+        assert_eq!(max_time(&none), None);
+        assert_eq!(connect_timeout(&none), DEFAULT_CONNECT_TIMEOUT);
+        let zero = args(&["-m", "0", "--connect-timeout", "0", "u"]);
+        assert_eq!(max_time(&zero), None);
+        assert_eq!(connect_timeout(&zero), DEFAULT_CONNECT_TIMEOUT);
+        let set = args(&["-m", "1.5", "--connect-timeout", "2", "u"]);
+        assert_eq!(max_time(&set), Some(Duration::from_millis(1500)));
+        assert_eq!(connect_timeout(&set), Duration::from_secs(2));
     }
 
     #[test]
@@ -561,6 +628,9 @@ mod tests {
         assert_eq!(url, "http://h/p?a=1&b=2#frag");
         append_query(&mut url, b"c=3");
         assert_eq!(url, "http://h/p?a=1&b=2&c=3#frag");
+        let mut url = "http://h/p#frag?x".to_string();
+        append_query(&mut url, b"a=1");
+        assert_eq!(url, "http://h/p?a=1#frag?x");
     }
 
     #[test]
@@ -568,5 +638,10 @@ mod tests {
         assert_eq!(with_scheme("localhost:8080/x"), "http://localhost:8080/x");
         assert_eq!(with_scheme("https://h/"), "https://h/");
         assert_eq!(with_scheme("unix:/run/x.sock"), "unix:/run/x.sock");
+        // A `://` in the query is not a scheme.
+        assert_eq!(
+            with_scheme("127.0.0.1:8000/a?next=http://x"),
+            "http://127.0.0.1:8000/a?next=http://x"
+        );
     }
 }

@@ -15,8 +15,9 @@ use http::{Method, Uri, Version};
 use mimic::Info;
 
 use super::cert;
-use super::output::{status_line, version_name};
+use super::output::status_line;
 use super::request::Prepared;
+use crate::util::version_name;
 
 /// Writes `text` to stderr, each line after `mark`.
 fn emit(mark: &str, text: &str) {

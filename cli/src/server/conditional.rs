@@ -5,7 +5,10 @@
 //! preconditions are evaluated in the RFC's order: `If-Match`, else
 //! `If-Unmodified-Since` (`412` when false); then `If-None-Match`, else
 //! `If-Modified-Since` (`304` when false). `If-Range` decides whether a
-//! `Range` is honoured.
+//! `Range` is honoured; its date form only once the file is at least a
+//! second old (RFC 9110, sections 8.8.2.2 and 13.1.5): within the second of
+//! its `Last-Modified` date, a file may change again without that date
+//! changing, so the date is not a strong validator yet.
 
 use std::fs::Metadata;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -94,10 +97,11 @@ impl Validators {
         Precondition::Proceed
     }
 
-    /// Whether a `Range` may be honoured: there is no `If-Range`, or it
-    /// names this representation exactly (the same strong tag, or the same
-    /// modification date).
-    pub(crate) fn if_range_holds(&self, headers: &HeaderMap) -> bool {
+    /// Whether a `Range` may be honoured at `now`: there is no `If-Range`,
+    /// or it names this representation exactly: the same strong tag, or
+    /// the same modification date when that date is at least a second
+    /// before `now` (the `Date` of the response), so strong.
+    pub(crate) fn if_range_holds(&self, headers: &HeaderMap, now: SystemTime) -> bool {
         let Some(value) = headers.get(IF_RANGE).and_then(|v| v.to_str().ok()) else {
             return !headers.contains_key(IF_RANGE);
         };
@@ -106,7 +110,11 @@ impl Validators {
             let tags = tags(value);
             return tags.len() == 1 && !tags[0].weak && tags[0].opaque == self.etag;
         }
-        httpdate::parse_http_date(value).is_ok_and(|date| date == self.modified)
+        let strong = self
+            .modified
+            .checked_add(Duration::from_secs(1))
+            .is_some_and(|settled| settled <= now);
+        strong && httpdate::parse_http_date(value).is_ok_and(|date| date == self.modified)
     }
 
     /// Whether a list field (`If-Match`, `If-None-Match`) names this
@@ -262,13 +270,32 @@ mod tests {
     #[test]
     fn if_range_needs_an_exact_strong_match() {
         let v = validators();
-        assert!(v.if_range_holds(&headers(&[])));
-        assert!(v.if_range_holds(&headers(&[("if-range", "\"abc\"")])));
-        assert!(v.if_range_holds(&headers(&[("if-range", AT)])));
-        assert!(!v.if_range_holds(&headers(&[("if-range", "W/\"abc\"")])));
-        assert!(!v.if_range_holds(&headers(&[("if-range", "\"x\"")])));
-        assert!(!v.if_range_holds(&headers(&[("if-range", AFTER)])));
-        assert!(!v.if_range_holds(&headers(&[("if-range", "garbage")])));
+        let later = v.modified + Duration::from_secs(3600);
+        assert!(v.if_range_holds(&headers(&[]), later));
+        assert!(v.if_range_holds(&headers(&[("if-range", "\"abc\"")]), later));
+        assert!(v.if_range_holds(&headers(&[("if-range", AT)]), later));
+        assert!(!v.if_range_holds(&headers(&[("if-range", "W/\"abc\"")]), later));
+        assert!(!v.if_range_holds(&headers(&[("if-range", "\"x\"")]), later));
+        assert!(!v.if_range_holds(&headers(&[("if-range", AFTER)]), later));
+        assert!(!v.if_range_holds(&headers(&[("if-range", "garbage")]), later));
+    }
+
+    #[test]
+    fn if_range_dates_are_weak_within_the_second() {
+        let v = validators();
+        let date = headers(&[("if-range", AT)]);
+        let etag = headers(&[("if-range", "\"abc\"")]);
+        for not_yet in [
+            v.modified,
+            v.modified + Duration::from_millis(999),
+            // A clock behind the file's time.
+            v.modified - Duration::from_secs(5),
+        ] {
+            assert!(!v.if_range_holds(&date, not_yet), "{not_yet:?}");
+            // The entity tag, to the nanosecond, is strong at once.
+            assert!(v.if_range_holds(&etag, not_yet), "{not_yet:?}");
+        }
+        assert!(v.if_range_holds(&date, v.modified + Duration::from_secs(1)));
     }
 
     #[test]

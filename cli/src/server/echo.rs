@@ -11,7 +11,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use paf::{Body, respond};
 
-use super::log::version;
+use crate::util::version_name;
 
 /// The echo of `req`.
 pub(crate) fn respond(req: Request<Body>) -> Response<Body> {
@@ -26,7 +26,7 @@ pub(crate) fn respond(req: Request<Body>) -> Response<Body> {
         "{} {} {}\n",
         parts.method,
         parts.uri,
-        version(parts.version)
+        version_name(parts.version)
     );
     for (name, value) in &parts.headers {
         head.push_str(name.as_str());

@@ -7,21 +7,28 @@
 //! - The resolved path is canonicalized and must lie under the (canonical)
 //!   root: a symbolic link leading outside is refused with `403`, unless
 //!   symbolic links are followed.
+//! - What the canonical path names is then opened as `open.rs` says, and
+//!   checked again by the open handle: a component swapped for a link or a
+//!   FIFO in the meantime is refused.
 //! - A directory is answered with its `index.html` when it has one, with a
 //!   listing otherwise; asked for without a trailing `/`, it is redirected
-//!   (`301`) to the form with one, so relative links work.
+//!   (`301`) to the form with one, so relative links work. The `Location`
+//!   is made from the checked path's segments, re-encoded: it always starts
+//!   with a single `/`, so it never names another host (`//evil.com`).
 //! - A file is answered with its validators (`ETag`, `Last-Modified`),
 //!   preconditions evaluated (`304`, `412`), and `Range` honoured: one range
 //!   gives a `206`, several a `multipart/byteranges` `206` (up to
 //!   [`MAX_RANGES`], and only if they do not add up to more than the file;
 //!   otherwise the whole file), none satisfiable a `416`.
-//! - Anything else (sockets, FIFOs, devices) is `404`: never opened.
+//! - Anything else (sockets, FIFOs, devices) is `404`: never read.
 
 use std::fs::{File, Metadata};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::header::{
@@ -34,6 +41,7 @@ use paf::{Body, respond};
 use super::conditional::{Precondition, Validators};
 use super::file_body::{FileBody, Part};
 use super::listing;
+use super::open::{self, Kind};
 use super::path;
 use super::range::{self, MAX_RANGES, Ranges};
 
@@ -75,7 +83,7 @@ impl Files {
             Ok(relative) => relative,
             Err(why) => return respond::error(StatusCode::BAD_REQUEST, format!("{why}")),
         };
-        let path = match self.resolve(&self.root.join(relative)).await {
+        let path = match self.resolve(&self.root.join(&relative)).await {
             Ok(path) => path,
             Err(res) => return res,
         };
@@ -85,20 +93,20 @@ impl Files {
         };
         if metadata.is_dir() {
             if !url_path.ends_with('/') {
-                return to_directory(req);
+                return to_directory(&relative, req.uri.query());
             }
             if let Ok(index) = self.resolve(&path.join("index.html")).await
                 && tokio::fs::metadata(&index).await.is_ok_and(|m| m.is_file())
             {
-                return file(req, index).await;
+                return self.file(req, index).await;
             }
-            return match listing::render(&path, url_path).await {
+            return match listing::render(&path, url_path, &self.root, self.follow_symlinks).await {
                 Ok(page) => html(page, is_head),
                 Err(err) => io_error(&err, &path),
             };
         }
         if metadata.is_file() && !url_path.ends_with('/') {
-            return file(req, path).await;
+            return self.file(req, path).await;
         }
         respond::not_found()
     }
@@ -118,17 +126,54 @@ impl Files {
         }
         Ok(real)
     }
+
+    /// The answer for a regular file at `path` (canonical).
+    async fn file(&self, req: &Parts, path: PathBuf) -> Response<Body> {
+        let opened = {
+            let (path, root) = (path.clone(), self.root.clone());
+            let follow_symlinks = self.follow_symlinks;
+            tokio::task::spawn_blocking(move || {
+                open::open(&path, Kind::File, &root, follow_symlinks)
+            })
+            .await
+            .map_err(io::Error::other)
+            .and_then(|opened| opened)
+        };
+        match opened {
+            Ok((file, metadata)) => answer(req, &path, file, &metadata),
+            Err(err) => io_error(&err, &path),
+        }
+    }
 }
 
 /// `301` to the directory's path with a trailing `/`, query kept.
-fn to_directory(req: &Parts) -> Response<Body> {
-    let mut location = format!("{}/", req.uri.path());
-    if let Some(query) = req.uri.query() {
+fn to_directory(relative: &Path, query: Option<&str>) -> Response<Body> {
+    respond::redirect(
+        StatusCode::MOVED_PERMANENTLY,
+        &directory_location(relative, query),
+    )
+    .unwrap_or_else(|_| respond::status(StatusCode::BAD_REQUEST))
+}
+
+/// `/` and the segments of `relative` (normal components only), each
+/// percent-encoded as a listing encodes links, each followed by `/`; then
+/// `?query`. Never `//...`: the first segment is never empty.
+fn directory_location(relative: &Path, query: Option<&str>) -> String {
+    let mut location = String::from("/");
+    for component in relative.components() {
+        if let Component::Normal(segment) = component {
+            location.extend(percent_encoding::percent_encode(
+                segment.as_bytes(),
+                crate::util::SEGMENT,
+            ));
+            location.push('/');
+        }
+    }
+    if let Some(query) = query {
         location.push('?');
         location.push_str(query);
     }
-    respond::redirect(StatusCode::MOVED_PERMANENTLY, &location)
-        .unwrap_or_else(|_| respond::status(StatusCode::BAD_REQUEST))
+    location
 }
 
 /// A listing page (its headers only for `HEAD`).
@@ -149,27 +194,9 @@ fn html(page: String, is_head: bool) -> Response<Body> {
     res
 }
 
-/// The answer for a regular file at `path` (canonical).
-async fn file(req: &Parts, path: PathBuf) -> Response<Body> {
-    let opened = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || -> io::Result<(File, Metadata)> {
-            let file = File::open(&path)?;
-            let metadata = file.metadata()?;
-            Ok((file, metadata))
-        })
-        .await
-        .map_err(io::Error::other)
-        .and_then(|opened| opened)
-    };
-    let (file, metadata) = match opened {
-        Ok(opened) => opened,
-        Err(err) => return io_error(&err, &path),
-    };
-    if !metadata.is_file() {
-        return respond::not_found();
-    }
-    let validators = Validators::of(&metadata);
+/// The answer for the regular file `file` at `path`, open.
+fn answer(req: &Parts, path: &Path, file: File, metadata: &Metadata) -> Response<Body> {
+    let validators = Validators::of(metadata);
     let mut headers = HeaderMap::new();
     if let Some(etag) = validators.etag_value() {
         headers.insert(ETAG, etag);
@@ -189,12 +216,15 @@ async fn file(req: &Parts, path: PathBuf) -> Response<Body> {
         }
     }
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let content_type = respond::content_type(&path);
+    let content_type = respond::content_type(path);
     let len = metadata.len();
     // Ranges apply to GET only (RFC 9110, section 14.2): a HEAD gets the
     // headers of the whole representation.
     let ranges = match req.headers.get(RANGE) {
-        Some(value) if req.method == Method::GET && validators.if_range_holds(&req.headers) => {
+        Some(value)
+            if req.method == Method::GET
+                && validators.if_range_holds(&req.headers, SystemTime::now()) =>
+        {
             value
                 .to_str()
                 .map_or(Ranges::Whole, |value| range::parse(value, len))
@@ -282,8 +312,13 @@ fn with_headers(mut res: Response<Body>, headers: HeaderMap) -> Response<Body> {
     res
 }
 
-/// The answer for a failed file system operation on `path`.
+/// The answer for a failed file system operation on `path`. A loop of
+/// symbolic links, or a link met where `O_NOFOLLOW` refuses one, is
+/// `404`.
 fn io_error(err: &io::Error, path: &Path) -> Response<Body> {
+    if err.raw_os_error() == Some(libc::ELOOP) {
+        return respond::not_found();
+    }
     match err.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory | io::ErrorKind::InvalidFilename => {
             respond::not_found()
@@ -299,6 +334,32 @@ fn io_error(err: &io::Error, path: &Path) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_redirects_stay_on_the_server() {
+        let cases = [
+            ("//evil.com", None, "/evil.com/"),
+            ("///evil.com//x", Some("a=1"), "/evil.com/x/?a=1"),
+            ("/%2Fevil.com", None, ""),
+            ("/sub", Some("x=//evil.com"), "/sub/?x=//evil.com"),
+            ("/a%20b/%3Cc%3E", None, "/a%20b/%3Cc%3E/"),
+            ("/caf%C3%A9/%FF", None, "/caf%C3%A9/%FF/"),
+            ("/.", None, "/"),
+            ("//", None, "/"),
+            ("/\\evil.com", None, ""),
+        ];
+        for (url_path, query, want) in cases {
+            match path::relative(url_path) {
+                Ok(relative) => {
+                    let location = directory_location(&relative, query);
+                    assert_eq!(location, want, "{url_path}");
+                    assert!(!location.starts_with("//"), "{url_path}: {location}");
+                }
+                // Refused before any redirect.
+                Err(_) => assert_eq!(want, "", "{url_path}"),
+            }
+        }
+    }
 
     #[test]
     fn multipart_parts_frame_each_range() {

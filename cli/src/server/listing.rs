@@ -4,23 +4,23 @@
 //! letters, digits and `-._~`) for links, so any file name, `<b>&x.txt`,
 //! `a:b` or one that is not UTF-8, gives a safe, working relative link.
 //! Directories come first and end with `/`; each entry shows its size and
-//! modification time (UTC). Symbolic links are shown as what they point to.
+//! modification time (UTC). Symbolic links are shown as what they point to
+//! when they lead inside the served directory (or links are followed);
+//! otherwise as themselves, so that nothing is told of what lies outside.
+//!
+//! The directory is opened and checked as `open.rs` says, then read
+//! through its handle (on Linux), so what is listed is what was checked.
 
 use std::fmt::Write as _;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, percent_encode};
+use percent_encoding::{percent_decode_str, percent_encode};
 
 use super::log::iso_time;
-
-/// Bytes of a name escaped in a link: all but RFC 3986's unreserved ones.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+use super::open::{self, Kind};
+use crate::util::SEGMENT;
 
 /// One entry of a listing.
 #[derive(Debug)]
@@ -31,22 +31,39 @@ struct Entry {
     modified: Option<std::time::SystemTime>,
 }
 
-/// The HTML listing of `dir`, requested as `url_path` (as sent, encoded,
-/// ending with `/`). Reads the directory on the blocking pool.
-pub(crate) async fn render(dir: &Path, url_path: &str) -> io::Result<String> {
-    let dir = dir.to_path_buf();
-    let entries = tokio::task::spawn_blocking(move || read(&dir))
+/// The HTML listing of `dir` (canonical, under `root`), requested as
+/// `url_path` (as sent, encoded, ending with `/`). Reads the directory on
+/// the blocking pool.
+pub(crate) async fn render(
+    dir: &Path,
+    url_path: &str,
+    root: &Path,
+    follow_symlinks: bool,
+) -> io::Result<String> {
+    let (dir, root) = (dir.to_path_buf(), root.to_path_buf());
+    let entries = tokio::task::spawn_blocking(move || read(&dir, &root, follow_symlinks))
         .await
         .map_err(io::Error::other)??;
     Ok(html(url_path, &entries))
 }
 
-fn read(dir: &Path) -> io::Result<Vec<Entry>> {
+fn read(dir: &Path, root: &Path, follow_symlinks: bool) -> io::Result<Vec<Entry>> {
+    let (handle, _) = open::open(dir, Kind::Directory, root, follow_symlinks)?;
+    let through = open::handle_path(&handle);
     let mut entries = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
+    for entry in std::fs::read_dir(through.as_deref().unwrap_or(dir))? {
         let entry = entry?;
-        // Through symbolic links; a dangling one is shown as itself.
-        let metadata = std::fs::metadata(entry.path()).or_else(|_| entry.metadata());
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        let shown_as_target = !is_link
+            || follow_symlinks
+            || std::fs::canonicalize(entry.path()).is_ok_and(|real| real.starts_with(root));
+        // A link is shown as what it leads to, if inside; a dangling one,
+        // or one leading outside, as itself.
+        let metadata = if shown_as_target {
+            std::fs::metadata(entry.path()).or_else(|_| entry.metadata())
+        } else {
+            entry.metadata()
+        };
         let (is_dir, size, modified) = match &metadata {
             Ok(m) => (
                 m.is_dir(),
@@ -169,7 +186,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("zdir")).expect("create a temp dir");
         std::fs::write(dir.join("a.txt"), b"hello").expect("write a file");
-        let page = render(&dir, "/x/").await.expect("listing");
+        let dir = std::fs::canonicalize(&dir).expect("canonical");
+        let page = render(&dir, "/x/", &dir, false).await.expect("listing");
         let _ = std::fs::remove_dir_all(&dir);
         let zdir = page
             .find("href=\"zdir/\"")
@@ -177,5 +195,47 @@ mod tests {
         let file = page.find("href=\"a.txt\"").expect("the file is listed");
         assert!(zdir < file);
         assert!(page.contains("<td class=\"size\">5</td>"));
+    }
+
+    #[tokio::test]
+    async fn links_leading_outside_tell_nothing_of_their_target() {
+        let base =
+            std::env::temp_dir().join(format!("paf-cli-listing-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("sub")).expect("create a temp dir");
+        std::fs::create_dir_all(outside.join("secret-dir")).expect("create a temp dir");
+        std::fs::write(outside.join("secret.bin"), vec![0u8; 98_765]).expect("write a file");
+        std::fs::write(root.join("inner.txt"), vec![0u8; 4_321]).expect("write a file");
+        let link = std::os::unix::fs::symlink;
+        link(outside.join("secret.bin"), root.join("out.bin")).expect("a link");
+        link(outside.join("secret-dir"), root.join("out-dir")).expect("a link");
+        link(root.join("inner.txt"), root.join("sub/in.txt")).expect("a link");
+        let root = std::fs::canonicalize(&root).expect("canonical");
+
+        let page = render(&root, "/", &root, false).await;
+        let sub = render(&root.join("sub"), "/sub/", &root, false).await;
+        let followed = render(&root, "/", &root, true).await;
+        let _ = std::fs::remove_dir_all(&base);
+        let (page, sub, followed) = (
+            page.expect("listing"),
+            sub.expect("listing"),
+            followed.expect("listing"),
+        );
+        // Outside: not a directory, no size.
+        assert!(!page.contains("98765"), "{page}");
+        assert!(page.contains("<a href=\"out.bin\">out.bin</a></td><td class=\"size\">-</td>"));
+        assert!(page.contains("<a href=\"out-dir\">out-dir</a>"), "{page}");
+        // Inside: as the target.
+        assert!(sub.contains("<a href=\"in.txt\">in.txt</a></td><td class=\"size\">4321</td>"));
+        // Followed: as the target too.
+        assert!(
+            followed.contains("<td class=\"size\">98765</td>"),
+            "{followed}"
+        );
+        assert!(
+            followed.contains("<a href=\"out-dir/\">out-dir/</a>"),
+            "{followed}"
+        );
     }
 }

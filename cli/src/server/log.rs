@@ -17,11 +17,13 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::{Request, StatusCode, Version};
+use http::{Request, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use mimic::Addr;
 use paf::Body;
 use paf::server::Connected;
+
+use crate::util::{MONTHS, version_name};
 
 /// What the access log line of a request says, gathered as it arrives.
 #[derive(Debug)]
@@ -55,7 +57,7 @@ impl Entry {
                 "{} {} {}",
                 escape(req.method().as_str()),
                 escape(&target),
-                version(req.version())
+                version_name(req.version())
             ),
             time: SystemTime::now(),
             start: Instant::now(),
@@ -77,18 +79,6 @@ impl Entry {
         }
         line.push('\n');
         line
-    }
-}
-
-/// `HTTP/1.1`, `HTTP/2`...
-pub(crate) fn version(version: Version) -> &'static str {
-    match version {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_11 => "HTTP/1.1",
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_3 => "HTTP/3",
-        _ => "HTTP/?",
     }
 }
 
@@ -175,10 +165,6 @@ fn escape(text: &str) -> String {
     escaped
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// A UTC time broken down: year, month (1-12), day, hour, minute, second.
 fn civil(time: SystemTime) -> (i64, u32, u32, u32, u32, u32) {
     let secs = time
@@ -222,6 +208,8 @@ pub(crate) fn iso_time(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use http::Version;
 
     use super::*;
 

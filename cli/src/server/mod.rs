@@ -10,7 +10,8 @@
 //! - `app.rs`: the handler: files or echo, with the access log.
 //! - `files.rs`: static files and directories; `path.rs`: request paths
 //!   to relative paths, refusing traversal; `listing.rs`: directory
-//!   listings; `file_body.rs`: file contents streamed from disk.
+//!   listings; `file_body.rs`: file contents streamed from disk;
+//!   `open.rs`: opening them, checked again by the handle.
 //! - `range.rs`: `Range` headers; `conditional.rs`: validators and
 //!   preconditions.
 //! - `echo.rs`: `--echo`; `log.rs`: the access log.
@@ -23,6 +24,7 @@ mod files;
 mod listen;
 mod listing;
 mod log;
+mod open;
 mod path;
 mod range;
 
@@ -30,6 +32,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{CommandFactory, Parser};
 use conduit::listener::{TcpListener, TlsListener, UnixListener};
 use conduit::serve::Server;
@@ -101,24 +104,23 @@ pub struct Options {
     pub echo: bool,
 
     /// Seconds that requests in progress have to finish after SIGINT or
-    /// SIGTERM; then they are cut off.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    /// SIGTERM; then they are cut off (at most a year).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = crate::util::seconds)]
     pub grace: Duration,
 
-    /// At most this many connections at a time; more wait in the queue.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    /// At most this many connections at a time (at least 1); more wait in
+    /// the queue.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        value_parser = RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_connections: usize,
 
     /// No access log.
     #[arg(short, long)]
     pub quiet: bool,
-}
-
-fn seconds(text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .ok_or_else(|| format!("`{text}` is not a number of seconds"))
 }
 
 impl Options {
