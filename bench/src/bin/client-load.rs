@@ -117,9 +117,12 @@ struct PafLoad {
 
 impl PafLoad {
     fn new(proto: Proto, url: &str) -> Res<PafLoad> {
-        // Proxies off, as hyper-util's client has none; every other setting
-        // is the default.
-        let mut builder = paf::Client::builder().proxies(paf::client::Proxies::none());
+        // Proxies off, as hyper-util's client has none, and no default
+        // `user-agent`, as hyper-util sends none: both clients put the same
+        // request on the wire. Every other setting is the default.
+        let mut builder = paf::Client::builder()
+            .proxies(paf::client::Proxies::none())
+            .default_headers(http::HeaderMap::new());
         if proto == Proto::H2 {
             builder = builder.http2_prior_knowledge();
         }

@@ -202,6 +202,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Replaces the fields added to every request that does not set them
+    /// (by default only `user-agent: paf/<version>`); an empty map adds none.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
     /// The `user-agent` of every request that does not set it.
     pub fn user_agent(self, agent: &str) -> Self {
         match HeaderValue::from_str(agent) {
