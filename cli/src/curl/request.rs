@@ -42,9 +42,6 @@ pub struct Prepared {
     pub body_len: Option<u64>,
     /// `--resolve`, `--connect-to`, `--unix-socket`.
     pub overrides: Overrides,
-    /// The `user-agent` the client adds when the request has none (empty
-    /// when `-H 'User-Agent:'` asked for none).
-    pub default_agent: &'static str,
 }
 
 /// The request body.
@@ -133,10 +130,9 @@ pub fn prepare(line: &CommandLine) -> Result<Prepared, Failure> {
         url = upload_url(&url, path);
         payload = open_upload(path)?;
     }
-    let (headers, agent_removed) = headers(args, !payload.is_empty() && !args.get, &payload)?;
+    let headers = headers(args, !payload.is_empty() && !args.get, &payload)?;
     let overrides = overrides(args)?;
-    let default_agent = if agent_removed { "" } else { USER_AGENT };
-    let client = client(args, overrides.clone(), default_agent)?;
+    let client = client(args, overrides.clone())?;
     Ok(Prepared {
         client,
         method,
@@ -145,7 +141,6 @@ pub fn prepare(line: &CommandLine) -> Result<Prepared, Failure> {
         body_len: payload.len(),
         payload,
         overrides,
-        default_agent,
     })
 }
 
@@ -302,8 +297,9 @@ fn open_upload(path: &Path) -> Result<Payload, Failure> {
     Ok(Payload::File { file, len })
 }
 
-/// The header fields, and whether `-H 'User-Agent:'` removed the agent.
-fn headers(args: &Args, form: bool, payload: &Payload) -> Result<(HeaderMap, bool), Failure> {
+/// The header fields, `user-agent` included (unless `-H 'User-Agent:'`
+/// removed it): the client adds none of its own.
+fn headers(args: &Args, form: bool, payload: &Payload) -> Result<HeaderMap, Failure> {
     let mut map = HeaderMap::new();
     let agent = args.user_agent.as_deref().unwrap_or(USER_AGENT);
     map.insert(header::USER_AGENT, value(agent)?);
@@ -348,8 +344,7 @@ fn headers(args: &Args, form: bool, payload: &Payload) -> Result<(HeaderMap, boo
     {
         map.insert(header::CONTENT_LENGTH, HeaderValue::from(*len));
     }
-    let agent_removed = removed.contains(&header::USER_AGENT);
-    Ok((map, agent_removed))
+    Ok(map)
 }
 
 /// -H values, with `@FILE` replaced by the file's lines.
@@ -428,7 +423,7 @@ fn overrides(args: &Args) -> Result<Overrides, Failure> {
     Ok(overrides)
 }
 
-fn client(args: &Args, overrides: Overrides, agent: &str) -> Result<Client, Failure> {
+fn client(args: &Args, overrides: Overrides) -> Result<Client, Failure> {
     let max_redirs = usize::try_from(args.max_redirs).unwrap_or(usize::MAX);
     let redirect = if args.location && max_redirs > 0 {
         Redirect::limit(max_redirs).allow_downgrade()
@@ -440,11 +435,8 @@ fn client(args: &Args, overrides: Overrides, agent: &str) -> Result<Client, Fail
         .redirect(redirect)
         .timeout(max_time(args))
         .connect_timeout(Some(connect_timeout(args)))
-        .proxies(proxies(args)?);
-    builder = match agent {
-        "" => builder.default_header(header::USER_AGENT, HeaderValue::from_static("")),
-        agent => builder.user_agent(agent),
-    };
+        .proxies(proxies(args)?)
+        .default_headers(HeaderMap::new());
     if let Some(tls) = tls(args)? {
         builder = builder.tls(tls);
     }
@@ -597,7 +589,7 @@ mod tests {
         // A character device: its length (0) says nothing of its content.
         let payload = open_upload(Path::new("/dev/null")).expect("/dev/null");
         assert_eq!(payload.len(), None);
-        let (headers, _) = headers(&args(&["u"]), false, &payload).expect("headers");
+        let headers = headers(&args(&["u"]), false, &payload).expect("headers");
         assert!(!headers.contains_key(header::CONTENT_LENGTH));
         assert!(open_upload(Path::new("/")).is_err());
     }

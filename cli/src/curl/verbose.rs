@@ -148,9 +148,6 @@ pub fn request_head(prepared: &Prepared, method: &Method, uri: &Uri, version: Ve
             .map_or("", |a| a.as_str().rsplit('@').next().unwrap_or(""));
         let _ = writeln!(text, "host: {host}");
     }
-    if !headers.contains_key(header::USER_AGENT) {
-        let _ = writeln!(text, "user-agent: {}", prepared.default_agent);
-    }
     for (name, value) in headers {
         let shown = if value.is_sensitive() {
             "<hidden>".into()
