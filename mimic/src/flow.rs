@@ -194,6 +194,25 @@ impl TlsInfo {
     }
 }
 
+/// One line for logs: `TLSv1_3 / TLS13_AES_128_GCM_SHA256, ALPN: h2, server
+/// name: example.com`, with `?` for what is unknown and `none` for no ALPN.
+impl fmt::Display for TlsInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known = |v: &Option<String>| v.as_deref().unwrap_or("?").to_string();
+        let alpn = self
+            .alpn
+            .as_deref()
+            .map_or_else(|| "none".into(), String::from_utf8_lossy);
+        write!(
+            f,
+            "{} / {}, ALPN: {alpn}, server name: {}",
+            known(&self.version),
+            known(&self.cipher_suite),
+            known(&self.server_name)
+        )
+    }
+}
+
 /// What is known about a connection: its protocol stack, its addresses,
 /// TLS parameters, and how the resolution that produced it went.
 #[derive(Clone, Debug, Default)]
@@ -291,6 +310,20 @@ impl Info {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    #[test]
+    fn tls_info_reads_on_one_line() {
+        let mut tls = TlsInfo::new();
+        assert_eq!(tls.to_string(), "? / ?, ALPN: none, server name: ?");
+        tls.version = Some("TLSv1_3".into());
+        tls.cipher_suite = Some("TLS13_AES_128_GCM_SHA256".into());
+        tls.alpn = Some(b"h2".to_vec());
+        tls.server_name = Some("localhost".into());
+        assert_eq!(
+            tls.to_string(),
+            "TLSv1_3 / TLS13_AES_128_GCM_SHA256, ALPN: h2, server name: localhost"
+        );
+    }
 
     #[tokio::test]
     async fn reads_writes_and_downcasts() {

@@ -73,18 +73,7 @@ pub(crate) fn connection(side: Side, info: &Info) {
         let _ = write!(text, ", local {local}");
     }
     if let Some(tls) = info.tls() {
-        let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-        let alpn = tls
-            .alpn
-            .as_deref()
-            .map_or_else(|| "none".into(), String::from_utf8_lossy);
-        let _ = write!(
-            text,
-            "\n* TLS {} {}, ALPN {alpn}, server name {}",
-            field(&tls.version),
-            field(&tls.cipher_suite),
-            field(&tls.server_name)
-        );
+        let _ = write!(text, "\n* TLS {tls}");
     }
     emit(side, &text);
 }

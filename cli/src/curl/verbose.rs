@@ -85,18 +85,7 @@ pub fn connection(info: &Info, insecure: bool) {
     }
     text.push('\n');
     if let Some(tls) = info.tls() {
-        let field = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
-        let alpn = tls
-            .alpn
-            .as_deref()
-            .map_or_else(|| "none".into(), String::from_utf8_lossy);
-        let _ = writeln!(
-            text,
-            "TLS connection using {} / {}, ALPN: {alpn}, server name: {}",
-            field(&tls.version),
-            field(&tls.cipher_suite),
-            field(&tls.server_name)
-        );
+        let _ = writeln!(text, "TLS connection using {tls}");
         match tls.peer_certificates.first() {
             Some(der) => {
                 let _ = writeln!(text, "Server certificate:");
