@@ -4,10 +4,16 @@
 //!   podman...), or a loud skip when it is missing; a failure instead under
 //!   `PAF_REQUIRE_PEERS=1`, which CI sets.
 //! - [`TempDir`]: a fresh directory, removed when dropped.
+//! - [`Daemon`]: an external server run in its own directory (nginx,
+//!   tinyproxy), waited for and killed when dropped; [`free_port`] and
+//!   [`http_get`] to set it up and ask it whether it is ready.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// The path of an external tool (searched in `PATH`, then the sbin
 /// folders), or `None` with a loud message on stderr.
@@ -88,5 +94,91 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A loopback port that was free when probed (bound, then released).
+///
+/// # Panics
+/// When no port can be bound.
+pub fn free_port() -> u16 {
+    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(err) => panic!("cannot bind a loopback port: {err}"),
+    }
+}
+
+/// The body of `GET path` over HTTP/1.0 at `addr`, if something answers
+/// within 2 seconds.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut tcp = TcpStream::connect(addr).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    tcp.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    Some(body.to_owned())
+}
+
+/// An external server a test runs, with its files in a directory of its
+/// own; killed (and its directory removed) when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    dir: TempDir,
+}
+
+impl Daemon {
+    /// Runs `command` (stdin and stdout closed, stderr to `stderr.log` in
+    /// `dir`) and polls `ready` with the directory for up to 10 seconds.
+    /// Fails with what the server wrote to stderr when it exits first (a
+    /// port taken meanwhile, say) or never gets ready.
+    ///
+    /// # Panics
+    /// When the command cannot be started.
+    pub fn start(
+        mut command: Command,
+        dir: TempDir,
+        mut ready: impl FnMut(&Path) -> bool,
+    ) -> Result<Daemon, String> {
+        let stderr = dir.join("stderr.log");
+        let file = match std::fs::File::create(&stderr) {
+            Ok(file) => file,
+            Err(err) => panic!("cannot create {}: {err}", stderr.display()),
+        };
+        let child = match command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(err) => panic!("cannot start {command:?}: {err}"),
+        };
+        let mut daemon = Daemon { child, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if matches!(daemon.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            if ready(daemon.dir.path()) {
+                return Ok(daemon);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(std::fs::read_to_string(stderr).unwrap_or_default())
+    }
+
+    /// The server's directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use testkit::{Daemon, free_port, http_get};
+
 use crate::support::{TempDir, peer_tool};
 
 /// The longest a `paf-curl` or curl run may take before it is killed and
@@ -235,8 +237,7 @@ pub fn curl() -> Option<PathBuf> {
 
 /// A loopback port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    free_port()
 }
 
 /// A server that accepts connections and never answers.
@@ -301,8 +302,7 @@ fn serve_scripted(mut stream: TcpStream, response: Option<&[u8]>, close: bool) {
 pub struct Nginx {
     pub port: u16,
     pub tls_port: u16,
-    child: Child,
-    dir: TempDir,
+    daemon: Daemon,
 }
 
 /// The content of `/hello.txt`.
@@ -328,29 +328,27 @@ impl Nginx {
                 config(dir.path(), port, tls_port),
             )
             .unwrap();
-            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
-            let child = Command::new(&binary)
+            let mut command = Command::new(&binary);
+            command
                 .arg("-p")
                 .arg(dir.path())
                 .arg("-c")
                 .arg(dir.path().join("nginx.conf"))
                 .arg("-e")
-                .arg("stderr")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .unwrap();
-            let mut nginx = Nginx {
-                port,
-                tls_port,
-                child,
-                dir,
-            };
-            if nginx.wait_until_listening() {
-                return Some(nginx);
+                .arg("stderr");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            // Answered by this instance, not another that took the port.
+            let ready = |dir: &Path| http_get(addr, "/__id") == Some(dir.display().to_string());
+            match Daemon::start(command, dir, ready) {
+                Ok(daemon) => {
+                    return Some(Nginx {
+                        port,
+                        tls_port,
+                        daemon,
+                    });
+                }
+                Err(stderr) => log = stderr,
             }
-            log = fs::read_to_string(nginx.dir.path().join("stderr.log")).unwrap_or_default();
         }
         panic!("nginx did not start:\n{log}");
     }
@@ -372,52 +370,21 @@ impl Nginx {
 
     /// The certificate to trust (`--cacert`).
     pub fn ca_file(&self) -> PathBuf {
-        self.dir.path().join("cert.pem")
+        self.daemon.dir().join("cert.pem")
     }
 
     /// A client certificate and key (`--cert`, `--key`), subject
     /// `CN=paf-curl client`.
     pub fn client_cert(&self) -> (PathBuf, PathBuf) {
         (
-            self.dir.path().join("client.pem"),
-            self.dir.path().join("client-key.pem"),
+            self.daemon.dir().join("client.pem"),
+            self.daemon.dir().join("client-key.pem"),
         )
     }
 
     /// The Unix socket nginx listens on.
     pub fn unix_socket(&self) -> PathBuf {
-        self.dir.path().join("nginx.sock")
-    }
-
-    fn wait_until_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            if self.ask_id().as_deref() == Some(&*self.dir.path().display().to_string()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    fn ask_id(&self) -> Option<String> {
-        let mut tcp = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        tcp.write_all(b"GET /__id HTTP/1.0\r\n\r\n").ok()?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).ok()?;
-        let (_, body) = response.split_once("\r\n\r\n")?;
-        Some(body.to_owned())
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.daemon.dir().join("nginx.sock")
     }
 }
 

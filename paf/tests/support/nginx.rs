@@ -23,11 +23,11 @@
 //! that names each request's connection ([`Nginx::access_log`]).
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+
+use testkit::{Daemon, free_port, http_get};
 
 use super::{TempDir, peer_tool};
 
@@ -68,8 +68,7 @@ pub struct Nginx {
     pub port: u16,
     pub tls_port: u16,
     cert_pem: String,
-    child: Child,
-    dir: TempDir,
+    daemon: Daemon,
 }
 
 /// One line of the access log.
@@ -108,30 +107,28 @@ impl Nginx {
             let (port, tls_port) = (free_port(), free_port());
             let config = config(dir.path(), port, tls_port, &options);
             fs::write(dir.path().join("nginx.conf"), config).unwrap();
-            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
-            let child = Command::new(&binary)
+            let mut command = Command::new(&binary);
+            command
                 .arg("-p")
                 .arg(dir.path())
                 .arg("-c")
                 .arg(dir.path().join("nginx.conf"))
                 .arg("-e")
-                .arg("stderr")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .unwrap();
-            let mut nginx = Nginx {
-                port,
-                tls_port,
-                cert_pem,
-                child,
-                dir,
-            };
-            if nginx.wait_until_listening() {
-                return Some(nginx);
+                .arg("stderr");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            // Answered by this instance, not another that took the port.
+            let ready = |dir: &Path| http_get(addr, "/__id") == Some(dir.display().to_string());
+            match Daemon::start(command, dir, ready) {
+                Ok(daemon) => {
+                    return Some(Nginx {
+                        port,
+                        tls_port,
+                        cert_pem,
+                        daemon,
+                    });
+                }
+                Err(stderr) => log = stderr,
             }
-            log = fs::read_to_string(nginx.dir.path().join("stderr.log")).unwrap_or_default();
         }
         panic!("nginx did not start:\n{log}");
     }
@@ -154,12 +151,12 @@ impl Nginx {
 
     /// The Unix socket nginx also listens on (plain HTTP/1.1).
     pub fn unix_socket(&self) -> PathBuf {
-        self.dir.path().join("nginx.sock")
+        self.daemon.dir().join("nginx.sock")
     }
 
     /// The requests logged so far ([`Options::access_log`]), oldest first.
     pub fn access_log(&self) -> Vec<Logged> {
-        let text = fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        let text = fs::read_to_string(self.daemon.dir().join("access.log")).unwrap_or_default();
         text.lines()
             .map(|line| {
                 let mut fields = line.splitn(4, ' ');
@@ -175,52 +172,11 @@ impl Nginx {
             .collect()
     }
 
-    /// Waits until this nginx answers on its port; false when it exited
-    /// (another process, maybe another test's nginx, took the port).
-    fn wait_until_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            if let Some(id) = self.ask_id()
-                && id == self.id()
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    /// What `/__id` answers on the port, if anything does.
-    fn ask_id(&self) -> Option<String> {
-        let mut tcp = TcpStream::connect(self.addr()).ok()?;
-        tcp.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        tcp.write_all(b"GET /__id HTTP/1.0\r\n\r\n").ok()?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).ok()?;
-        let (_, body) = response.split_once("\r\n\r\n")?;
-        Some(body.to_owned())
-    }
-
     /// What this instance answers `/__id` with, on every listener: a token
     /// no other instance shares.
     pub fn id(&self) -> String {
-        self.dir.path().display().to_string()
+        self.daemon.dir().display().to_string()
     }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 fn write_site(dir: &Path) {

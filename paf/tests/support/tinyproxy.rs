@@ -8,10 +8,12 @@
 //! [`Tinyproxy::requests`] reads back.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use testkit::{Daemon, free_port};
 
 use super::{TempDir, peer_tool};
 
@@ -21,9 +23,7 @@ pub const VIA_NAME: &str = "paf-test-proxy";
 /// A running tinyproxy on 127.0.0.1:`port`.
 pub struct Tinyproxy {
     pub port: u16,
-    child: Child,
-    log: PathBuf,
-    dir: TempDir,
+    daemon: Daemon,
 }
 
 impl Tinyproxy {
@@ -46,34 +46,15 @@ impl Tinyproxy {
         for _ in 0..3 {
             let dir = TempDir::new("tinyproxy");
             let port = free_port();
-            let log = dir.path().join("tinyproxy.log");
-            let config = config(&dir, port, auth);
             let config_path = dir.path().join("tinyproxy.conf");
-            fs::write(&config_path, config).unwrap();
-            let stderr = fs::File::create(dir.path().join("stderr.log")).unwrap();
-            let child = Command::new(&binary)
-                .arg("-d")
-                .arg("-c")
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(stderr)
-                .spawn()
-                .unwrap();
-            let mut proxy = Tinyproxy {
-                port,
-                child,
-                log,
-                dir,
-            };
-            if proxy.wait_until_listening() {
-                return Some(proxy);
+            fs::write(&config_path, config(&dir, port, auth)).unwrap();
+            let mut command = Command::new(&binary);
+            command.arg("-d").arg("-c").arg(&config_path);
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            match Daemon::start(command, dir, |dir| listening(dir, addr)) {
+                Ok(daemon) => return Some(Tinyproxy { port, daemon }),
+                Err(stderr) => output = stderr,
             }
-            output = format!(
-                "{}\n{}",
-                fs::read_to_string(proxy.dir.path().join("stderr.log")).unwrap_or_default(),
-                proxy.log()
-            );
         }
         panic!("tinyproxy did not start:\n{output}");
     }
@@ -95,7 +76,7 @@ impl Tinyproxy {
 
     /// The whole log so far.
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        log(self.daemon.dir())
     }
 
     /// The request lines it received, in order: `CONNECT localhost:443
@@ -128,44 +109,25 @@ impl Tinyproxy {
             .filter(|r| r.starts_with("CONNECT "))
             .collect()
     }
-
-    /// Waits until tinyproxy accepts connections on its port; false when it
-    /// exited (another process took the port).
-    fn wait_until_listening(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return false;
-            }
-            // The log line tells that this process listens, and not some
-            // other one that took the port.
-            if self.log().contains("Accepting connections")
-                && TcpStream::connect(self.addr()).is_ok()
-            {
-                // Waits for the probe to be logged, so that it is not taken
-                // for a test's connection.
-                let probed = "closed socket before read";
-                while Instant::now() < deadline && !self.log().contains(probed) {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
 }
 
-impl Drop for Tinyproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn log(dir: &Path) -> String {
+    fs::read_to_string(dir.join("tinyproxy.log")).unwrap_or_default()
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// Whether the tinyproxy of `dir` accepts connections on `addr`: its log
+/// tells that this process listens, and not some other one that took the
+/// port. Waits for its probe to be logged too, so that the probe is not
+/// taken for a test's connection.
+fn listening(dir: &Path, addr: SocketAddr) -> bool {
+    if !log(dir).contains("Accepting connections") || TcpStream::connect(addr).is_err() {
+        return false;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && !log(dir).contains("closed socket before read") {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
 }
 
 /// A configuration that touches nothing outside `dir`. Without any
