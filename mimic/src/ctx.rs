@@ -181,31 +181,33 @@ impl Ctx {
 
     /// Adds a protocol or layer registration. Its candidates exist when its
     /// endpoint key has a value or a derivation that gives one.
-    pub fn with_protocol<E: Send + Sync + 'static>(
-        mut self,
-        registration: &Registration<E>,
-    ) -> Ctx {
-        let registered = registration.registered().clone();
-        let protocols = &mut self.inner_mut().protocols;
-        protocols.retain(|r| !r.replaced_by(&registered));
-        protocols.push(registered);
-        self
+    pub fn with_protocol<E: Send + Sync + 'static>(self, registration: &Registration<E>) -> Ctx {
+        self.register(registration, None)
     }
 
     /// Adds a registration just before the one named `before`, or last when
     /// there is none, so that a layer goes beneath it: a proxy tunnel
     /// registered before `tls` carries TLS, instead of being wrapped in it.
     pub fn with_protocol_before<E: Send + Sync + 'static>(
-        mut self,
+        self,
         registration: &Registration<E>,
         before: &str,
+    ) -> Ctx {
+        self.register(registration, Some(before))
+    }
+
+    /// Adds a registration in place of one it replaces, before the one
+    /// named `before`, or last.
+    fn register<E: Send + Sync + 'static>(
+        mut self,
+        registration: &Registration<E>,
+        before: Option<&str>,
     ) -> Ctx {
         let registered = registration.registered().clone();
         let protocols = &mut self.inner_mut().protocols;
         protocols.retain(|r| !r.replaced_by(&registered));
-        let at = protocols
-            .iter()
-            .position(|r| r.name == before)
+        let at = before
+            .and_then(|name| protocols.iter().position(|r| r.name == name))
             .unwrap_or(protocols.len());
         protocols.insert(at, registered);
         self

@@ -70,4 +70,6 @@ pub use derive::{Args, Cause, Dft, Opt, Req, dft, opt, req};
 pub use flow::{Addr, Flow, Info, TlsInfo};
 pub use key::Key;
 pub use protocol::{Layer, Protocol, Registration};
-pub use report::{Entry, NotBuilt, Outcome, Report, ResolveError, ResolveErrorKind, Skipped};
+pub use report::{
+    Chain, Entry, NotBuilt, Outcome, Report, ResolveError, ResolveErrorKind, Skipped,
+};

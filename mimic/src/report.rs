@@ -262,8 +262,14 @@ impl fmt::Display for NotBuilt {
 }
 
 /// Displays an error followed by its sources, `: `-separated, skipping a
-/// source whose text the outer message already contains.
-pub(crate) struct Chain<'a>(pub(crate) &'a (dyn StdError + 'static));
+/// source whose text the outer message already contains (errors that show
+/// their cause and also return it from `source`).
+///
+/// ```
+/// let io = std::io::Error::other("refused");
+/// assert_eq!(mimic::Chain(&io).to_string(), "refused");
+/// ```
+pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

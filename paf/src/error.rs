@@ -299,19 +299,13 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = self.description().to_string();
-        let mut source = self.source();
-        while let Some(err) = source {
-            // Some errors (conduit's, mimic's) already show their cause;
-            // it is not repeated.
-            let shown = err.to_string();
-            if !text.contains(&shown) {
-                text.push_str(": ");
-                text.push_str(&shown);
-            }
-            source = err.source();
+        f.write_str(self.description())?;
+        match self.source() {
+            // conduit's and mimic's errors show their causes; `Chain` does
+            // not repeat them.
+            Some(source) => write!(f, ": {}", mimic::Chain(source)),
+            None => Ok(()),
         }
-        f.write_str(&text)
     }
 }
 

@@ -180,10 +180,11 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest wait for the response head once the request is sent,
-    /// and for each piece of the body after it (none by default). Expiry is
-    /// [`Error::is_read_timeout`]. A feed that may stay quiet, such as
-    /// Docker's events, needs none.
+    /// The longest wait for the response head, counted from when the
+    /// request starts to go out (so a request body's upload counts), and
+    /// for each piece of the response body after it (none by default).
+    /// Expiry is [`Error::is_read_timeout`]. A feed that may stay quiet, such
+    /// as Docker's events, needs none; a slow upload needs a longer one.
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.read = timeout;
         self

@@ -20,7 +20,8 @@ mod response;
 mod tunnel;
 
 use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -89,8 +90,9 @@ use crate::error::{Error, Kind, Timeout};
 /// limit is reached.
 ///
 /// # Retries
-/// A request is sent again, once, on a new connection when all of these
-/// hold:
+/// A request is sent again, once, when all of these hold (on a new
+/// HTTP/1.1 connection; over HTTP/2 on the pool's connection, as one that
+/// refused a stream or went away is no longer handed out):
 /// - it went out on a connection taken from the pool (a new connection
 ///   failing is not retried);
 /// - no byte of the response arrived: the connection was closed before the
@@ -389,17 +391,16 @@ impl Client {
         let shared = &*self.shared;
         let plan = self.plan(text, &parts.uri)?;
         let plan = &*plan;
-        let mut body = Some(body);
-        let mut fresh = false;
+        let mut body = body;
+        let (mut retried, mut fresh) = (false, false);
         loop {
             let mut loan = self.connection(text, plan, fresh).await?;
-            let Some(this_body) = body.take() else {
-                return Err(Error::new(Kind::Closed));
-            };
-            if loan.reused && shared.retry {
-                body = this_body.try_clone();
-            }
-            let req = build(parts, plan, this_body);
+            // Only a pooled connection can have died unnoticed; a request is
+            // sent again once at most.
+            let replay = (loan.reused && shared.retry && !retried)
+                .then(|| body.try_clone())
+                .flatten();
+            let req = build(parts, plan, body);
             let sent = loan.conn.sender.send(req);
             let result = match shared.timeouts.read {
                 Some(limit) => Box::pin(tokio::time::timeout(limit, sent))
@@ -410,15 +411,21 @@ impl Client {
             let res = match result {
                 Ok(res) => res,
                 Err(err) => {
-                    let retry =
-                        loan.reused && body.is_some() && (err.is_closed() || err.is_unanswered());
+                    let http1 = loan.conn.sender.version() != Version::HTTP_2;
                     loan.discard();
-                    if retry {
-                        tracing::debug!(route = %plan.route, error = %err, "retrying on a new connection");
-                        fresh = true;
-                        continue;
+                    match replay {
+                        Some(again) if err.is_closed() || err.is_unanswered() => {
+                            tracing::debug!(route = %plan.route, error = %err, "sending again");
+                            body = again;
+                            // An HTTP/1.1 connection from the pool could be
+                            // as dead as this one; an HTTP/2 one that refused
+                            // a stream or went away is no longer handed out.
+                            retried = true;
+                            fresh = http1;
+                            continue;
+                        }
+                        _ => return Err(err),
                     }
-                    return Err(err);
                 }
             };
             let info = loan.conn.info.clone();
@@ -527,8 +534,12 @@ impl Client {
             },
         )
         .with(&tls::SERVER_NAME, host_name.to_string());
+        // The target's TLS settings, not the proxy's, apply inside.
         if let Some(alpn) = ctx.get(&tls::ALPN) {
             tunneled = tunneled.with(&tls::ALPN, alpn.clone());
+        }
+        if let Some(config) = ctx.get(&tls::CONFIG) {
+            tunneled = tunneled.with(&tls::CONFIG, config.clone());
         }
         Ok(Plan {
             route: Arc::new(Route::Tunnel {
@@ -557,22 +568,26 @@ impl Client {
     /// A new connection, one at a time for a route that speaks HTTP/2.
     async fn open(&self, text: &str, plan: &Plan, fresh: bool) -> Result<Pooled, Error> {
         let pool = &self.shared.pool;
-        let mut turn = match pool.gate(&plan.route, plan.may_h2) {
-            Some(gate) => Some(gate.lock_owned().await),
+        let gate = pool.gate(&plan.route, plan.may_h2);
+        let mut turn = match &gate {
+            Some(gate) => Some(gate.turn.clone().lock_owned().await),
             None => None,
         };
-        if turn.is_some() {
+        if let Some(gate) = &gate {
             if !fresh && let Some(loan) = pool.checkout(&plan.route) {
                 return Ok(loan);
             }
-            // The connection opened meanwhile spoke HTTP/1.1: the others
-            // open theirs side by side.
-            if pool.speaks_http1(&plan.route) {
+            // The connection opened meanwhile spoke HTTP/1.1, or could not be
+            // opened: the others try side by side.
+            if pool.speaks_http1(&plan.route) || gate.failed.load(Ordering::Acquire) {
                 turn = None;
             }
         }
-        let conn = self.connect(text, plan).await?;
-        let loan = pool.insert(&plan.route, conn);
+        let opened = self.connect(text, plan).await;
+        if let Some(gate) = &gate {
+            gate.failed.store(opened.is_err(), Ordering::Release);
+        }
+        let loan = pool.insert(&plan.route, opened?);
         drop(turn);
         Ok(loan)
     }
@@ -746,7 +761,9 @@ fn encode_component(text: &str, out: &mut String) {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
                 out.push(char::from(byte));
             }
-            _ => out.push_str(&format!("%{byte:02X}")),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -20,7 +21,8 @@ use crate::client::SendRequest;
 use crate::timer::after;
 
 /// How long a connection whose response body was dropped unread may take
-/// to finish reading it before it is given up on.
+/// to finish reading it before it is given up on: a backstop, as the
+/// connection itself gives up after 2 s without progress.
 const DRAIN_WAIT: Duration = Duration::from_secs(10);
 
 /// Where a pooled connection goes; connections are shared only within one.
@@ -72,6 +74,15 @@ impl Default for Limits {
 pub(crate) struct Conn {
     pub(crate) sender: SendRequest,
     pub(crate) info: Arc<Info>,
+}
+
+/// The turn to open a connection to a route, and whether the last attempt
+/// failed: then the requests waiting for it try side by side, rather than
+/// one after another, each through its connect timeout.
+#[derive(Default)]
+pub(crate) struct Gate {
+    pub(crate) turn: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) failed: AtomicBool,
 }
 
 /// An HTTP/2 connection and when a request last took it, so that one
@@ -126,7 +137,7 @@ struct Routes {
     /// Turns to open a connection, for routes that speak (or may speak)
     /// HTTP/2: requests wait for one connection rather than each opening
     /// their own.
-    gates: HashMap<Arc<Route>, Arc<tokio::sync::Mutex<()>>, FastHash>,
+    gates: HashMap<Arc<Route>, Arc<Gate>, FastHash>,
     idle_count: usize,
     reaper: bool,
 }
@@ -221,11 +232,7 @@ impl Pool {
     /// last connection did), or may (`may_h2`: prior knowledge, or ALPN
     /// offering `h2`, when nothing is known yet), wait for one new
     /// connection instead of opening one each.
-    pub(crate) fn gate(
-        &self,
-        route: &Arc<Route>,
-        may_h2: bool,
-    ) -> Option<Arc<tokio::sync::Mutex<()>>> {
+    pub(crate) fn gate(&self, route: &Arc<Route>, may_h2: bool) -> Option<Arc<Gate>> {
         let mut routes = self.lock();
         let gated = match routes.spoke.get(route) {
             Some(&version) => version == http::Version::HTTP_2,
@@ -244,7 +251,7 @@ impl Pool {
     pub(crate) fn insert(self: &Arc<Self>, route: &Arc<Route>, conn: Conn) -> Pooled {
         let mut routes = self.lock();
         let version = conn.sender.version();
-        let mut start_reaper = false;
+        let mut expires = false;
         if version == http::Version::HTTP_2 {
             routes
                 .shared
@@ -254,14 +261,10 @@ impl Pool {
                     conn: conn.clone(),
                     used: Instant::now(),
                 });
-            start_reaper = self.limits.idle_timeout.is_some() && !routes.reaper;
-            routes.reaper |= start_reaper;
+            expires = self.limits.idle_timeout.is_some();
         }
         routes.spoke.insert(route.clone(), version);
-        drop(routes);
-        if start_reaper {
-            self.start_reaper();
-        }
+        self.ensure_reaper(routes, expires);
         self.lend(conn, route.clone(), false)
     }
 
@@ -291,30 +294,47 @@ impl Pool {
             idle, idle_count, ..
         } = &mut *routes;
         let list = idle.entry(route).or_default();
+        let before = list.len();
         list.retain(|e| !e.conn.sender.is_closed());
+        *idle_count -= before - list.len();
         if list.len() >= self.limits.max_idle_per_route {
             return;
         }
         list.push(Idle { conn, expires });
-        *idle_count = idle.values().map(Vec::len).sum();
+        *idle_count += 1;
         if *idle_count > self.limits.max_idle {
             evict_oldest(idle);
             *idle_count -= 1;
         }
-        let start_reaper = expires.is_some() && !routes.reaper;
-        routes.reaper |= start_reaper;
-        drop(routes);
-        if start_reaper {
-            self.start_reaper();
+        self.ensure_reaper(routes, expires.is_some());
+    }
+
+    /// Starts the reaper if something can expire and none runs. The flag is
+    /// set only once a task is spawned, and cleared when it ends (its
+    /// runtime shut down), so that a later call starts another.
+    fn ensure_reaper(self: &Arc<Self>, mut routes: MutexGuard<'_, Routes>, expires: bool) {
+        if !expires || routes.reaper {
+            return;
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        routes.reaper = true;
+        drop(routes);
+        self.start_reaper(&runtime);
     }
 
     /// Closes idle connections once they expire, so that an unused client
     /// holds no sockets open. Ends with the pool.
-    fn start_reaper(self: &Arc<Self>) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
+    fn start_reaper(self: &Arc<Self>, runtime: &tokio::runtime::Handle) {
+        struct Ended(Weak<Pool>);
+        impl Drop for Ended {
+            fn drop(&mut self) {
+                if let Some(pool) = self.0.upgrade() {
+                    pool.lock().reaper = false;
+                }
+            }
+        }
         let pool = Arc::downgrade(self);
         let every = self
             .limits
@@ -324,6 +344,7 @@ impl Pool {
             })
             .min(Duration::from_secs(5));
         runtime.spawn(async move {
+            let _ended = Ended(pool.clone());
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -339,6 +360,8 @@ impl Pool {
         let Routes {
             idle,
             shared,
+            spoke,
+            gates,
             idle_count,
             ..
         } = &mut *routes;
@@ -357,6 +380,12 @@ impl Pool {
             });
         }
         shared.retain(|_, conns| !conns.is_empty());
+        // What is known of a route goes with its last connection, so that a
+        // client that meets many hosts does not grow without bound. A gate
+        // somebody waits at stays.
+        let pooled = |route: &Arc<Route>| idle.contains_key(route) || shared.contains_key(route);
+        spoke.retain(|route, _| pooled(route));
+        gates.retain(|route, gate| Arc::strong_count(gate) > 1 || pooled(route));
     }
 
     /// Idle HTTP/1.1 connections and open HTTP/2 connections, for tests

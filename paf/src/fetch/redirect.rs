@@ -90,9 +90,6 @@ pub(crate) fn next(
         StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => (true, true),
         _ => return Ok(Next::Stop),
     };
-    if policy.is_none() {
-        return Ok(Next::Stop);
-    }
     let Some(location) = headers.get(header::LOCATION) else {
         return Ok(Next::Stop);
     };
@@ -177,7 +174,7 @@ fn resolve(base: &Uri, location: &[u8]) -> Option<Uri> {
     }
     let scheme = base.scheme_str()?;
     let authority = base.authority()?.as_str();
-    let text = if location.contains("://") && !location.starts_with('/') {
+    let text = if has_scheme(location) {
         location.to_string()
     } else if let Some(rest) = location.strip_prefix("//") {
         format!("{scheme}://{rest}")
@@ -199,6 +196,17 @@ fn resolve(base: &Uri, location: &[u8]) -> Option<Uri> {
     uri.scheme()?;
     uri.host()?;
     Some(uri)
+}
+
+/// Whether `reference` starts with `scheme:` (RFC 3986, section 3.1): a
+/// relative reference may hold `://` further on (`next?to=http://x`).
+fn has_scheme(reference: &str) -> bool {
+    let Some((scheme, _)) = reference.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
 }
 
 /// Removes `.` and `..` segments from a path (with its query, untouched).
@@ -259,6 +267,10 @@ mod tests {
             ("../../../../top", "http://a.test:8080/top"),
             ("?only=query", "http://a.test:8080/x/y/z?only=query"),
             ("/frag#part", "http://a.test:8080/frag"),
+            (
+                "next?to=http://b.test/",
+                "http://a.test:8080/x/y/next?to=http://b.test/",
+            ),
         ] {
             let got = resolve(&base, location.as_bytes()).map(|u| u.to_string());
             assert_eq!(got.as_deref(), Some(expected), "{location}");

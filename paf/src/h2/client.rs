@@ -158,9 +158,6 @@ impl Drop for ClosedOnDrop {
 impl Handle {
     /// The connection's sender, once the handshake is done.
     async fn sender(&self) -> Result<H2Sender, Error> {
-        if let Some(sender) = self.open_sender() {
-            return Ok(sender);
-        }
         let mut phase = self.phase.clone();
         let open = phase.wait_for(|phase| *phase != Phase::Handshaking).await;
         match (open.map(|p| *p), self.sender.get()) {

@@ -23,29 +23,25 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Drops the fields HTTP/2 forbids (RFC 9113, section 8.2.2): `h2` refuses
-/// messages carrying them, and code written for HTTP/1.1 sets them.
+/// The fields HTTP/2 forbids (RFC 9113, section 8.2.2), `te` aside.
+const CONNECTION_SPECIFIC: [HeaderName; 5] = [
+    header::CONNECTION,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+];
+
+/// Drops the fields HTTP/2 forbids: `h2` refuses messages carrying them,
+/// and code written for HTTP/1.1 sets them. `te` may only say `trailers`.
 fn strip_connection_fields(headers: &mut HeaderMap) {
-    // Usually there are none: one pass over the names is cheaper than five
-    // hashed removals.
-    let connection_specific = |name: &HeaderName| {
-        name == header::CONNECTION
-            || name == header::TRANSFER_ENCODING
-            || name == header::UPGRADE
-            || name == header::TE
-            || name.as_str() == "keep-alive"
-            || name.as_str() == "proxy-connection"
-    };
-    if !headers.keys().any(connection_specific) {
+    // Usually there are none: one pass over the names is cheaper than a
+    // hashed removal of each.
+    let forbidden = |name: &HeaderName| name == header::TE || CONNECTION_SPECIFIC.contains(name);
+    if !headers.keys().any(forbidden) {
         return;
     }
-    for name in [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::UPGRADE,
-        HeaderName::from_static("keep-alive"),
-        HeaderName::from_static("proxy-connection"),
-    ] {
+    for name in &CONNECTION_SPECIFIC {
         headers.remove(name);
     }
     if headers
