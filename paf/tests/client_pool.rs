@@ -611,3 +611,26 @@ async fn the_longest_timeouts_mean_no_limit() {
         assert_eq!(client.pool_size(), pooled);
     }
 }
+
+#[tokio::test]
+async fn requests_waiting_for_a_connection_that_fails_try_side_by_side() {
+    // TLS offering h2 to a server that never answers: every request waits
+    // for the first connection, which times out.
+    let (addr, _closed) = silent().await;
+    let limit = Duration::from_millis(300);
+    let client = client().connect_timeout(Some(limit)).build().unwrap();
+    let started = tokio::time::Instant::now();
+    let tries: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(format!("https://{addr}/")).await })
+        })
+        .collect();
+    for task in tries {
+        let err = task.await.unwrap().err().unwrap();
+        assert!(err.is_connect_timeout(), "{err}");
+    }
+    // The first attempt, then the seven others at once; one after another
+    // they would take eight times the limit.
+    assert!(started.elapsed() < limit * 4, "{:?}", started.elapsed());
+}
