@@ -162,11 +162,8 @@ impl Default for Client {
 struct Plan {
     route: Arc<Route>,
     ctx: Ctx,
-    /// A forward proxy: absolute-form, proxy credentials.
-    forward: Option<Option<HeaderValue>>,
-    /// The host to name in the request when the URI's is not one (Unix
-    /// sockets).
-    host: Option<&'static str>,
+    /// The forward proxy's credentials (`Route::Forward`).
+    proxy_auth: Option<HeaderValue>,
     /// Whether the first connection may speak HTTP/2: prior knowledge in
     /// clear text, or ALPN offering `h2`.
     may_h2: bool,
@@ -471,7 +468,6 @@ impl Client {
             .map_err(|e| Error::with(Kind::Request, e))?;
         let target = &resolution.target;
         let unix = matches!(resolution.endpoint, Endpoint::Unix(_));
-        let host = unix.then_some("localhost");
         let proxy = match (unix, target.host()) {
             (false, Some(h)) => shared.proxies.for_target(target.base_scheme(), h),
             _ => None,
@@ -501,8 +497,7 @@ impl Client {
             return Ok(Plan {
                 route: Arc::new(Route::Direct(resolution.endpoint)),
                 ctx,
-                forward: None,
-                host,
+                proxy_auth: None,
                 may_h2,
             });
         };
@@ -514,8 +509,7 @@ impl Client {
             return Ok(Plan {
                 route: Arc::new(Route::Forward(via.endpoint)),
                 ctx: via.ctx,
-                forward: Some(proxy.authorization().cloned()),
-                host,
+                proxy_auth: proxy.authorization().cloned(),
                 may_h2: false,
             });
         }
@@ -547,8 +541,7 @@ impl Client {
                 target: resolution.endpoint,
             }),
             ctx: tunneled,
-            forward: None,
-            host,
+            proxy_auth: None,
             may_h2,
         })
     }
@@ -625,9 +618,9 @@ impl Client {
             )
         })?;
         let info = Arc::new(flow.info().clone());
-        let builder = match plan.forward {
-            Some(_) => &shared.forward,
-            None => &shared.conn,
+        let builder = match *plan.route {
+            Route::Forward(_) => &shared.forward,
+            _ => &shared.conn,
         };
         let (sender, connection) = builder.handshake_flow(flow);
         tracing::debug!(route = %plan.route, version = ?sender.version(), "connected");
@@ -697,29 +690,13 @@ fn build(parts: &Parts, plan: &Plan, body: Body) -> Request<Body> {
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.headers_mut() = parts.headers.clone();
-    match (plan.host, &plan.forward) {
-        (Some(host), _) => {
-            // `http+unix://<socket>/path`: the socket is no host name.
-            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            *req.uri_mut() = Uri::builder()
-                .scheme("http")
-                .authority(host)
-                .path_and_query(path)
-                .build()
-                .unwrap_or_else(|_| parts.uri.clone());
-            req.headers_mut()
-                .entry(header::HOST)
-                .or_insert(HeaderValue::from_static("localhost"));
-        }
-        (None, Some(auth)) => {
-            *req.uri_mut() = parts.uri.clone();
-            if let Some(auth) = auth {
-                req.headers_mut()
-                    .entry(header::PROXY_AUTHORIZATION)
-                    .or_insert(auth.clone());
-            }
-        }
-        (None, None) => *req.uri_mut() = parts.uri.clone(),
+    // A Unix socket's URI is in its `http://localhost/...` form already
+    // (`http_uri`); with `unix_socket`, the URI's host is named, as curl does.
+    *req.uri_mut() = parts.uri.clone();
+    if let Some(auth) = &plan.proxy_auth {
+        req.headers_mut()
+            .entry(header::PROXY_AUTHORIZATION)
+            .or_insert(auth.clone());
     }
     req
 }
