@@ -798,24 +798,6 @@ fn start_server(context: &Context, binary: &Path) -> Res<ServerProcess> {
     }
 }
 
-/// The process's CPU time so far (user + system, all threads), in ticks.
-fn cpu_ticks(pid: u32) -> Res<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name may hold spaces and parentheses; fields resume
-    // after the last `)`, with field 3 (state) first.
-    let (_, rest) = stat
-        .rsplit_once(')')
-        .ok_or("unexpected /proc/PID/stat format")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Res<u64> {
-        Ok(fields
-            .get(n - 3)
-            .ok_or("short /proc/PID/stat")?
-            .parse::<u64>()?)
-    };
-    Ok(field(14)? + field(15)?)
-}
-
 /// A `kB` line (VmHWM, VmRSS) of `/proc/PID/status`, in KiB.
 fn status_kib(pid: u32, key: &str) -> Res<u64> {
     let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -936,11 +918,11 @@ fn client_run(
         command.arg("--threads").arg(threads.to_string());
     }
     eprintln!("bench: {command:?}");
-    let before = cpu_ticks(server.pid())?;
+    let before = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     let start = Instant::now();
     let output = command.stdin(Stdio::null()).output()?;
     let wall = start.elapsed().as_secs_f64();
-    let after = cpu_ticks(server.pid())?;
+    let after = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     server.check_alive()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -1104,9 +1086,9 @@ fn load_run(context: &Context, server: &mut ServerProcess, scenario: Scenario) -
         ),
     };
     eprintln!("bench: {command:?}");
-    let before = cpu_ticks(server.pid())?;
+    let before = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     let output = command.stdin(Stdio::null()).output()?;
-    let after = cpu_ticks(server.pid())?;
+    let after = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     server.check_alive()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
@@ -1249,11 +1231,11 @@ fn upload_run(context: &Context, server: &mut ServerProcess, file: &Path) -> Res
         .args(["-o", "-", "-w", "\n%{http_code}"])
         .arg(&url);
     eprintln!("bench: {command:?}");
-    let before = cpu_ticks(server.pid())?;
+    let before = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     let start = Instant::now();
     let output = command.stdin(Stdio::null()).output()?;
     let secs = start.elapsed().as_secs_f64();
-    let after = cpu_ticks(server.pid())?;
+    let after = bench::cpu_ticks(&format!("/proc/{}/stat", server.pid()))?;
     let peak_rss_kib = status_kib(server.pid(), "VmHWM")?;
     server.check_alive()?;
     if !output.status.success() {

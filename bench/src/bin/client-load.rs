@@ -22,7 +22,6 @@
 //! to stderr. Linux only.
 
 use std::error::Error;
-use std::fs;
 use std::num::NonZeroUsize;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -293,7 +292,7 @@ impl Mark {
         Ok(Mark {
             done: counters.done.load(Ordering::Relaxed),
             at: Instant::now(),
-            cpu_secs: cpu_ticks()? as f64 / ticks_per_sec,
+            cpu_secs: bench::cpu_ticks("/proc/self/stat")? as f64 / ticks_per_sec,
         })
     }
 
@@ -361,23 +360,6 @@ async fn drive<L: Fetch>(
         task.abort();
     }
     Ok(window)
-}
-
-/// This process's CPU time so far (user + system, all threads), in ticks.
-fn cpu_ticks() -> Res<u64> {
-    let stat = fs::read_to_string("/proc/self/stat")?;
-    // Fields resume after the command name's last `)`, with field 3 first.
-    let (_, rest) = stat
-        .rsplit_once(')')
-        .ok_or("unexpected /proc/self/stat format")?;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| -> Res<u64> {
-        Ok(fields
-            .get(n - 3)
-            .ok_or("short /proc/self/stat")?
-            .parse::<u64>()?)
-    };
-    Ok(field(14)? + field(15)?)
 }
 
 /// `getconf CLK_TCK`, 100 when that fails.
