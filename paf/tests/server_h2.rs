@@ -757,12 +757,7 @@ async fn graceful_shutdown_finishes_the_stream_in_progress() {
     let closed = within("the client connection's end", client_conn)
         .await
         .unwrap();
-    if let Err(err) = closed {
-        assert!(
-            err.is_go_away() && err.reason() == Some(h2::Reason::NO_ERROR),
-            "{err:?}"
-        );
-    }
+    assert_closed_cleanly(closed);
 }
 
 /// `graceful_shutdown` with no stream in progress closes even a peer that never answers the PING.
@@ -965,12 +960,7 @@ async fn idle_connections_are_sent_away_and_closed() {
     let closed = within("the close after the stream", connection)
         .await
         .unwrap();
-    if let Err(err) = closed {
-        assert!(
-            err.is_go_away() && err.reason() == Some(h2::Reason::NO_ERROR),
-            "{err:?}"
-        );
-    }
+    assert_closed_cleanly(closed);
 }
 
 /// `idle_timeout` also closes an idle peer that never answers the PING after the GOAWAY.
@@ -1264,5 +1254,15 @@ async fn requests_and_responses_carry_what_they_should() {
     assert_eq!(reply.header("x-kept"), Some("yes"));
     for name in ["connection", "transfer-encoding", "keep-alive", "upgrade"] {
         assert!(reply.header(name).is_none(), "{name} was sent");
+    }
+}
+
+/// A client connection that ended by itself, or on a graceful GOAWAY.
+fn assert_closed_cleanly(closed: Result<(), h2::Error>) {
+    if let Err(err) = closed {
+        assert!(
+            err.is_go_away() && err.reason() == Some(h2::Reason::NO_ERROR),
+            "{err:?}"
+        );
     }
 }
