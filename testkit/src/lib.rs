@@ -121,6 +121,24 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     Some(body.to_owned())
 }
 
+/// Runs nginx with `dir` as its prefix and `dir/nginx.conf`, whose site
+/// answers `GET /__id` on 127.0.0.1:`port` with the directory's path: that
+/// tells this instance from another that took the port meanwhile.
+pub fn start_nginx(binary: &Path, dir: TempDir, port: u16) -> Result<Daemon, String> {
+    let mut command = Command::new(binary);
+    command
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg("stderr");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    Daemon::start(command, dir, |dir| {
+        http_get(addr, "/__id") == Some(dir.display().to_string())
+    })
+}
+
 /// An external server a test runs, with its files in a directory of its
 /// own; killed (and its directory removed) when dropped.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{Daemon, free_port, http_get};
+use testkit::{Daemon, free_port, start_nginx};
 
 use crate::support::{TempDir, peer_tool};
 
@@ -328,18 +328,7 @@ impl Nginx {
                 config(dir.path(), port, tls_port),
             )
             .unwrap();
-            let mut command = Command::new(&binary);
-            command
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(dir.path().join("nginx.conf"))
-                .arg("-e")
-                .arg("stderr");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            // Answered by this instance, not another that took the port.
-            let ready = |dir: &Path| http_get(addr, "/__id") == Some(dir.display().to_string());
-            match Daemon::start(command, dir, ready) {
+            match start_nginx(&binary, dir, port) {
                 Ok(daemon) => {
                     return Some(Nginx {
                         port,

@@ -25,9 +25,8 @@
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use testkit::{Daemon, free_port, http_get};
+use testkit::{Daemon, free_port, start_nginx};
 
 use super::{TempDir, peer_tool};
 
@@ -107,18 +106,7 @@ impl Nginx {
             let (port, tls_port) = (free_port(), free_port());
             let config = config(dir.path(), port, tls_port, &options);
             fs::write(dir.path().join("nginx.conf"), config).unwrap();
-            let mut command = Command::new(&binary);
-            command
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(dir.path().join("nginx.conf"))
-                .arg("-e")
-                .arg("stderr");
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            // Answered by this instance, not another that took the port.
-            let ready = |dir: &Path| http_get(addr, "/__id") == Some(dir.display().to_string());
-            match Daemon::start(command, dir, ready) {
+            match start_nginx(&binary, dir, port) {
                 Ok(daemon) => {
                     return Some(Nginx {
                         port,
