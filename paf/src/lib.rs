@@ -8,7 +8,7 @@
 //! - [`Client`]: give it a URI, get a response: connections pooled per
 //!   endpoint, retries, redirects, timeouts, proxies, Unix sockets
 //!   (`docs/client.md` is the guide).
-//! - [`client`]: send requests on one HTTP/1.1 or HTTP/2 connection,
+//! - [`client::conn`]: send requests on one HTTP/1.1 or HTTP/2 connection,
 //!   streaming both ways.
 //! - [`Body`]: the one streaming body type, for requests and responses.
 //! - [`respond`]: ready-made responses; [`upgrade`]: taking over a
@@ -18,6 +18,7 @@
 //! use std::convert::Infallible;
 //! use http::{Request, Response};
 //! use paf::Body;
+//! use paf::server::Serve;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,7 +30,7 @@
 //! });
 //! tokio::spawn(paf::server::Http1::new().serve_connection(server_io, hello));
 //!
-//! let (mut sender, connection) = paf::client::handshake(client_io);
+//! let (mut sender, connection) = paf::client::conn::handshake(client_io);
 //! tokio::spawn(connection);
 //! let req = Request::post("http://example.com/").body(Body::full("world"))?;
 //! let res = sender.send(req).await?;
@@ -39,31 +40,36 @@
 //! ```
 //!
 //! # Organization
-//! - `body/`: [`Body`], its sender and collection.
-//! - `h1/`: HTTP/1.1: the sans-I/O codec, the server loop, the client loop.
-//! - `h2/`: HTTP/2 on the `h2` crate: server, client, flow-controlled
-//!   bodies, clear-text HTTP/2.
-//! - `server/`: the public server API; `client/`: the public client API
-//!   for one connection; `fetch/`: [`Client`], its pool, redirects, proxies.
-//! - `respond.rs`, `upgrade.rs`, `error.rs`; `date.rs`, `timer.rs` and
-//!   `rewind.rs` serve both protocols.
+//! The modules form layers; each uses only the layers below it.
+//! 1. `error.rs`; shared pieces: `signal.rs` (graceful shutdown),
+//!    `timer.rs`, `date.rs`, `rewind.rs`, `debug.rs` (`PAF_DEBUG`).
+//! 2. [`body`]: [`Body`], its sender and the received bodies of both
+//!    protocols; [`upgrade`]: taking over a connection.
+//! 3. `h1/`: HTTP/1.1, a sans-I/O codec and the connection loops;
+//!    `h2/`: HTTP/2 on the `h2` crate. Neither knows the other.
+//! 4. [`server`]: serving connections in either protocol (ALPN, preface,
+//!    h2c); [`client`]: the pooled [`Client`], and [`client::conn`] for
+//!    one connection; [`respond`]: ready-made responses.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod body;
-pub mod client;
 mod date;
 mod debug;
 mod error;
-mod fetch;
-pub(crate) mod h1;
-pub(crate) mod h2;
-pub mod respond;
 mod rewind;
-pub mod server;
+mod signal;
 mod timer;
+
+pub mod body;
 pub mod upgrade;
 
+pub(crate) mod h1;
+pub(crate) mod h2;
+
+pub mod client;
+pub mod respond;
+pub mod server;
+
 pub use body::Body;
+pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error};
-pub use fetch::{Client, ClientBuilder};
 pub use server::service_fn;

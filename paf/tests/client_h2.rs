@@ -14,8 +14,8 @@ use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{HeaderMap, Request, Response, StatusCode, Version};
 use paf::Body;
-use paf::client::{Builder, SendRequest};
-use paf::server::{Auto, Connected, Http2};
+use paf::client::conn::{Builder, SendRequest};
+use paf::server::{Auto, Connected, Http2, Serve};
 use tokio::sync::Notify;
 
 async fn within<F: Future>(future: F) -> F::Output {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::{Method, Request, StatusCode};
 use paf::Body;
-use paf::client::{Builder, SendRequest};
+use paf::client::conn::{Builder, SendRequest};
 use support::nginx::{self, Nginx};
 use tokio::task::JoinHandle;
 

@@ -15,7 +15,7 @@ use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use paf::client::{Proxies, Redirect};
-use paf::server::{Auto, Connected, Http2};
+use paf::server::{Auto, Connected, Http2, Serve};
 use paf::{Body, Client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
@@ -590,7 +590,7 @@ async fn the_longest_timeouts_mean_no_limit() {
         .keep_alive_timeout(Duration::MAX);
     let auto = Auto::new().http1(http1).http2(http2);
     let (addr, _server) = serve(auto, paf::service_fn(echo));
-    let conn = paf::client::Builder::new()
+    let conn = paf::client::conn::Builder::new()
         .http2_keep_alive_interval(long)
         .http2_keep_alive_timeout(Duration::MAX);
     for (builder, pooled) in [

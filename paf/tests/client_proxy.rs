@@ -22,7 +22,7 @@ use conduit::serve::Server;
 use http::{Request, Response, StatusCode, Version};
 use mimic::Addr;
 use paf::client::{Proxies, Proxy};
-use paf::server::Auto;
+use paf::server::{Auto, Serve};
 use paf::{Body, Client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

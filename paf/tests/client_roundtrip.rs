@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use paf::Body;
-use paf::client::{Builder, SendRequest};
-use paf::server::Http1;
+use paf::client::conn::{Builder, SendRequest};
+use paf::server::{Http1, Serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn within<F: Future>(future: F) -> F::Output {
@@ -133,7 +133,7 @@ async fn one_tcp_connection_carries_many_requests() {
             }
         });
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) = paf::client::handshake(tcp);
+        let (mut sender, connection) = paf::client::conn::handshake(tcp);
         let connection = tokio::spawn(connection);
         for i in 0..3 {
             let req = Request::post(format!("http://{addr}/{i}"))
@@ -218,7 +218,7 @@ async fn an_upgrade_round_trip() {
             Ok::<_, Infallible>(res)
         });
         tokio::spawn(Http1::new().serve_connection(server, upgrade));
-        let (mut sender, connection) = paf::client::handshake(client);
+        let (mut sender, connection) = paf::client::conn::handshake(client);
         let connection = tokio::spawn(connection);
         let req = Request::get("http://a.example/ws")
             .header("connection", "upgrade")

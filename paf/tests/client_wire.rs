@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use paf::Body;
-use paf::client::{Builder, SendRequest};
+use paf::client::conn::{Builder, SendRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::task::JoinHandle;
 
@@ -698,7 +698,7 @@ async fn the_connection_ends_when_every_handle_is_dropped() {
 async fn a_dropped_connection_fails_the_requests() {
     within(async {
         let (client, _server) = tokio::io::duplex(1024);
-        let (mut sender, connection) = paf::client::handshake(client);
+        let (mut sender, connection) = paf::client::conn::handshake(client);
         drop(connection);
         assert!(sender.is_closed());
         assert!(

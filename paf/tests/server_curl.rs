@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, Request, Response, StatusCode, Version};
 use paf::Body;
-use paf::server::{Connected, Http1};
+use paf::server::{Connected, Http1, Serve};
 use support::server::TestServer;
 use support::tls::{SelfSigned, resolve};
 use support::{TempDir, peer_tool};

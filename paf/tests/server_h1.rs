@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use mimic::mem::Hub;
-use paf::server::{Connected, Http1};
+use paf::server::{Connected, Http1, Serve};
 use paf::{Body, respond};
 use support::server::{PROMPT, TestServer, exchange, read_to_close, statuses};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};

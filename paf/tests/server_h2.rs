@@ -21,7 +21,7 @@ use h2::{RecvStream, SendStream};
 use http::header::{CONTENT_LENGTH, DATE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use paf::Body;
-use paf::server::{Auto, ConnectionHandler, Http2, HttpService, ResponseBody};
+use paf::server::{Auto, ConnectionHandler, Http2, HttpService, ResponseBody, Serve};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::{Barrier, Notify, mpsc, oneshot, watch};

@@ -17,6 +17,7 @@ use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{Request, Response, StatusCode};
 use paf::Body;
+use paf::server::Serve;
 use support::peer_tool;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;

@@ -19,7 +19,7 @@ use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{Request, Response};
 use paf::Body;
-use paf::server::{Auto, Connected, Http2};
+use paf::server::{Auto, Connected, Http2, Serve};
 use support::peer_tool;
 use support::tls::{SelfSigned, resolve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -24,6 +24,7 @@ use bytes::Bytes;
 use clap::Parser;
 use http::{Method, Request, Response, StatusCode};
 use paf::Body;
+use paf::server::Serve;
 
 /// Command-line options.
 #[derive(Parser)]

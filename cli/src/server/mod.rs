@@ -37,7 +37,7 @@ use clap::{CommandFactory, Parser};
 use conduit::listener::{TcpListener, TlsListener, UnixListener};
 use conduit::serve::Server;
 use mimic::Addr;
-use paf::server::Auto;
+use paf::server::{Auto, Serve};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use self::app::{App, Mode};

@@ -10,9 +10,12 @@
 //! - `mod.rs`: [`Body`] and its constructors.
 //! - `collect.rs`: reading a whole body: [`Collected`].
 //! - `sender.rs`: [`Sender`], for bodies produced piece by piece.
-//! - `pipe.rs`: the one-slot channel a connection feeds a received body through.
+//! - `pipe.rs`: the one-slot channel an HTTP/1.1 connection feeds a
+//!   received body through.
+//! - `h2_stream.rs`: the receiving end of an HTTP/2 stream.
 
 mod collect;
+pub(crate) mod h2_stream;
 pub(crate) mod pipe;
 mod sender;
 
@@ -58,7 +61,7 @@ enum Kind {
     Empty,
     Full(Option<Bytes>),
     Incoming(pipe::Receiver),
-    H2(crate::h2::body::Recv),
+    H2(h2_stream::Recv),
     Dyn(Dyn),
 }
 
@@ -131,7 +134,7 @@ impl Body {
         }
     }
 
-    pub(crate) fn h2(recv: crate::h2::body::Recv) -> Body {
+    pub(crate) fn h2(recv: h2_stream::Recv) -> Body {
         Body {
             kind: Kind::H2(recv),
         }

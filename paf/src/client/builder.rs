@@ -1,235 +1,264 @@
-//! The settings of client connections.
+//! The settings of a [`Client`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mimic::Flow;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use conduit::{Overrides, Resolver};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use mimic::Ctx;
 
-use super::shared::{CloseOnDrop, Shared};
-use super::{Connection, SendRequest};
-use crate::{h1, h2};
+use super::conn::Builder as ConnBuilder;
+use super::pool::{Limits, Pool};
+use super::proxy::Proxies;
+use super::redirect::Redirect;
+use super::{Client, Shared, Timeouts};
+use crate::error::{Error, Kind};
 
-/// Client connection settings; starts connections with them.
+/// Builds a [`Client`]; [`Client::builder`] starts one with the defaults.
 ///
-/// Connections speak HTTP/1.1 unless [`http2`](Builder::http2) is set, or
-/// the flow given to [`handshake_flow`](Builder::handshake_flow) negotiated
-/// `h2` by ALPN.
-///
-/// The HTTP/1.1 defaults: one request at a time, response heads up to
-/// 64 KiB with at most 100 fields, targets in origin-form (`/path?query`).
-/// The HTTP/2 defaults: windows of 1 MiB per stream and 4 MiB per
-/// connection, 16 KiB frames, response heads up to 64 KiB, no keep-alive
-/// PINGs, server push refused.
+/// | setting | default |
+/// |---|---|
+/// | resolver | [`conduit::Resolver::new`]: system DNS, `/etc/services`, `http+unix://` |
+/// | TLS | webpki roots; ALPN `h2`, `http/1.1` for `https` |
+/// | proxies | [`Proxies::from_env`] |
+/// | redirects | [`Redirect::limit(10)`](Redirect::limit) |
+/// | connect timeout | 30 s (resolution, TCP, TLS and proxy tunnel together) |
+/// | request timeout | none |
+/// | read timeout | none |
+/// | idle connections | 32 per endpoint, 512 in all, closed after 90 s idle |
+/// | retries | once, on a fresh connection, as [`Client`] documents |
+/// | `user-agent` | `paf/<version>` |
 ///
 /// ```
-/// use http::Request;
-/// use paf::Body;
+/// use std::time::Duration;
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let (io, server_io) = tokio::io::duplex(64 * 1024);
-/// # let echo = paf::service_fn(|req: Request<Body>| async move {
-/// #     let path = req.uri().path().to_owned();
-/// #     Ok::<_, std::convert::Infallible>(http::Response::new(Body::full(path)))
-/// # });
-/// # tokio::spawn(paf::server::Http1::new().serve_connection(server_io, echo));
-/// let (sender, connection) = paf::client::Builder::new().pipeline(true).handshake(io);
-/// tokio::spawn(connection);
-///
-/// // Both requests are written before the first response is read.
-/// let (mut a, mut b) = (sender.clone(), sender);
-/// let (first, second) = tokio::try_join!(
-///     a.send(Request::get("http://example.com/a").body(Body::empty())?),
-///     b.send(Request::get("http://example.com/b").body(Body::empty())?),
-/// )?;
-/// assert_eq!(first.into_body().text().await?, "/a");
-/// assert_eq!(second.into_body().text().await?, "/b");
-/// # Ok(())
-/// # }
+/// # fn main() -> Result<(), paf::Error> {
+/// let client = paf::Client::builder()
+///     .connect_timeout(Some(Duration::from_secs(5)))
+///     .timeout(Some(Duration::from_secs(30)))
+///     .redirect(paf::client::Redirect::limit(3))
+///     .user_agent("my-tool/1.0")
+///     .build()?;
+/// # let _ = client; Ok(()) }
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Builder {
-    config: h1::client::Config,
-    http2: h2::client::Config,
-    prior_knowledge: bool,
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    resolver: Option<Resolver>,
+    tls: Option<mimic::tls::Tls>,
+    overrides: Overrides,
+    conn: ConnBuilder,
+    http1_only: bool,
+    limits: Limits,
+    redirect: Redirect,
+    timeouts: Timeouts,
+    proxies: Option<Proxies>,
+    headers: HeaderMap,
+    retry: bool,
 }
 
-impl Builder {
-    /// The default settings.
-    pub fn new() -> Builder {
-        Builder::default()
+impl Default for ClientBuilder {
+    fn default() -> ClientBuilder {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::USER_AGENT,
+            HeaderValue::from_static(concat!("paf/", env!("CARGO_PKG_VERSION"))),
+        );
+        ClientBuilder {
+            resolver: None,
+            tls: None,
+            overrides: Overrides::default(),
+            conn: ConnBuilder::new(),
+            http1_only: false,
+            limits: Limits::default(),
+            redirect: Redirect::default(),
+            timeouts: Timeouts {
+                connect: Some(Duration::from_secs(30)),
+                request: None,
+                read: None,
+            },
+            proxies: None,
+            headers,
+            retry: true,
+        }
     }
+}
 
-    /// Whether requests sent while others are in progress are written at
-    /// once instead of waiting for the previous response (off by default).
-    ///
-    /// Responses are matched to requests in order. When the server closes
-    /// the connection, the requests it did not answer fail with
-    /// [`Error::is_unanswered`](crate::Error::is_unanswered). No request is
-    /// pipelined behind a `CONNECT` or an `upgrade` request.
-    pub fn pipeline(mut self, enabled: bool) -> Self {
-        self.config.pipeline = enabled;
+impl ClientBuilder {
+    /// The resolver that turns URIs into connections: static tables,
+    /// rewrites, custom schemes. Its base context carries the TLS
+    /// configuration, so it cannot be combined with [`tls`](Self::tls).
+    pub fn resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 
-    /// The largest response head (status line and fields) in bytes; a larger
-    /// one fails the request with [`Error::is_parse`](crate::Error::is_parse).
-    pub fn max_head_size(mut self, bytes: usize) -> Self {
-        self.config.limits.max_head_bytes = bytes;
+    /// The TLS configuration (roots, client certificate) for the default
+    /// resolver.
+    pub fn tls(mut self, tls: mimic::tls::Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
-    /// The most header fields in a response (and in a trailer section); more
-    /// fail the request with [`Error::is_parse`](crate::Error::is_parse).
-    pub fn max_headers(mut self, count: usize) -> Self {
-        self.config.limits.max_headers = count;
+    /// Per-client overrides: `--resolve`, `--connect-to`, `--unix-socket`.
+    pub fn overrides(mut self, overrides: Overrides) -> Self {
+        self.overrides = overrides;
         self
     }
 
-    /// Whether request targets are sent in absolute-form
-    /// (`GET http://example.com/path HTTP/1.1`), as HTTP proxies expect,
-    /// rather than origin-form (`GET /path HTTP/1.1`). Requests whose URI
-    /// has no scheme and authority are still sent in origin-form.
-    pub fn absolute_form(mut self, enabled: bool) -> Self {
-        self.config.absolute_form = enabled;
+    /// Sends every request to this Unix socket, whatever the URI's host
+    /// (as curl's `--unix-socket`).
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.overrides = self.overrides.unix_socket(path);
         self
     }
 
-    /// Speaks HTTP/2 from the first byte (prior knowledge): for clear-text
-    /// servers known to speak it, and Unix sockets. Over TLS,
-    /// [`handshake_flow`](Builder::handshake_flow) follows ALPN instead.
-    pub fn http2(mut self) -> Self {
-        self.prior_knowledge = true;
+    /// The settings of each connection: head limits, HTTP/2 windows and
+    /// keep-alive PINGs. [`http2`](ConnBuilder::http2) there is the same as
+    /// [`http2_prior_knowledge`](Self::http2_prior_knowledge) here, which
+    /// these settings replace: call this first.
+    pub fn connection(mut self, settings: ConnBuilder) -> Self {
+        self.conn = settings;
         self
     }
 
-    /// Whether connections speak HTTP/2 from the first byte.
-    pub(crate) fn is_prior_knowledge(&self) -> bool {
-        self.prior_knowledge
-    }
-
-    /// These settings for a forward proxy: HTTP/1.1, absolute-form targets.
-    pub(crate) fn for_forward_proxy(&self) -> Builder {
-        let mut builder = self.clone().absolute_form(true);
-        builder.prior_knowledge = false;
-        builder
-    }
-
-    /// HTTP/2: how many bytes of each response body the server may send
-    /// ahead of the reader.
-    pub fn http2_initial_stream_window_size(mut self, bytes: u32) -> Self {
-        self.http2.initial_stream_window = bytes;
+    /// Offers only HTTP/1.1 by ALPN over TLS.
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
         self
     }
 
-    /// HTTP/2: how many response-body bytes the server may send ahead
-    /// across all streams.
-    pub fn http2_initial_connection_window_size(mut self, bytes: u32) -> Self {
-        self.http2.initial_connection_window = bytes;
+    /// Speaks HTTP/2 from the first byte on clear-text connections (TCP,
+    /// Unix sockets); over TLS, ALPN still decides.
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.conn = self.conn.http2();
         self
     }
 
-    /// HTTP/2: the largest frame the server may send, from 16 KiB to 16 MiB.
-    pub fn http2_max_frame_size(mut self, bytes: u32) -> Self {
-        self.http2.max_frame_size = bytes;
+    /// The most idle HTTP/1.1 connections kept per endpoint (32 by default).
+    pub fn pool_max_idle_per_endpoint(mut self, max: usize) -> Self {
+        self.limits.max_idle_per_route = max;
         self
     }
 
-    /// HTTP/2: the largest response head, decoded.
-    pub fn http2_max_header_list_size(mut self, bytes: u32) -> Self {
-        self.http2.max_header_list_size = bytes;
+    /// The most idle connections kept in all (512 by default); the oldest
+    /// is closed to make room.
+    pub fn pool_max_idle(mut self, max: usize) -> Self {
+        self.limits.max_idle = max;
         self
     }
 
-    /// HTTP/2: how many bytes of request body each stream may queue beyond
-    /// what the server's window lets out.
-    pub fn http2_max_send_buffer_size(mut self, bytes: usize) -> Self {
-        self.http2.max_send_buffer = bytes;
+    /// How long an idle connection is kept (90 s by default; `None`: until
+    /// the server closes it): an HTTP/1.1 connection in the pool, or an
+    /// HTTP/2 connection with no stream open. A server's `Keep-Alive: timeout=N` shortens it
+    /// to one second less than `N`.
+    pub fn pool_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.idle_timeout = timeout;
         self
     }
 
-    /// HTTP/2: sends a PING this often (none by default); a server that
-    /// does not answer within the [timeout](Builder::http2_keep_alive_timeout)
-    /// fails the connection.
-    pub fn http2_keep_alive_interval(mut self, interval: Option<Duration>) -> Self {
-        self.http2.keep_alive_interval = interval;
+    /// Which redirects to follow.
+    pub fn redirect(mut self, policy: Redirect) -> Self {
+        self.redirect = policy;
         self
     }
 
-    /// HTTP/2: how long to wait for the answer to a keep-alive PING (20
-    /// seconds by default).
-    pub fn http2_keep_alive_timeout(mut self, timeout: Duration) -> Self {
-        self.http2.keep_alive_timeout = timeout;
+    /// The longest time to open a connection: resolution, TCP, TLS and the
+    /// proxy tunnel together (30 s by default). Expiry is
+    /// [`Error::is_connect_timeout`].
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeouts.connect = timeout;
         self
     }
 
-    /// Starts a connection on `io`: the [`SendRequest`] half sends requests,
-    /// the [`Connection`] half must be spawned (or polled) to run it.
-    pub fn handshake<I>(&self, io: I) -> (SendRequest, Connection)
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        if self.prior_knowledge {
-            self.handshake_h2(io, false)
-        } else {
-            self.handshake_h1(io)
+    /// The longest time for a whole request: connecting, redirects, and
+    /// reading the response body to its end (none by default). Expiry is
+    /// [`Error::is_request_timeout`], from the request or the body's reader.
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeouts.request = timeout;
+        self
+    }
+
+    /// The longest wait for the response head, counted from when the
+    /// request starts to go out (so a request body's upload counts), and
+    /// for each piece of the response body after it (none by default).
+    /// Expiry is [`Error::is_read_timeout`]. A feed that may stay quiet, such
+    /// as Docker's events, needs none; a slow upload needs a longer one.
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeouts.read = timeout;
+        self
+    }
+
+    /// The proxies to use (by default [`Proxies::from_env`]);
+    /// [`Proxies::none`] turns them off.
+    pub fn proxies(mut self, proxies: Proxies) -> Self {
+        self.proxies = Some(proxies);
+        self
+    }
+
+    /// A field added to every request that does not set it.
+    pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Replaces the fields added to every request that does not set them
+    /// (by default only `user-agent: paf/<version>`); an empty map adds none.
+    pub fn default_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The `user-agent` of every request that does not set it.
+    pub fn user_agent(self, agent: &str) -> Self {
+        match HeaderValue::from_str(agent) {
+            Ok(value) => self.default_header(header::USER_AGENT, value),
+            Err(_) => self,
         }
     }
 
-    /// Starts a connection on a [`Flow`], in the protocol its TLS session
-    /// negotiated by ALPN (`h2` or `http/1.1`); without one, as
-    /// [`handshake`](Builder::handshake) would.
-    ///
-    /// ```
-    /// # async fn run(flow: mimic::Flow) -> Result<(), paf::Error> {
-    /// use http::{Request, Version};
-    /// use paf::Body;
-    /// // `flow` came from resolving a context with TLS and ALPN `h2`, `http/1.1`.
-    /// let (mut sender, connection) = paf::client::Builder::new().handshake_flow(flow);
-    /// tokio::spawn(connection);
-    /// let res = sender.send(Request::get("https://example.com/").body(Body::empty()).unwrap()).await?;
-    /// println!("{:?}", res.version());
-    /// # Ok(()) }
-    /// ```
-    pub fn handshake_flow(&self, flow: Flow) -> (SendRequest, Connection) {
-        crate::debug::connection(crate::debug::Side::Client, flow.info());
-        let tls = flow.info().tls();
-        let is_tls = tls.is_some();
-        let h2 = match tls.and_then(|tls| tls.alpn.as_deref()) {
-            Some(b"h2") => true,
-            Some(b"http/1.1") => false,
-            _ => self.prior_knowledge,
+    /// Whether a request whose reused connection turned out closed is sent
+    /// again on a fresh one (on by default; [`Client`] has the rule).
+    pub fn retry(mut self, enabled: bool) -> Self {
+        self.retry = enabled;
+        self
+    }
+
+    /// Builds the client. Fails when both a resolver and a TLS
+    /// configuration are given.
+    pub fn build(self) -> Result<Client, Error> {
+        let resolver = match (self.resolver, self.tls) {
+            (Some(_), Some(_)) => {
+                return Err(Error::with(
+                    Kind::Request,
+                    "a client takes a resolver or a TLS configuration, not both: \
+                     install the TLS layer in the resolver's base context",
+                ));
+            }
+            (Some(resolver), None) => resolver,
+            (None, Some(tls)) => Resolver::builder()
+                .base(tls.install(Ctx::new().with_builtins()))
+                .build()
+                .map_err(|e| Error::with(Kind::Request, e))?,
+            (None, None) => Resolver::new(),
         };
-        if h2 {
-            self.handshake_h2(flow, is_tls)
-        } else {
-            self.handshake_h1(flow)
-        }
-    }
-
-    fn handshake_h1<I>(&self, io: I) -> (SendRequest, Connection)
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared::new(self.config.pipeline));
-        let future = h1::client::run(io, self.config.clone(), rx, CloseOnDrop(shared.clone()));
-        (
-            SendRequest::http1(tx, shared),
-            Connection::new(Box::pin(future)),
-        )
-    }
-
-    fn handshake_h2<I>(&self, io: I, tls: bool) -> (SendRequest, Connection)
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let (handle, future) = h2::client::handshake(io, &self.http2, tls);
-        (
-            SendRequest::http2(handle),
-            Connection::new(Box::pin(future)),
-        )
+        let alpn_http1 = self.http1_only.then(|| vec![b"http/1.1".to_vec()]);
+        Ok(Client {
+            shared: Arc::new(Shared {
+                resolver,
+                overrides: self.overrides,
+                forward: self.conn.for_forward_proxy(),
+                conn: self.conn,
+                alpn_http1,
+                pool: Pool::new(self.limits),
+                redirect: self.redirect,
+                timeouts: self.timeouts,
+                proxies: self.proxies.unwrap_or_else(Proxies::from_env),
+                headers: self.headers,
+                retry: self.retry,
+                plans: Default::default(),
+            }),
+        })
     }
 }

@@ -1,168 +1,308 @@
-//! Sending requests: [`Client`] takes URIs and manages connections; the
-//! rest of this module works on one connection.
+//! Sending requests: [`Client`] takes URIs and manages connections;
+//! [`conn`] works on one connection.
 //!
 //! [`Client`] (with [`ClientBuilder`], [`Response`], [`Redirect`],
 //! [`Proxies`]) pools connections per endpoint, retries requests whose
 //! pooled connection died, follows redirects, applies timeouts and goes
-//! through proxies; `docs/client.md` is its guide.
-//!
-//! [`handshake`] takes any stream (a TCP socket, a TLS session, a
-//! [`mimic::Flow`], an in-memory pipe) and returns two halves: a
-//! [`SendRequest`] that sends requests, and a [`Connection`] future that
-//! does the reading and writing. The connection must be spawned (or
-//! otherwise polled) for anything to happen; it resolves when the connection
-//! closes.
-//!
-//! ```
-//! use http::{Request, StatusCode};
-//! use paf::Body;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let (io, server_io) = tokio::io::duplex(64 * 1024);
-//! # let hello = paf::service_fn(|_req: Request<Body>| async {
-//! #     Ok::<_, std::convert::Infallible>(http::Response::new(Body::full("Hello!")))
-//! # });
-//! # tokio::spawn(paf::server::Http1::new().serve_connection(server_io, hello));
-//! // `io` is a connected stream, e.g. a `tokio::net::TcpStream`.
-//! let (mut sender, connection) = paf::client::handshake(io);
-//! tokio::spawn(async move {
-//!     if let Err(err) = connection.await {
-//!         eprintln!("connection failed: {err}");
-//!     }
-//! });
-//!
-//! let req = Request::get("http://example.com/hello").body(Body::empty())?;
-//! let res = sender.send(req).await?;
-//! assert_eq!(res.status(), StatusCode::OK);
-//! assert_eq!(res.into_body().text().await?, "Hello!");
-//!
-//! // The same connection carries the next request once the previous
-//! // response body was read.
-//! let res = sender.send(Request::get("http://example.com/").body(Body::empty())?).await?;
-//! # let _ = res;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! # Requests
-//! The request's URI gives the target (`/path?query`; the authority for
-//! `CONNECT`; the whole URI with [`Builder::absolute_form`], for proxies)
-//! and, when the request has no `host` header, its value, written exactly
-//! as in the URI (without user information). Requests go out in the
-//! connection's protocol, whatever their version field says.
-//!
-//! # HTTP/2
-//! [`Builder::http2`] speaks HTTP/2 from the first byte (prior knowledge,
-//! for clear text and Unix sockets), and [`Builder::handshake_flow`]
-//! follows what a TLS flow negotiated by ALPN. Clones of the
-//! [`SendRequest`] send concurrently, each request on its own stream; a
-//! request whose URI has no scheme and authority takes them from the
-//! connection and the `host` field. [`SendRequest::max_concurrent_requests`]
-//! and [`SendRequest::active_requests`] tell when a pool should open
-//! another connection, and [`SendRequest::is_closed`] turns true as soon as
-//! the server sends GOAWAY.
-//!
-//! The body's framing follows its [size hint](http_body::Body::size_hint):
-//! an exact length is sent with `content-length` (none at all for an empty
-//! `GET`, `HEAD`, `DELETE`, `OPTIONS`, `TRACE` or `CONNECT`; `0` for the other
-//! methods), an unknown length with chunked encoding, trailers included.
-//! A `content-length` set by the caller is kept; a body that does not match
-//! it fails the request ([`Error::is_user`]) and closes the connection.
-//! The head and a small body leave in a single write.
-//!
-//! # Responses
-//! [`SendRequest::send`] returns once the response head has arrived; the
-//! body streams from the connection as it is read. Interim responses (`100
-//! Continue`, `103 Early Hints`) are skipped; a request with `expect:
-//! 100-continue` is sent with its body at once, without waiting for the
-//! `100`. A response that arrives before the request body is fully sent is
-//! returned at once; unless it is a 2xx (a server streaming its answer as
-//! the upload goes on), the rest of the request body is not sent and the
-//! connection is not reused.
-//!
-//! # Connection reuse
-//! The connection carries the next request when the server keeps it alive
-//! and the previous exchange is complete: request body sent, response body
-//! read to its end. **Read or drop response bodies**: a response body that
-//! is dropped unread is read on and thrown away if at most 64 KiB of it are
-//! left and they arrive within 2 seconds, to keep the connection; otherwise
-//! the connection closes (so a dropped endless feed costs nothing).
-//! [`SendRequest::is_closed`] turns true as soon as the connection will
-//! take no more requests (a request or response said `connection: close`,
-//! the server closed it, or it failed).
-//!
-//! Requests sent while another is in progress wait their turn. With
-//! [`Builder::pipeline`] they are written at once instead, and the
-//! responses are matched to the requests in order.
-//!
-//! # Errors and retries
-//! - [`Error::is_closed`]: the request was not sent at all, as the
-//!   connection was already closed. Any request can be sent again on
-//!   another connection.
-//! - [`Error::is_unanswered`]: the request was sent, but the connection
-//!   closed before any byte of its response arrived. The server may have
-//!   processed it: send it again only if it is idempotent. This is what a
-//!   request on a kept-alive connection that the server just closed gets.
-//! - [`Error::is_incomplete`]: the connection closed in the middle of the
-//!   response head (for the request) or body (for the body's reader).
-//! - [`Error::is_parse`]: the response head was malformed; [`Error::is_body`]:
-//!   the response body was.
-//! - [`Error::is_io`]: reading or writing failed.
-//! - [`Error::is_canceled`]: the [`Connection`] was dropped before the
-//!   response arrived.
-//! - [`Error::is_http2`]: the HTTP/2 server reset the stream or broke the
-//!   protocol; a stream it refused (`REFUSED_STREAM`) is
-//!   [`Error::is_unanswered`] instead, as it was certainly not processed.
-//!
-//! No timeouts are applied here: wrap [`SendRequest::send`] in
-//! [`tokio::time::timeout`] for one.
-//!
-//! # Protocol switches
-//! A `101 Switching Protocols` answer, or a 2xx answer to `CONNECT`, ends
-//! HTTP on the connection: the response carries an [`OnUpgrade`] (take it
-//! with [`upgrade::on`]) that yields the stream, with any bytes the server
-//! sent after the head, and the [`Connection`] future completes.
+//! through proxies; `docs/client.md` is its guide. [`conn::handshake`]
+//! starts one HTTP/1.1 or HTTP/2 connection on any stream, as hyper's
+//! `client::conn` does.
 //!
 //! # Organization
-//! - `mod.rs`: [`handshake`].
-//! - `builder.rs`: [`Builder`], the settings.
-//! - `send_request.rs`: [`SendRequest`], the sending half.
-//! - `connection.rs`: [`Connection`], the driving half.
-//! - `shared.rs`: the state both halves share.
-//!
-//! [`Error::is_closed`]: crate::Error::is_closed
-//! [`Error::is_unanswered`]: crate::Error::is_unanswered
-//! [`Error::is_incomplete`]: crate::Error::is_incomplete
-//! [`Error::is_parse`]: crate::Error::is_parse
-//! [`Error::is_body`]: crate::Error::is_body
-//! [`Error::is_io`]: crate::Error::is_io
-//! [`Error::is_user`]: crate::Error::is_user
-//! [`Error::is_canceled`]: crate::Error::is_canceled
-//! [`Error::is_http2`]: crate::Error::is_http2
-//! [`OnUpgrade`]: crate::upgrade::OnUpgrade
-//! [`upgrade::on`]: crate::upgrade::on
+//! - `conn/`: one connection: [`conn::handshake`], [`conn::Builder`],
+//!   [`conn::SendRequest`], [`conn::Connection`].
+//! - `mod.rs`: [`Client`] and its request methods.
+//! - `builder.rs`: [`ClientBuilder`], the settings.
+//! - `send.rs`: a request's life: redirects followed, retries.
+//! - `plan.rs`: where a request goes (resolution, proxies), kept per origin.
+//! - `connect.rs`: connections taken from the pool or opened.
+//! - `pool.rs`: connections kept per route, lent and given back.
+//! - `response.rs`: [`Response`], and the body that returns its connection.
+//! - `redirect.rs`: [`Redirect`], the policy and the next request.
+//! - `proxy.rs`: [`Proxy`], [`Proxies`] and `NO_PROXY`.
+//! - `auth.rs`: [`basic_auth`]; `form.rs`: form bodies.
+//! - `tunnel.rs`: the `CONNECT` tunnel as a mimic layer.
 
+pub mod conn;
+
+mod auth;
 mod builder;
-mod connection;
-mod send_request;
-pub(crate) mod shared;
+mod connect;
+mod form;
+mod plan;
+mod pool;
+mod proxy;
+mod redirect;
+mod response;
+mod send;
+mod tunnel;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-pub use self::builder::Builder;
-pub use self::connection::Connection;
-pub use self::send_request::SendRequest;
-pub use crate::fetch::{Client, ClientBuilder, Proxies, Proxy, Redirect, Response, basic_auth};
+use conduit::{Overrides, Resolver};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request};
 
-/// Starts an HTTP/1.1 client connection on `io` with the default settings
-/// (see [`Builder`]).
+pub use self::auth::basic_auth;
+pub use self::builder::ClientBuilder;
+pub use self::proxy::{Proxies, Proxy};
+pub use self::redirect::Redirect;
+pub use self::response::Response;
+
+use self::conn::Builder as ConnBuilder;
+use self::form::form_encode;
+use self::plan::{Plan, http_uri};
+use self::pool::Pool;
+use crate::body::Body;
+use crate::error::{Error, Kind, Timeout};
+
+/// An HTTP client: give it a URI, get a [`Response`].
 ///
-/// The [`Connection`] must be spawned (or awaited alongside) for requests
-/// to make progress. See the [module documentation](self) for an example.
-pub fn handshake<I>(io: I) -> (SendRequest, Connection)
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    Builder::new().handshake(io)
+/// `Client::new()` works out of the box: system DNS, the webpki roots,
+/// HTTP/2 or HTTP/1.1 as ALPN decides, proxies from the environment. Every
+/// URI conduit resolves works, Unix sockets included
+/// (`http+unix://%2Fvar%2Frun%2Fdocker.sock/version`). Clones share the
+/// connection pool.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = conduit::listener::TcpListener::bind("127.0.0.1:0".parse()?)?;
+/// # let addr = listener.local_socket_addr();
+/// # let echo = paf::service_fn(|req: http::Request<paf::Body>| async move {
+/// #     let method = req.method().clone();
+/// #     let answer = format!("{method} {}", req.into_body().text().await?);
+/// #     Ok::<_, paf::Error>(http::Response::new(paf::Body::full(answer)))
+/// # });
+/// # use paf::server::Serve;
+/// # let auto = paf::server::Auto::new();
+/// # let _server = conduit::serve::Server::builder().listener(listener).serve(auto.handler(echo));
+/// // A server answering with the method and the body is at `addr`.
+/// let client = paf::Client::new();
+/// let res = client.get(format!("http://{addr}/")).await?;
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(res.text().await?, "GET ");
+///
+/// let res = client.post(format!("http://{addr}/api"), r#"{"hello":"world"}"#).await?;
+/// assert_eq!(res.text().await?, r#"POST {"hello":"world"}"#);
+/// // Both went on the same connection, now idle in the pool.
+/// assert_eq!(client.pool_size(), (1, 0));
+/// # Ok(()) }
+/// ```
+///
+/// # Connections
+/// Connections are pooled per endpoint as conduit's rules resolve it (two
+/// Unix sockets never share one; a proxy's connections are its own). An
+/// HTTP/1.1 connection carries one request at a time and goes back to the
+/// pool when its response body ends, or when the body is dropped: then
+/// the connection reads on and throws away up to 64 KiB of what is left,
+/// in the background, and is closed if more remains or the rest takes more
+/// than 2 seconds to come. An HTTP/2 connection carries every request to
+/// its endpoint at once; another is opened only when the server's stream
+/// limit is reached.
+///
+/// # Retries
+/// A request is sent again, once, when all of these hold (on a new
+/// HTTP/1.1 connection; over HTTP/2 on the pool's connection, as one that
+/// refused a stream or went away is no longer handed out):
+/// - it went out on a connection taken from the pool (a new connection
+///   failing is not retried);
+/// - no byte of the response arrived: the connection was closed before the
+///   request could be written, closed after it without an answer, or the
+///   HTTP/2 server refused the stream;
+/// - its body can be sent again: empty, or given whole
+///   ([`Body::full`], a string, bytes). A streamed body is consumed by the
+///   first attempt.
+///
+/// That covers the common case of a server closing a kept-alive connection
+/// just as a request is sent on it, for every method: a server that closes
+/// a connection without answering the request in flight did not process
+/// it, except a broken one. [`ClientBuilder::retry`] turns it off.
+///
+/// # Errors
+/// One [`Error`] type: [`Error::is_connect`] with [`Error::report`] for
+/// mimic's per-candidate account, [`Error::is_tls`], the three timeouts,
+/// [`Error::is_redirect`], [`Error::is_request`] for a bad URI, and the
+/// protocol errors of [`conn`].
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    resolver: Resolver,
+    overrides: Overrides,
+    conn: ConnBuilder,
+    forward: ConnBuilder,
+    alpn_http1: Option<Vec<Vec<u8>>>,
+    pool: Arc<Pool>,
+    redirect: Redirect,
+    timeouts: Timeouts,
+    proxies: Proxies,
+    headers: HeaderMap,
+    retry: bool,
+    /// Plans by origin.
+    plans: Mutex<HashMap<String, Arc<Plan>, pool::FastHash>>,
+}
+
+#[derive(Clone, Debug)]
+struct Timeouts {
+    connect: Option<Duration>,
+    request: Option<Duration>,
+    read: Option<Duration>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &*self.shared;
+        f.debug_struct("Client")
+            .field("pool", &shared.pool)
+            .field("redirect", &shared.redirect)
+            .field("timeouts", &shared.timeouts)
+            .field("proxies", &shared.proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client with the default settings (see [`ClientBuilder`]).
+    pub fn new() -> Client {
+        match ClientBuilder::default().build() {
+            Ok(client) => client,
+            // The defaults set neither a resolver nor TLS, so the one way
+            // for `build` to fail cannot happen.
+            Err(err) => unreachable!("default client settings: {err}"),
+        }
+    }
+
+    /// A builder, to change the defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// `GET uri`.
+    pub async fn get(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::GET, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `HEAD uri`.
+    pub async fn head(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::HEAD, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `DELETE uri`.
+    pub async fn delete(&self, uri: impl AsRef<str>) -> Result<Response, Error> {
+        self.call(Method::DELETE, uri, HeaderMap::new(), Body::empty())
+            .await
+    }
+
+    /// `POST uri` with `body`.
+    pub async fn post(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::POST, uri, HeaderMap::new(), body).await
+    }
+
+    /// `PUT uri` with `body`.
+    pub async fn put(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::PUT, uri, HeaderMap::new(), body).await
+    }
+
+    /// `PATCH uri` with `body`.
+    pub async fn patch(
+        &self,
+        uri: impl AsRef<str>,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        self.call(Method::PATCH, uri, HeaderMap::new(), body).await
+    }
+
+    /// `POST uri` with `params` as an `application/x-www-form-urlencoded`
+    /// body.
+    ///
+    /// ```no_run
+    /// # async fn run(client: paf::Client) -> Result<(), paf::Error> {
+    /// let res = client.post_form("http://localhost:8080/login", &[("user", "ada"), ("pass", "n&m")]).await?;
+    /// # let _ = res; Ok(()) }
+    /// ```
+    pub async fn post_form(
+        &self,
+        uri: impl AsRef<str>,
+        params: &[(&str, &str)],
+    ) -> Result<Response, Error> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self.call(Method::POST, uri, headers, form_encode(params))
+            .await
+    }
+
+    /// Any method, with header fields and a body.
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: impl AsRef<str>,
+        headers: HeaderMap,
+        body: impl Into<Body>,
+    ) -> Result<Response, Error> {
+        let text = uri.as_ref();
+        let mut req = Request::new(body.into());
+        *req.method_mut() = method;
+        *req.uri_mut() = http_uri(text)?;
+        *req.headers_mut() = headers;
+        self.execute(text.to_string(), req).await
+    }
+
+    /// Sends an [`http::Request`]; its URI must be absolute.
+    ///
+    /// ```no_run
+    /// # async fn run(client: paf::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let req = http::Request::put("http://localhost:8080/doc")
+    ///     .header("content-type", "text/plain")
+    ///     .body(paf::Body::full("hello"))?;
+    /// let res = client.request(req).await?;
+    /// # let _ = res; Ok(()) }
+    /// ```
+    pub async fn request(&self, req: Request<Body>) -> Result<Response, Error> {
+        let text = req.uri().to_string();
+        self.execute(text, req).await
+    }
+
+    /// Sends `req` to `text`, the URI as conduit reads it (`req`'s URI is
+    /// its `http` form, which cannot hold a Unix socket).
+    async fn execute(&self, text: String, req: Request<Body>) -> Result<Response, Error> {
+        let deadline = self.shared.timeouts.request.map(crate::timer::after);
+        let exchange = self.follow(text, req, deadline);
+        match deadline {
+            // Boxed, as the timer would enlarge every request's future.
+            Some(at) => Box::pin(tokio::time::timeout_at(at, exchange))
+                .await
+                .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Request)))),
+            None => exchange.await,
+        }
+    }
+
+    /// Idle HTTP/1.1 connections and open HTTP/2 connections in the pool.
+    pub fn pool_size(&self) -> (usize, usize) {
+        self.shared.pool.counts()
+    }
 }

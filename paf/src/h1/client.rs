@@ -9,16 +9,19 @@
 //! is fed to its reader through a one-slot pipe, while the request body may
 //! still be going out.
 //!
-//! - `head.rs`: the request head (target form, `host`, framing).
+//! - `handle.rs`: [`Handle`], what sends requests to the loop.
+//! - `shared.rs`: the state the handles and the loop share.
 //! - `incoming.rs`: the response body pump.
 
-mod head;
+mod handle;
 mod incoming;
+mod shared;
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::UPGRADE;
@@ -26,12 +29,13 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use self::handle::Handle;
 use self::incoming::{Incoming, Outcome};
-use super::codec::{self, Decoder, Encoder, Framing, Limits, ResponseHead};
+use self::shared::{CloseOnDrop, Envelope, Reply, Shared};
+use super::codec::{self, Decoder, Encoder, Framing, InvalidLength, Limits, ResponseHead};
 use super::io::{Buffered, WRITE_HIGH_WATER};
 use super::outgoing::{Step, poll_encode};
 use crate::body::{Body, pipe};
-use crate::client::shared::{CloseOnDrop, Envelope, Reply};
 use crate::error::{Error, Kind};
 use crate::upgrade::{OnUpgrade, Upgraded};
 
@@ -43,9 +47,27 @@ pub(crate) struct Config {
     pub(crate) absolute_form: bool,
 }
 
+/// Starts a connection on `io`: the handle sends requests, the future runs
+/// the connection.
+pub(crate) fn handshake<I>(
+    io: I,
+    config: Config,
+) -> (
+    Handle,
+    impl Future<Output = Result<(), Error>> + Send + 'static,
+)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared::new(config.pipeline));
+    let future = run(io, config, rx, CloseOnDrop(shared.clone()));
+    (Handle::new(tx, shared), future)
+}
+
 /// Runs the connection until it closes or switches protocols. `shared` is
 /// closed when the future is dropped, even before its first poll.
-pub(crate) async fn run<I>(
+async fn run<I>(
     io: I,
     config: Config,
     rx: mpsc::UnboundedReceiver<Envelope>,
@@ -241,20 +263,18 @@ where
         }
         let (parts, body) = req.into_parts();
         let dst = self.io.write_buf.head_mut();
-        let framing = match head::encode(
-            &parts,
-            &body,
-            self.config.absolute_form,
-            &mut self.scratch,
-            dst,
-        ) {
-            Ok(framing) => framing,
-            Err(err) => {
-                self.settle();
-                let _ = reply.send(Err(err));
-                return;
-            }
-        };
+        let length = http_body::Body::size_hint(&body).exact();
+        let absolute_form = self.config.absolute_form;
+        let framing =
+            match codec::encode_request(&parts, length, absolute_form, &mut self.scratch, dst) {
+                Ok(framing) => framing,
+                Err(InvalidLength) => {
+                    self.settle();
+                    let message = "invalid content-length header in the request";
+                    let _ = reply.send(Err(Error::with(Kind::User, message)));
+                    return;
+                }
+            };
         self.unflushed = true;
         if framing != Framing::Empty {
             self.writing = Some(Outgoing {

@@ -12,7 +12,6 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
@@ -21,51 +20,13 @@ use http::{Request, Response, Uri, Version};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
-use super::body::{Active, Recv, SendError, send_body};
 use super::ping::KeepAlive;
+use super::send::{SendError, send_body};
+use super::settings::Settings;
 use super::{content_length, strip_connection_fields};
 use crate::body::Body;
+use crate::body::h2_stream::{Active, Recv};
 use crate::error::{Error, Kind};
-
-/// The settings of HTTP/2 client connections.
-#[derive(Clone, Debug)]
-pub(crate) struct Config {
-    pub(crate) initial_stream_window: u32,
-    pub(crate) initial_connection_window: u32,
-    pub(crate) max_frame_size: u32,
-    pub(crate) max_header_list_size: u32,
-    pub(crate) max_send_buffer: usize,
-    pub(crate) keep_alive_interval: Option<Duration>,
-    pub(crate) keep_alive_timeout: Duration,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            initial_stream_window: 1024 * 1024,
-            initial_connection_window: 4 * 1024 * 1024,
-            max_frame_size: 16 * 1024,
-            max_header_list_size: 64 * 1024,
-            max_send_buffer: 400 * 1024,
-            keep_alive_interval: None,
-            keep_alive_timeout: Duration::from_secs(20),
-        }
-    }
-}
-
-impl Config {
-    fn builder(&self) -> h2::client::Builder {
-        let mut builder = h2::client::Builder::new();
-        builder
-            .enable_push(false)
-            .initial_window_size(self.initial_stream_window)
-            .initial_connection_window_size(self.initial_connection_window)
-            .max_frame_size(self.max_frame_size)
-            .max_header_list_size(self.max_header_list_size)
-            .max_send_buffer_size(self.max_send_buffer);
-        builder
-    }
-}
 
 type H2Sender = h2::client::SendRequest<Bytes>;
 
@@ -90,7 +51,7 @@ pub(crate) struct Handle {
 /// given to requests whose URI has none.
 pub(crate) fn handshake<I>(
     io: I,
-    config: &Config,
+    settings: &Settings,
     tls: bool,
 ) -> (
     Handle,
@@ -107,10 +68,8 @@ where
         active: Arc::new(AtomicUsize::new(0)),
         scheme: if tls { Scheme::HTTPS } else { Scheme::HTTP },
     };
-    let builder = config.builder();
-    let keep_alive = config
-        .keep_alive_interval
-        .map(|interval| (interval, config.keep_alive_timeout));
+    let builder = settings.client_builder();
+    let keep_alive = settings.keep_alive();
     let weak = Arc::downgrade(&sender);
     drop(sender);
     let run = async move {

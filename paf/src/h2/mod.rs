@@ -1,17 +1,20 @@
 //! HTTP/2, on the `h2` crate.
 //!
 //! # Organization
-//! - `server.rs`: the server connection loop and the answer to each stream.
+//! - `settings.rs`: the settings client and server share.
+//! - `server/`: the server connection loop and the answer to each stream.
 //! - `client.rs`: the client connection.
-//! - `body.rs`: bodies on streams, with flow control both ways.
-//! - `h2c.rs`: clear-text HTTP/2: the preface and the `Upgrade: h2c` switch.
+//! - `send.rs`: sending a body on a stream, with flow control (received
+//!   bodies are in `body/h2_stream.rs`).
 //! - `ping.rs`: keep-alive PINGs.
 
-pub(crate) mod body;
 pub(crate) mod client;
-pub(crate) mod h2c;
 mod ping;
+mod send;
 pub(crate) mod server;
+mod settings;
+
+pub(crate) use self::settings::Settings;
 
 use http::header::{self, HeaderMap, HeaderName};
 
@@ -34,7 +37,7 @@ const CONNECTION_SPECIFIC: [HeaderName; 5] = [
 
 /// Drops the fields HTTP/2 forbids: `h2` refuses messages carrying them,
 /// and code written for HTTP/1.1 sets them. `te` may only say `trailers`.
-fn strip_connection_fields(headers: &mut HeaderMap) {
+pub(crate) fn strip_connection_fields(headers: &mut HeaderMap) {
     // Usually there are none: one pass over the names is cheaper than a
     // hashed removal of each.
     let forbidden = |name: &HeaderName| name == header::TE || CONNECTION_SPECIFIC.contains(name);

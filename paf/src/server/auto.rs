@@ -4,16 +4,15 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use mimic::Flow;
+use http::Extensions;
+use mimic::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::signal::Signal;
-use super::{
-    Connected, Connection, ConnectionHandler, Http1, Http2, HttpService, ResponseBody, handler,
-};
+use super::serve::sealed::Start;
+use super::{Connected, Connection, Http1, Http2, HttpService, ResponseBody, Serve, h2c};
 use crate::error::{Error, Kind};
-use crate::h2::h2c;
 use crate::rewind::Rewind;
+use crate::signal::Signal;
 use crate::{h1, h2};
 
 /// Serves HTTP/1.1 and HTTP/2 with one handler, each protocol with its own
@@ -34,7 +33,7 @@ use crate::{h1, h2};
 /// use conduit::listener::TcpListener;
 /// use http::{Request, Response, Version};
 /// use paf::Body;
-/// use paf::server::Auto;
+/// use paf::server::{Auto, Serve};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,7 +49,7 @@ use crate::{h1, h2};
 ///
 /// // An HTTP/2 client with prior knowledge.
 /// let tcp = tokio::net::TcpStream::connect(&addr).await?;
-/// let (mut sender, connection) = paf::client::Builder::new().http2().handshake(tcp);
+/// let (mut sender, connection) = paf::client::conn::Builder::new().http2().handshake(tcp);
 /// tokio::spawn(connection);
 /// let res = sender.send(Request::get(format!("http://{addr}/")).body(Body::empty())?).await?;
 /// assert_eq!(res.version(), Version::HTTP_2);
@@ -157,42 +156,35 @@ impl Auto {
         protocols
     }
 
-    /// Serves a clear-text stream, choosing by its first bytes.
-    pub fn serve_connection<I, S, B>(&self, io: I, service: S) -> Connection
+    /// Whether the connection is HTTP/2, and what was read to tell.
+    async fn choose<I>(&self, io: &mut I, tls: Option<&TlsInfo>) -> Result<(bool, BytesMut), Error>
     where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: HttpService<B>,
-        B: ResponseBody,
+        I: AsyncRead + Unpin,
     {
-        self.serve(io, service, None)
-    }
-
-    /// Serves a [`Flow`]: by its ALPN protocol when it is TLS, by its first
-    /// bytes otherwise. Requests carry a [`Connected`].
-    pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
-    where
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        let connected = Connected::new(flow.info().clone());
-        self.serve(flow, service, Some(connected))
-    }
-
-    fn serve<I, S, B>(&self, io: I, service: S, connected: Option<Connected>) -> Connection
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        let auto = self.clone();
-        Connection::start(move |signal| auto.run(io, service, connected, signal))
+        let http2 = match tls.map(|tls| tls.alpn.as_deref()) {
+            Some(Some(alpn)) => match (alpn, self.h1, self.h2) {
+                (b"h2", _, true) => true,
+                (b"http/1.1", true, _) => false,
+                _ => {
+                    let alpn = String::from_utf8_lossy(alpn);
+                    let message = format!("ALPN chose {alpn:?}, which this server does not serve");
+                    return Err(Error::with(Kind::Upgrade, message));
+                }
+            },
+            Some(None) => !self.h1,
+            None if self.h1 && self.h2 && self.prior_knowledge => {
+                return h2c::sniff(io, self.http1.config.head_timeout).await;
+            }
+            None => !self.h1,
+        };
+        Ok((http2, BytesMut::new()))
     }
 
     async fn run<I, S, B>(
         self,
         mut io: I,
         service: S,
-        connected: Option<Connected>,
+        extensions: Extensions,
         signal: Arc<Signal>,
     ) -> Result<(), Error>
     where
@@ -200,39 +192,22 @@ impl Auto {
         S: HttpService<B>,
         B: ResponseBody,
     {
+        let tls = extensions.get::<Connected>().and_then(Connected::tls);
+        let clear_text = tls.is_none();
+        let (http2, early) = self.choose(&mut io, tls).await?;
         let h2_config = self.http2.config.clone();
-        let tls_alpn = connected
-            .as_ref()
-            .and_then(Connected::tls)
-            .map(|tls| tls.alpn.clone());
-        let mut early = BytesMut::new();
-        let http2 = match tls_alpn {
-            Some(Some(alpn)) => match (&alpn[..], self.h1, self.h2) {
-                (b"h2", _, true) => true,
-                (b"http/1.1", true, _) => false,
-                _ => {
-                    let alpn = String::from_utf8_lossy(&alpn);
-                    let message = format!("ALPN chose {alpn:?}, which this server does not serve");
-                    return Err(Error::with(Kind::Upgrade, message));
-                }
-            },
-            Some(None) => !self.h1,
-            None if self.h1 && self.h2 && self.prior_knowledge => {
-                let (is_h2, read) = h2c::sniff(&mut io, self.http1.config.head_timeout).await?;
-                early = read;
-                is_h2
-            }
-            None => !self.h1,
-        };
         if http2 {
             let io = Rewind::new(io, early.freeze());
-            return h2::server::serve(io, service, h2_config, connected, signal, None).await;
+            let extras = h2::server::Extras {
+                extensions,
+                signal,
+                first: None,
+            };
+            return h2::server::serve(io, service, h2_config, extras).await;
         }
-
-        let clear_text = connected.as_ref().is_none_or(|c| c.tls().is_none());
         let extras = h1::server::Extras {
             early,
-            connected: connected.clone(),
+            extensions: extensions.clone(),
             signal: signal.clone(),
             h2c: self.h2 && self.h2c_upgrade && clear_text,
         };
@@ -246,20 +221,26 @@ impl Auto {
             service,
         } = switch;
         let prefix = h2c::splice_preface(&mut io, early, h2_config.handshake_timeout).await?;
-        let first = h2c::upgraded_request(head);
+        let extras = h2::server::Extras {
+            extensions,
+            signal,
+            first: Some(h2c::upgraded_request(head)),
+        };
         let io = Rewind::new(io, prefix);
-        h2::server::serve(io, service, h2_config, connected, signal, Some(first)).await
+        h2::server::serve(io, service, h2_config, extras).await
     }
+}
 
-    /// A connection handler for [`conduit::serve::Server`]: each flow is
-    /// served with a clone of `service` in the protocol it chose, and the
-    /// drain signal ends connections gracefully (GOAWAY on HTTP/2).
-    pub fn handler<S, B>(&self, service: S) -> impl ConnectionHandler
+impl Serve for Auto {}
+
+impl Start for Auto {
+    fn start<I, S, B>(&self, io: I, service: S, extensions: Extensions) -> Connection
     where
-        S: HttpService<B> + Clone + Sync,
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: HttpService<B>,
         B: ResponseBody,
     {
         let auto = self.clone();
-        handler(move |flow| auto.serve_flow(flow, service.clone()))
+        Connection::start(move |signal| auto.run(io, service, extensions, signal))
     }
 }

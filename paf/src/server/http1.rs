@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use mimic::Flow;
+use http::Extensions;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Connected, Connection, ConnectionHandler, HttpService, ResponseBody, handler};
+use super::serve::sealed::Start;
+use super::{Connection, HttpService, ResponseBody, Serve};
 use crate::h1;
 
-/// HTTP/1.1 server settings; serves connections with them.
+/// HTTP/1.1 server settings; serves connections with them through [`Serve`].
 ///
 /// The defaults suit a server on the open internet: request heads up to
 /// 64 KiB with at most 100 fields and targets up to 8 KiB, 30 seconds to
@@ -97,30 +98,12 @@ impl Http1 {
         self.config().date = enabled;
         self
     }
+}
 
-    /// Serves HTTP/1.1 on any stream. The handler sees no [`Connected`]
-    /// extension; [`serve_flow`](Http1::serve_flow) adds one.
-    pub fn serve_connection<I, S, B>(&self, io: I, service: S) -> Connection
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        self.serve(io, service, None)
-    }
+impl Serve for Http1 {}
 
-    /// Serves HTTP/1.1 on a [`Flow`]; requests carry a [`Connected`] with
-    /// the flow's addresses and TLS details.
-    pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
-    where
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        let connected = Connected::new(flow.info().clone());
-        self.serve(flow, service, Some(connected))
-    }
-
-    fn serve<I, S, B>(&self, io: I, service: S, connected: Option<Connected>) -> Connection
+impl Start for Http1 {
+    fn start<I, S, B>(&self, io: I, service: S, extensions: Extensions) -> Connection
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService<B>,
@@ -130,7 +113,7 @@ impl Http1 {
         Connection::start(move |signal| async move {
             let extras = h1::server::Extras {
                 early: BytesMut::new(),
-                connected,
+                extensions,
                 signal,
                 h2c: false,
             };
@@ -139,17 +122,5 @@ impl Http1 {
                 .await
                 .map(drop)
         })
-    }
-
-    /// A connection handler for [`conduit::serve::Server`]: each flow is
-    /// served with a clone of `service`, and the server's drain signal ends
-    /// kept-alive connections gracefully.
-    pub fn handler<S, B>(&self, service: S) -> impl ConnectionHandler
-    where
-        S: HttpService<B> + Clone + Sync,
-        B: ResponseBody,
-    {
-        let http = self.clone();
-        handler(move |flow| http.serve_flow(flow, service.clone()))
     }
 }

@@ -3,13 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mimic::Flow;
+use http::Extensions;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{Connected, Connection, ConnectionHandler, HttpService, ResponseBody, handler};
+use super::serve::sealed::Start;
+use super::{Connection, HttpService, ResponseBody, Serve};
 use crate::h2;
 
-/// HTTP/2 server settings; serves connections with them.
+/// HTTP/2 server settings; serves connections with them through [`Serve`],
+/// to clients that speak HTTP/2 from the first byte (prior knowledge, or
+/// TLS with ALPN `h2`).
 ///
 /// Each stream becomes an `http::Request<paf::Body>` for the same handler
 /// as HTTP/1.1, and `Request::version()` is `HTTP/2.0`. Bodies stream both
@@ -48,41 +51,41 @@ impl Http2 {
     /// How many bytes of each request body the client may send ahead of the
     /// handler reading them (`SETTINGS_INITIAL_WINDOW_SIZE`).
     pub fn initial_stream_window_size(mut self, bytes: u32) -> Self {
-        self.config().initial_stream_window = bytes;
+        self.config().settings.initial_stream_window = bytes;
         self
     }
 
     /// How many request-body bytes the client may send ahead across all its
     /// streams.
     pub fn initial_connection_window_size(mut self, bytes: u32) -> Self {
-        self.config().initial_connection_window = bytes;
+        self.config().settings.initial_connection_window = bytes;
         self
     }
 
     /// The largest frame the client may send (`SETTINGS_MAX_FRAME_SIZE`),
     /// from 16 KiB to 16 MiB.
     pub fn max_frame_size(mut self, bytes: u32) -> Self {
-        self.config().max_frame_size = bytes;
+        self.config().settings.max_frame_size = bytes;
         self
     }
 
     /// The largest request head, decoded (`SETTINGS_MAX_HEADER_LIST_SIZE`);
     /// a larger one is refused.
     pub fn max_header_list_size(mut self, bytes: u32) -> Self {
-        self.config().max_header_list_size = bytes;
+        self.config().settings.max_header_list_size = bytes;
         self
     }
 
     /// How many bytes of response body each stream may queue beyond what
     /// the client's window lets out.
     pub fn max_send_buffer_size(mut self, bytes: usize) -> Self {
-        self.config().max_send_buffer = bytes;
+        self.config().settings.max_send_buffer = bytes;
         self
     }
 
     /// Sends a PING this often; `None` (the default) sends none.
     pub fn keep_alive_interval(mut self, interval: Option<Duration>) -> Self {
-        self.config().keep_alive_interval = interval;
+        self.config().settings.keep_alive_interval = interval;
         self
     }
 
@@ -91,7 +94,7 @@ impl Http2 {
     /// that follows a graceful GOAWAY, which a silent client would
     /// otherwise leave the connection waiting on forever.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
-        self.config().keep_alive_timeout = timeout;
+        self.config().settings.keep_alive_timeout = timeout;
         self
     }
 
@@ -151,29 +154,12 @@ impl Http2 {
         self.config().date = enabled;
         self
     }
+}
 
-    /// Serves HTTP/2 on any stream whose client speaks it from the first
-    /// byte (prior knowledge, or TLS with ALPN `h2`).
-    pub fn serve_connection<I, S, B>(&self, io: I, service: S) -> Connection
-    where
-        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        self.serve(io, service, None)
-    }
+impl Serve for Http2 {}
 
-    /// Serves HTTP/2 on a [`Flow`]; requests carry a [`Connected`].
-    pub fn serve_flow<S, B>(&self, flow: Flow, service: S) -> Connection
-    where
-        S: HttpService<B>,
-        B: ResponseBody,
-    {
-        let connected = Connected::new(flow.info().clone());
-        self.serve(flow, service, Some(connected))
-    }
-
-    fn serve<I, S, B>(&self, io: I, service: S, connected: Option<Connected>) -> Connection
+impl Start for Http2 {
+    fn start<I, S, B>(&self, io: I, service: S, extensions: Extensions) -> Connection
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         S: HttpService<B>,
@@ -181,18 +167,12 @@ impl Http2 {
     {
         let config = self.config.clone();
         Connection::start(move |signal| {
-            h2::server::serve(io, service, config, connected, signal, None)
+            let extras = h2::server::Extras {
+                extensions,
+                signal,
+                first: None,
+            };
+            h2::server::serve(io, service, config, extras)
         })
-    }
-
-    /// A connection handler for [`conduit::serve::Server`] that speaks only
-    /// HTTP/2; the drain signal sends GOAWAY.
-    pub fn handler<S, B>(&self, service: S) -> impl ConnectionHandler
-    where
-        S: HttpService<B> + Clone + Sync,
-        B: ResponseBody,
-    {
-        let http = self.clone();
-        handler(move |flow| http.serve_flow(flow, service.clone()))
     }
 }

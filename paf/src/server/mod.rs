@@ -11,7 +11,7 @@
 //! use conduit::listener::TcpListener;
 //! use http::{Request, Response};
 //! use paf::Body;
-//! use paf::server::Http1;
+//! use paf::server::{Http1, Serve};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,18 +41,20 @@
 //! # Organization
 //! - `mod.rs`: [`Connection`], one served connection, and what handlers
 //!   and bodies must be.
+//! - `serve.rs`: [`Serve`], the entry points every protocol's settings share.
 //! - `http1.rs`, `http2.rs`: [`Http1`] and [`Http2`], each protocol's settings.
 //! - `auto.rs`: [`Auto`], both protocols, chosen per connection.
+//! - `h2c.rs`: switching to HTTP/2 in clear text.
 //! - `service.rs`: [`service_fn`].
 //! - `connected.rs`: [`Connected`], what the handler learns about the connection.
-//! - `signal.rs`: the graceful-shutdown flag.
 
 mod auto;
 mod connected;
+mod h2c;
 mod http1;
 mod http2;
+mod serve;
 mod service;
-pub(crate) mod signal;
 
 use std::fmt;
 use std::future::Future;
@@ -69,10 +71,11 @@ pub use self::auto::Auto;
 pub use self::connected::Connected;
 pub use self::http1::Http1;
 pub use self::http2::Http2;
+pub use self::serve::Serve;
 pub use self::service::{ServiceFn, service_fn};
-use self::signal::Signal;
 use crate::body::Body;
 use crate::error::{BoxError, Error};
+use crate::signal::Signal;
 
 /// What a response body must be: any [`http_body::Body`] that can move to
 /// the connection's task, whose errors can be boxed.
@@ -179,7 +182,7 @@ impl fmt::Debug for Connection {
 }
 
 /// A connection handler for [`conduit::serve::Server`], as made by
-/// [`Http1::handler`], [`Http2::handler`] and [`Auto::handler`].
+/// [`Serve::handler`].
 pub trait ConnectionHandler:
     Fn(Flow, Drain) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
 {
@@ -188,21 +191,4 @@ pub trait ConnectionHandler:
 impl<F> ConnectionHandler for F where
     F: Fn(Flow, Drain) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static
 {
-}
-
-/// Serves each flow with `serve`, shutting down on the drain signal and
-/// logging how connections that failed ended.
-fn handler(serve: impl Fn(Flow) -> Connection + Send + Sync + 'static) -> impl ConnectionHandler {
-    move |flow: Flow, drain: Drain| -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        crate::debug::connection(crate::debug::Side::Server, flow.info());
-        // Formatted only if the error is logged.
-        let peer = flow.info().peer_addr().cloned();
-        let connection = serve(flow);
-        Box::pin(async move {
-            if let Err(err) = connection.with_drain(drain).await {
-                let peer = peer.as_ref().map(tracing::field::display);
-                tracing::debug!(peer, error = %err, "connection ended with an error");
-            }
-        })
-    }
 }

@@ -8,7 +8,7 @@ use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{Request, Response};
 use paf::Body;
-use paf::server::{Http1, HttpService};
+use paf::server::{Http1, HttpService, Serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

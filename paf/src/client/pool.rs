@@ -17,7 +17,7 @@ use conduit::Endpoint;
 use mimic::Info;
 use tokio::time::Instant;
 
-use crate::client::SendRequest;
+use super::conn::SendRequest;
 use crate::timer::after;
 
 /// How long a connection whose response body was dropped unread may take

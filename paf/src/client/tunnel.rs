@@ -81,7 +81,7 @@ impl Layer for Tunnel {
     type Flow = Upgraded;
 
     async fn connect(&self, endpoint: &TunnelEndpoint, inner: Flow) -> io::Result<Upgraded> {
-        let (mut sender, connection) = crate::client::handshake(inner);
+        let (mut sender, connection) = super::conn::handshake(inner);
         let _driver = Driver(tokio::spawn(connection));
         let mut req = Request::builder()
             .method(Method::CONNECT)

@@ -10,12 +10,12 @@ use crate::body::Body;
 use crate::error::Error;
 
 /// Where the connection sends a request's outcome.
-pub(crate) type Reply = oneshot::Sender<Result<Response<Body>, Error>>;
+pub(super) type Reply = oneshot::Sender<Result<Response<Body>, Error>>;
 
 /// A request on its way to the connection.
-pub(crate) type Envelope = (Request<Body>, Reply);
+pub(super) type Envelope = (Request<Body>, Reply);
 
-pub(crate) struct Shared {
+pub(super) struct Shared {
     /// Set once the connection takes no more requests.
     closed: AtomicBool,
     /// Requests sent and not yet finished (response body read, request body
@@ -27,7 +27,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(pipeline: bool) -> Shared {
+    pub(super) fn new(pipeline: bool) -> Shared {
         Shared {
             closed: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
@@ -36,40 +36,40 @@ impl Shared {
         }
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
 
     /// Whether a request sent now would be written without waiting.
-    pub(crate) fn is_ready(&self) -> bool {
+    pub(super) fn is_ready(&self) -> bool {
         !self.is_closed() && (self.pipeline || self.busy.load(Ordering::Acquire) == 0)
     }
 
-    pub(crate) fn close(&self) {
+    pub(super) fn close(&self) {
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.changed.notify_waiters();
         }
     }
 
     /// Requests sent and not yet finished.
-    pub(crate) fn busy(&self) -> usize {
+    pub(super) fn busy(&self) -> usize {
         self.busy.load(Ordering::Acquire)
     }
 
     /// Counts a request about to be queued.
-    pub(crate) fn begin(&self) {
+    pub(super) fn begin(&self) {
         self.busy.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Counts `n` requests finished (or never queued).
-    pub(crate) fn finish(&self, n: usize) {
+    pub(super) fn finish(&self, n: usize) {
         if self.busy.fetch_sub(n, Ordering::AcqRel) == n {
             self.changed.notify_waiters();
         }
     }
 
     /// Waits until the connection is ready or closed; true when ready.
-    pub(crate) async fn wait_ready(&self) -> bool {
+    pub(super) async fn wait_ready(&self) -> bool {
         loop {
             let changed = self.changed.notified();
             let mut changed = std::pin::pin!(changed);
@@ -88,7 +88,7 @@ impl Shared {
 
 /// Closes the shared state when the connection loop goes away, however it
 /// ends (even when its future is dropped).
-pub(crate) struct CloseOnDrop(pub(crate) std::sync::Arc<Shared>);
+pub(super) struct CloseOnDrop(pub(super) std::sync::Arc<Shared>);
 
 impl std::ops::Deref for CloseOnDrop {
     type Target = Shared;

@@ -4,16 +4,12 @@ use std::fmt;
 use std::future::Future;
 
 use futures_util::FutureExt;
-use std::sync::Arc;
-
 use http::{Request, Response, Version};
-use tokio::sync::{mpsc, oneshot};
 
-use super::shared::{Envelope, Shared};
 use crate::body::Body;
 use crate::debug::{self, Side};
-use crate::error::{BoxError, Error, Kind};
-use crate::h2;
+use crate::error::{BoxError, Error};
+use crate::{h1, h2};
 
 /// Sends requests on a connection started with
 /// [`handshake`](super::handshake).
@@ -31,17 +27,14 @@ pub struct SendRequest {
 
 #[derive(Clone)]
 enum Inner {
-    Http1 {
-        tx: mpsc::UnboundedSender<Envelope>,
-        shared: Arc<Shared>,
-    },
+    Http1(h1::client::Handle),
     Http2(h2::client::Handle),
 }
 
 impl SendRequest {
-    pub(crate) fn http1(tx: mpsc::UnboundedSender<Envelope>, shared: Arc<Shared>) -> SendRequest {
+    pub(crate) fn http1(handle: h1::client::Handle) -> SendRequest {
         SendRequest {
-            inner: Inner::Http1 { tx, shared },
+            inner: Inner::Http1(handle),
         }
     }
 
@@ -54,7 +47,7 @@ impl SendRequest {
     /// The protocol of the connection: `HTTP/1.1` or `HTTP/2.0`.
     pub fn version(&self) -> Version {
         match self.inner {
-            Inner::Http1 { .. } => Version::HTTP_11,
+            Inner::Http1(_) => Version::HTTP_11,
             Inner::Http2(_) => Version::HTTP_2,
         }
     }
@@ -78,8 +71,9 @@ impl SendRequest {
     /// # let echo = paf::service_fn(|req: Request<Body>| async move {
     /// #     Ok::<_, std::convert::Infallible>(http::Response::new(req.into_body()))
     /// # });
+    /// # use paf::server::Serve;
     /// # tokio::spawn(paf::server::Http1::new().serve_connection(server_io, echo));
-    /// let (mut sender, connection) = paf::client::handshake(io);
+    /// let (mut sender, connection) = paf::client::conn::handshake(io);
     /// tokio::spawn(connection);
     ///
     /// // A body produced piece by piece goes out chunked.
@@ -121,25 +115,9 @@ impl SendRequest {
     }
 
     async fn send_inner(&mut self, req: Request<Body>) -> Result<Response<Body>, Error> {
-        let (tx, shared) = match &self.inner {
-            Inner::Http1 { tx, shared } => (tx, shared),
-            Inner::Http2(handle) => return handle.send(req).await,
-        };
-        if shared.is_closed() {
-            return Err(Error::new(Kind::Closed));
-        }
-        let (reply, response) = oneshot::channel();
-        shared.begin();
-        if tx.send((req, reply)).is_err() {
-            shared.finish(1);
-            return Err(Error::new(Kind::Closed));
-        }
-        match response.await {
-            Ok(result) => result,
-            Err(_) => Err(Error::with(
-                Kind::Canceled,
-                "the connection was dropped before the response arrived",
-            )),
+        match &self.inner {
+            Inner::Http1(handle) => handle.send(req).await,
+            Inner::Http2(handle) => handle.send(req).await,
         }
     }
 
@@ -151,7 +129,7 @@ impl SendRequest {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), paf::Error> {
     /// # let (io, _server_io) = tokio::io::duplex(1024);
-    /// let (mut sender, connection) = paf::client::handshake(io);
+    /// let (mut sender, connection) = paf::client::conn::handshake(io);
     /// tokio::spawn(connection);
     /// sender.ready().await?;
     /// assert!(sender.is_ready());
@@ -159,14 +137,9 @@ impl SendRequest {
     /// # }
     /// ```
     pub async fn ready(&mut self) -> Result<(), Error> {
-        let shared = match &self.inner {
-            Inner::Http1 { shared, .. } => shared,
-            Inner::Http2(handle) => return handle.ready().await,
-        };
-        if shared.wait_ready().await {
-            Ok(())
-        } else {
-            Err(Error::new(Kind::Closed))
+        match &self.inner {
+            Inner::Http1(handle) => handle.ready().await,
+            Inner::Http2(handle) => handle.ready().await,
         }
     }
 
@@ -176,7 +149,7 @@ impl SendRequest {
     /// is on. On HTTP/2: the connection is open and has a stream to spare.
     pub fn is_ready(&self) -> bool {
         match &self.inner {
-            Inner::Http1 { shared, .. } => shared.is_ready(),
+            Inner::Http1(handle) => handle.is_ready(),
             Inner::Http2(handle) => handle.is_ready(),
         }
     }
@@ -187,7 +160,7 @@ impl SendRequest {
     /// dropped.
     pub fn is_closed(&self) -> bool {
         match &self.inner {
-            Inner::Http1 { shared, .. } => shared.is_closed(),
+            Inner::Http1(handle) => handle.is_closed(),
             Inner::Http2(handle) => handle.is_closed(),
         }
     }
@@ -200,7 +173,7 @@ impl SendRequest {
     /// reaches it.
     pub fn max_concurrent_requests(&self) -> usize {
         match &self.inner {
-            Inner::Http1 { .. } => 1,
+            Inner::Http1(_) => 1,
             Inner::Http2(handle) => handle.max_concurrent_streams(),
         }
     }
@@ -209,7 +182,7 @@ impl SendRequest {
     /// yet read to its end or dropped.
     pub fn active_requests(&self) -> usize {
         match &self.inner {
-            Inner::Http1 { shared, .. } => shared.busy(),
+            Inner::Http1(handle) => handle.active_requests(),
             Inner::Http2(handle) => handle.active_streams(),
         }
     }

@@ -1,25 +1,25 @@
-//! Writing a request head: the target's form, `host`, and the body framing.
+//! Writing a client's request head: the target's form (RFC 9112 §3.2),
+//! `host`, and the body framing the plan chose.
 
 use bytes::BytesMut;
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::{Method, Uri, Version};
-use http_body::Body as _;
 
-use crate::body::Body;
-use crate::error::{Error, Kind};
-use crate::h1::codec::{self, Framing, RequestHeadOut};
+use super::encode_head::{RequestHeadOut, encode_request_head};
+use super::framing::Framing;
+use super::plan::{InvalidLength, plan_request};
 
-/// Appends the head of a request to `dst`; returns the body's framing.
-/// `scratch` holds a target that has to be assembled.
-pub(super) fn encode(
+/// Appends the head of a request whose body is `length` bytes when known
+/// to `dst`; returns the body's framing. `scratch` holds a target that has
+/// to be assembled.
+pub(crate) fn encode_request(
     parts: &Parts,
-    body: &Body,
+    length: Option<u64>,
     absolute_form: bool,
     scratch: &mut Vec<u8>,
     dst: &mut BytesMut,
-) -> Result<Framing, Error> {
-    let framing = framing(parts, body)?;
+) -> Result<Framing, InvalidLength> {
+    let framing = plan_request(&parts.method, &parts.headers, length)?;
     // RFC 9112 §3.2: without an authority, `host` is sent empty.
     let host = parts
         .uri
@@ -33,41 +33,8 @@ pub(super) fn encode(
         host: Some(host.as_bytes()),
         framing,
     };
-    codec::encode_request_head(&head, dst);
+    encode_request_head(&head, dst);
     Ok(framing)
-}
-
-/// The framing: the caller's `content-length` or `transfer-encoding` if
-/// set, otherwise what the body's size hint tells.
-fn framing(parts: &Parts, body: &Body) -> Result<Framing, Error> {
-    if let Some(value) = parts.headers.get(CONTENT_LENGTH) {
-        let length = value.to_str().ok().and_then(|v| v.trim().parse().ok());
-        return length.map(Framing::Length).ok_or_else(|| {
-            Error::with(Kind::User, "invalid content-length header in the request")
-        });
-    }
-    if parts.headers.contains_key(TRANSFER_ENCODING) {
-        return Ok(Framing::Chunked);
-    }
-    Ok(match body.size_hint().exact() {
-        // Methods without a body get no framing field; the others say 0 so
-        // that the server does not wait for one (RFC 9110 §8.6).
-        Some(0) if bodiless(&parts.method) => Framing::Empty,
-        Some(length) => Framing::Length(length),
-        None => Framing::Chunked,
-    })
-}
-
-fn bodiless(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::CONNECT,
-    ]
-    .contains(method)
 }
 
 /// The request target (RFC 9112 §3.2): authority-form for CONNECT,

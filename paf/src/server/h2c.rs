@@ -1,5 +1,6 @@
-//! HTTP/2 in clear text: recognising the connection preface (prior
-//! knowledge), and the HTTP/1.1 `Upgrade: h2c` handshake.
+//! Switching to HTTP/2 in clear text: reading the first bytes to tell
+//! prior knowledge from HTTP/1.1 (the codec recognises the preface), and
+//! carrying out an HTTP/1.1 `Upgrade: h2c`.
 //!
 //! After `101 Switching Protocols`, the upgrading request is stream 1 of
 //! the new connection, already half-closed by the client. The `h2` crate
@@ -12,20 +13,13 @@ use std::future::poll_fn;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap};
 use http::{Request, Uri, Version};
 use tokio::io::AsyncRead;
 
 use crate::body::Body;
 use crate::error::{Error, Kind, Timeout};
-use crate::h1::codec::{self, Framing, RequestHead};
-
-/// What every HTTP/2 connection starts with (RFC 9113, section 3.4).
-pub(crate) const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// The answer that accepts an h2c upgrade.
-pub(crate) const SWITCHING: &[u8] =
-    b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n";
+use crate::h1::codec::{PREFACE, Preface, RequestHead, preface};
 
 const FRAME_HEADER: usize = 9;
 const SETTINGS: u8 = 0x4;
@@ -40,7 +34,7 @@ const OPEN_STREAM_1: [u8; FRAME_HEADER + 3] = [0, 0, 3, 0x1, 0x5, 0, 0, 0, 1, 0x
 
 /// Reads until the first bytes either are the HTTP/2 preface or cannot be.
 /// Returns whether they are, and what was read.
-pub(crate) async fn sniff<I>(
+pub(super) async fn sniff<I>(
     io: &mut I,
     timeout: Option<Duration>,
 ) -> Result<(bool, BytesMut), Error>
@@ -50,12 +44,10 @@ where
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let read = async {
         loop {
-            let n = buf.len().min(PREFACE.len());
-            if buf[..n] != PREFACE[..n] {
-                return Ok(false);
-            }
-            if n == PREFACE.len() {
-                return Ok(true);
+            match preface(&buf) {
+                Preface::Http2 => return Ok(true),
+                Preface::Other => return Ok(false),
+                Preface::Partial => {}
             }
             let read = poll_fn(|cx| {
                 tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *io), cx, &mut buf)
@@ -84,52 +76,11 @@ async fn with_timeout<T>(
     }
 }
 
-/// Whether a request asks for an h2c upgrade this server can grant: an
-/// `Upgrade` offering `h2c`, one well-formed `HTTP2-Settings`, both named in
-/// `Connection`, and no body (a body would have to be read whole first).
-pub(crate) fn wants_upgrade(head: &RequestHead) -> bool {
-    head.upgrade
-        && head.version == Version::HTTP_11
-        && head.framing == Framing::Empty
-        && has_token(&head.headers, header::UPGRADE, "h2c")
-        && codec::connection_has(&head.headers, "http2-settings")
-        && settings_are_valid(&head.headers)
-}
-
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
-}
-
-/// Exactly one `HTTP2-Settings`, in base64url without padding, whose bytes
-/// are whole six-byte settings (RFC 7540, section 3.2.1). Its values need
-/// no decoding: the client's first SETTINGS frame repeats them.
-fn settings_are_valid(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all("http2-settings").iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let text = value.as_bytes();
-    let text = text
-        .strip_suffix(b"==")
-        .or_else(|| text.strip_suffix(b"="))
-        .unwrap_or(text);
-    let alphabet = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_';
-    if !text.iter().all(alphabet) || text.len() % 4 == 1 {
-        return false;
-    }
-    (text.len() * 6 / 8) % 6 == 0
-}
-
 /// The upgrading request as the handler sees it on stream 1: HTTP/2, an
 /// absolute URI, and none of the fields that only concerned the switch.
-pub(crate) fn upgraded_request(head: RequestHead) -> Request<Body> {
+pub(super) fn upgraded_request(head: RequestHead) -> Request<Body> {
     let mut headers = head.headers;
-    super::strip_connection_fields(&mut headers);
+    crate::h2::strip_connection_fields(&mut headers);
     headers.remove("http2-settings");
     let uri = absolute(&head.uri, &headers).unwrap_or(head.uri);
     let mut req = Request::new(Body::empty());
@@ -155,7 +106,7 @@ fn absolute(uri: &Uri, headers: &HeaderMap) -> Option<Uri> {
 /// After `101`, reads the client's preface and first SETTINGS frame and
 /// returns what the HTTP/2 server must read first: those, the frame opening
 /// stream 1, then whatever else arrived.
-pub(crate) async fn splice_preface<I>(
+pub(super) async fn splice_preface<I>(
     io: &mut I,
     mut buf: BytesMut,
     timeout: Option<Duration>,
@@ -206,32 +157,6 @@ fn bad_preface(message: &'static str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn http2_settings_must_be_whole_settings_in_base64url() {
-        let check = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert("http2-settings", value.parse().expect("a header value"));
-            settings_are_valid(&headers)
-        };
-        // curl's: three settings, 18 bytes.
-        assert!(check("AAMAAABkAAQCAAAAAAIAAAAA"));
-        // Empty is no settings at all, which is allowed.
-        assert!(check(""));
-        assert!(!check("AAMAAABk+AQCAAAAAAIAAAAA"));
-        assert!(!check("AAMAAABkAAQ"));
-        assert!(!check("A"));
-        let mut twice = HeaderMap::new();
-        twice.append(
-            "http2-settings",
-            "AAMAAABkAAQCAAAAAAIAAAAA".parse().expect("valid"),
-        );
-        twice.append(
-            "http2-settings",
-            "AAMAAABkAAQCAAAAAAIAAAAA".parse().expect("valid"),
-        );
-        assert!(!settings_are_valid(&twice));
-    }
 
     #[tokio::test]
     async fn stream_1_is_opened_right_after_the_first_settings() {

@@ -1,0 +1,230 @@
+//! Where a request goes: conduit's resolution, then the proxy settings,
+//! made once per origin and kept.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use conduit::{Endpoint, Resolution};
+use http::Uri;
+use http::header::HeaderValue;
+use mimic::{Ctx, tls};
+
+use super::Client;
+use super::pool::Route;
+use super::tunnel;
+use crate::error::{Error, Kind};
+
+/// How one request reaches its server.
+pub(super) struct Plan {
+    pub(super) route: Arc<Route>,
+    pub(super) ctx: Ctx,
+    /// The forward proxy's credentials (`Route::Forward`).
+    pub(super) proxy_auth: Option<HeaderValue>,
+    /// Whether the first connection may speak HTTP/2: prior knowledge in
+    /// clear text, or ALPN offering `h2`.
+    pub(super) may_h2: bool,
+}
+
+impl Client {
+    /// Where a request goes: conduit's resolution, then the proxy settings.
+    /// The plan for `text`'s origin, made once and kept: resolving it
+    /// again would give the same route and context.
+    pub(super) fn plan(&self, text: &str, uri: &Uri) -> Result<Arc<Plan>, Error> {
+        let plans = &self.shared.plans;
+        let origin = origin(text);
+        if let Some(plan) = lock(plans).get(origin) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(self.make_plan(text, uri)?);
+        let mut plans = lock(plans);
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert(origin.to_string(), plan.clone());
+        Ok(plan)
+    }
+
+    /// Resolves `text`, then routes it directly or through its proxy.
+    fn make_plan(&self, text: &str, uri: &Uri) -> Result<Plan, Error> {
+        let shared = &*self.shared;
+        if uri.scheme().is_none() || uri.authority().is_none() {
+            return Err(request_error(text, "the URI must be absolute"));
+        }
+        let resolution = shared
+            .resolver
+            .resolve_with(text, &shared.overrides)
+            .map_err(|e| Error::with(Kind::Request, e))?;
+        let target = &resolution.target;
+        let unix = matches!(resolution.endpoint, Endpoint::Unix(_));
+        let proxy = match (unix, target.host()) {
+            (false, Some(h)) => shared.proxies.for_target(target.base_scheme(), h),
+            _ => None,
+        };
+        let direct = self.direct(text, resolution.endpoint, resolution.ctx)?;
+        let Some(proxy) = proxy else {
+            return Ok(Plan {
+                route: Arc::new(Route::Direct(direct.endpoint)),
+                ctx: direct.ctx,
+                proxy_auth: None,
+                may_h2: direct.may_h2,
+            });
+        };
+        let via = shared
+            .resolver
+            .resolve(proxy.uri())
+            .map_err(|e| Error::with(Kind::Request, e))?;
+        if !matches!(direct.endpoint, Endpoint::Tls { .. }) {
+            return Ok(Plan {
+                route: Arc::new(Route::Forward(via.endpoint)),
+                ctx: via.ctx,
+                proxy_auth: proxy.authorization().cloned(),
+                may_h2: false,
+            });
+        }
+        let port = target.port().or_else(|| uri.port_u16()).unwrap_or(443);
+        let host = target.host().unwrap_or_default();
+        let tunnel = tunnel::TunnelEndpoint {
+            authority: authority(host, port),
+            authorization: proxy.authorization().cloned(),
+        };
+        Ok(tunneled(direct, via, tunnel, host))
+    }
+
+    /// The way without a proxy: the resolved endpoint, and the context with
+    /// the client's ALPN choice.
+    fn direct(&self, text: &str, endpoint: Endpoint, mut ctx: Ctx) -> Result<Direct, Error> {
+        let shared = &*self.shared;
+        if let Some(alpn) = &shared.alpn_http1
+            && ctx.contains(&tls::SERVER_NAME)
+        {
+            ctx = ctx.with(&tls::ALPN, alpn.clone());
+        }
+        let is_tls = matches!(endpoint, Endpoint::Tls { .. });
+        if is_tls && !ctx.contains(&tls::ENDPOINT) {
+            // Without the layer, mimic would connect in clear text.
+            return Err(request_error(
+                text,
+                "TLS is needed, but the resolver's base context has no TLS layer \
+                 (mimic::tls::Tls::install)",
+            ));
+        }
+        let may_h2 = if is_tls {
+            ctx.get(&tls::ALPN)
+                .is_some_and(|alpn| alpn.iter().any(|p| p == b"h2"))
+        } else {
+            shared.conn.is_prior_knowledge()
+        };
+        Ok(Direct {
+            endpoint,
+            ctx,
+            may_h2,
+        })
+    }
+}
+
+/// The target's endpoint and context, before any proxy.
+struct Direct {
+    endpoint: Endpoint,
+    ctx: Ctx,
+    may_h2: bool,
+}
+
+/// `direct`'s TLS connection, through a `CONNECT` tunnel to the proxy
+/// `via`: the target's TLS settings, not the proxy's, apply inside.
+fn tunneled(direct: Direct, via: Resolution, tunnel: tunnel::TunnelEndpoint, host: &str) -> Plan {
+    let mut ctx = tunnel::through(via.ctx, tunnel).with(&tls::SERVER_NAME, host.to_string());
+    if let Some(alpn) = direct.ctx.get(&tls::ALPN) {
+        ctx = ctx.with(&tls::ALPN, alpn.clone());
+    }
+    if let Some(config) = direct.ctx.get(&tls::CONFIG) {
+        ctx = ctx.with(&tls::CONFIG, config.clone());
+    }
+    Plan {
+        route: Arc::new(Route::Tunnel {
+            proxy: via.endpoint,
+            target: direct.endpoint,
+        }),
+        ctx,
+        proxy_auth: None,
+        may_h2: direct.may_h2,
+    }
+}
+
+/// `host:port`, with an IPv6 literal in brackets.
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The most origins whose plans are kept; past it, they are made again.
+const MAX_PLANS: usize = 256;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where `://` starts, after the scheme. (A byte scan: a substring search
+/// costs more to set up than it saves on a URI.)
+fn scheme_end(text: &str) -> Option<usize> {
+    let colon = text.bytes().position(|b| b == b':')?;
+    text.as_bytes()
+        .get(colon + 1..colon + 3)
+        .is_some_and(|slashes| slashes == b"//")
+        .then_some(colon)
+}
+
+/// `scheme://authority` of a URI: what its plan depends on.
+fn origin(text: &str) -> &str {
+    let start = scheme_end(text).map_or(0, |i| i + 3);
+    let end = text[start..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    &text[..end]
+}
+
+/// The `http` form of a URI conduit reads: a Unix socket's URI
+/// (`http+unix://%2Frun%2Fapp.sock/path`) becomes `http://localhost/path`.
+pub(super) fn http_uri(text: &str) -> Result<Uri, Error> {
+    if unix_prefix(text).is_some() {
+        let target: conduit::Target = text.parse().map_err(|e| Error::with(Kind::Request, e))?;
+        let path = target.path_and_query();
+        return format!("http://localhost{path}")
+            .parse()
+            .map_err(|e| request_error(text, e));
+    }
+    text.parse().map_err(|e| request_error(text, e))
+}
+
+/// `http+unix://<socket>` of a Unix socket URI.
+pub(super) fn unix_prefix(text: &str) -> Option<&str> {
+    let at = scheme_end(text)?;
+    let (scheme, rest) = (&text[..at], &text[at + 3..]);
+    let unix =
+        scheme.len() > 5 && scheme.as_bytes()[scheme.len() - 5..].eq_ignore_ascii_case(b"+unix");
+    if !unix {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    Some(&text[..scheme.len() + 3 + end])
+}
+
+pub(super) fn request_error(uri: &str, why: impl fmt::Display) -> Error {
+    Error::with(Kind::Request, format!("`{uri}`: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_socket_uris_get_an_http_form() {
+        let text = "http+unix://%2Frun%2Fapp.sock/v1/x?y=1";
+        assert_eq!(unix_prefix(text), Some("http+unix://%2Frun%2Fapp.sock"));
+        let uri = http_uri(text).map(|u| u.to_string()).ok();
+        assert_eq!(uri.as_deref(), Some("http://localhost/v1/x?y=1"));
+        assert_eq!(unix_prefix("http://example.com/a"), None);
+    }
+}

@@ -1,0 +1,347 @@
+//! The HTTP/1.1 server connection: one loop that reads requests, calls the
+//! handler and writes responses, strictly in order. Each turn reads a head,
+//! asks the codec for the response's plan (framing, `connection`,
+//! keep-alive, switching), and writes as planned.
+//!
+//! Pipelined requests are parsed straight from the read buffer; their
+//! responses are queued and leave in one vectored write when the buffer runs
+//! dry (or the queue grows large), which is what makes pipelining cheap.
+//!
+//! # Organization
+//! - `mod.rs`: the settings and the loop.
+//! - `read.rs`: reading a head, with its timeouts.
+//! - `call.rs`: the request body and the handler.
+//! - `write.rs`: the response, and refusals.
+//! - `finish.rs`: the unread rest of a request body, and closing.
+
+mod call;
+mod finish;
+mod read;
+mod write;
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use http::{Extensions, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use self::call::{Answer, call, request_body};
+use self::finish::{close, finish_body, linger};
+use self::read::{Next, read_head};
+use self::write::{refuse, write_body, write_head};
+use super::codec::{self, Exchange, Limits, RequestHead, ResponsePlan};
+use super::io::{Buffered, WRITE_HIGH_WATER};
+use super::pump::Pump;
+use crate::body::Body;
+use crate::error::{BoxError, Error, Kind};
+use crate::signal::Signal;
+use crate::timer::{self, Deadline};
+use crate::upgrade::{OnUpgrade, Upgraded};
+
+/// The settings of HTTP/1.1 connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) limits: Limits,
+    pub(crate) max_body: Option<u64>,
+    pub(crate) head_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) keep_alive: bool,
+    pub(crate) max_drain: u64,
+    pub(crate) date: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            limits: Limits::default(),
+            max_body: None,
+            head_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(60)),
+            keep_alive: true,
+            max_drain: 256 * 1024,
+            date: true,
+        }
+    }
+}
+
+/// What a connection has besides its stream and settings.
+pub(crate) struct Extras {
+    /// Bytes already read from the stream (while choosing the protocol).
+    pub(crate) early: BytesMut,
+    /// Given to every request (the connection's addresses, TLS details).
+    pub(crate) extensions: Extensions,
+    pub(crate) signal: Arc<Signal>,
+    /// Whether `Upgrade: h2c` requests are granted.
+    pub(crate) h2c: bool,
+}
+
+/// An h2c upgrade granted (`101` is written): the stream, what was read
+/// after the request, the request itself, and the handler, for HTTP/2 to
+/// carry on with.
+pub(crate) struct Switch<I, S> {
+    pub(crate) io: I,
+    pub(crate) early: BytesMut,
+    pub(crate) head: RequestHead,
+    pub(crate) service: S,
+}
+
+/// How an exchange left the connection.
+enum After {
+    /// Ready for the next request.
+    Next,
+    /// Closed.
+    Closed,
+    /// The protocol switched: the stream goes to whoever waits for it.
+    Switched(Upgrade),
+}
+
+/// Where the stream goes if the request switches protocols.
+type Upgrade = Option<oneshot::Sender<Upgraded>>;
+
+/// Serves requests on `io` until the client closes, an error, or shutdown;
+/// or until an h2c upgrade is granted.
+pub(crate) async fn serve<I, S, B>(
+    io: I,
+    mut service: S,
+    config: Arc<Config>,
+    extras: Extras,
+) -> Result<Option<Switch<I, S>>, Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let mut conn = Conn::new(io, config, extras);
+    loop {
+        let head = match conn.read().await {
+            Next::Request(head) => head,
+            Next::Close(err) => return close(&mut conn.io, err).await.map(|()| None),
+            Next::Refuse(status, err) => return conn.refuse(status, err).await.map(|()| None),
+        };
+        if conn.h2c && codec::wants_h2c(&head) && !conn.signal.is_set() {
+            return conn.switch_to_h2c(head, service).await.map(Some);
+        }
+        match conn.exchange(&mut service, head).await? {
+            After::Next => {}
+            After::Closed => return Ok(None),
+            After::Switched(tx) => {
+                if let Some(tx) = tx {
+                    let early = conn.io.read_buf.split().freeze();
+                    let _ = tx.send(Upgraded::new(conn.io.io, early));
+                }
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// One connection's state between requests.
+struct Conn<I> {
+    io: Buffered<I>,
+    config: Arc<Config>,
+    extensions: Extensions,
+    signal: Arc<Signal>,
+    h2c: bool,
+    deadline: Deadline,
+    /// When the last response was written; none before the first request.
+    last_response: Option<Instant>,
+}
+
+impl<I> Conn<I>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn new(io: I, config: Arc<Config>, extras: Extras) -> Conn<I> {
+        let mut deadline = Deadline::default();
+        deadline.set(config.head_timeout.map(timer::after));
+        Conn {
+            io: Buffered::with_read_buf(io, extras.early),
+            config,
+            extensions: extras.extensions,
+            signal: extras.signal,
+            h2c: extras.h2c,
+            deadline,
+            last_response: None,
+        }
+    }
+
+    async fn read(&mut self) -> Next {
+        let (config, signal) = (&*self.config, &*self.signal);
+        read_head(
+            &mut self.io,
+            config,
+            signal,
+            &mut self.deadline,
+            self.last_response,
+        )
+        .await
+    }
+
+    async fn refuse(&mut self, status: StatusCode, err: Error) -> Result<(), Error> {
+        refuse(&mut self.io, &self.config, status, err).await
+    }
+
+    /// Answers `101` to an h2c upgrade and hands the connection over.
+    async fn switch_to_h2c<S>(
+        mut self,
+        head: RequestHead,
+        service: S,
+    ) -> Result<Switch<I, S>, Error> {
+        self.io.write_buf.push(Bytes::from_static(codec::SWITCHING));
+        poll_fn(|cx| self.io.poll_flush(cx))
+            .await
+            .map_err(Error::io)?;
+        Ok(Switch {
+            io: self.io.io,
+            early: self.io.read_buf,
+            head,
+            service,
+        })
+    }
+
+    /// One request: its body, the handler, the planned response, and what
+    /// is left of the request body.
+    async fn exchange<S, B>(&mut self, service: &mut S, head: RequestHead) -> Result<After, Error>
+    where
+        S: Service<Request<Body>, Response = Response<B>>,
+        S::Error: Into<BoxError>,
+        B: HttpBody,
+        B::Error: Into<BoxError>,
+    {
+        let exchange = Exchange::of(&head);
+        let (req, mut pump, upgrade) = match self.request(head) {
+            Ok(parts) => parts,
+            Err(status) => {
+                let err = Error::new(Kind::BodyTooLarge);
+                return self.refuse(status, err).await.map(|()| After::Closed);
+            }
+        };
+        let res = match call(service, req, &mut pump, &mut self.io).await {
+            Answer::Response(res) => res,
+            Answer::Refuse(status, err) => {
+                return self.refuse(status, err).await.map(|()| After::Closed);
+            }
+            Answer::Abort(err) => return Err(err),
+        };
+        let (parts, body) = res.into_parts();
+        let plan = self.plan(&exchange, &parts, &body, &mut pump);
+        let now = Instant::now();
+        self.last_response = Some(now);
+        write_head(
+            &mut self.io,
+            now,
+            &self.config,
+            parts.status,
+            &parts.headers,
+            plan.framing,
+            plan.connection,
+        );
+        let mut keep_alive = plan.keep_alive;
+        if plan.sends_body {
+            if let Err(err) =
+                write_body(&mut self.io, body, plan.framing, &mut pump, &mut keep_alive).await
+            {
+                // The response cannot be completed: closing tells the client.
+                let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
+                return Err(err);
+            }
+        } else {
+            drop(body);
+        }
+        if plan.switching {
+            poll_fn(|cx| self.io.poll_flush(cx))
+                .await
+                .map_err(Error::io)?;
+            return Ok(After::Switched(upgrade));
+        }
+        drop(upgrade);
+        self.finish(pump, keep_alive).await
+    }
+
+    /// The request as the handler sees it, the pump feeding its body, and
+    /// the sender of the stream when it asks to switch protocols. Err is the
+    /// status refusing the body.
+    fn request(
+        &mut self,
+        head: RequestHead,
+    ) -> Result<(Request<Body>, Option<Pump>, Upgrade), StatusCode> {
+        let (body, pump) = request_body(&mut self.io, &head, &self.config)?;
+        let mut req = Request::new(body);
+        *req.method_mut() = head.method;
+        *req.uri_mut() = head.uri;
+        *req.version_mut() = head.version;
+        *req.headers_mut() = head.headers;
+        if !self.extensions.is_empty() {
+            req.extensions_mut().extend(self.extensions.clone());
+        }
+        let mut upgrade = None;
+        if head.upgrade {
+            let (tx, on_upgrade) = OnUpgrade::pair();
+            req.extensions_mut().insert(on_upgrade);
+            upgrade = Some(tx);
+        }
+        Ok((req, pump, upgrade))
+    }
+
+    /// The codec's plan for the response, given what the server allows.
+    fn plan<B: HttpBody>(
+        &self,
+        exchange: &Exchange,
+        parts: &http::response::Parts,
+        body: &B,
+        pump: &mut Option<Pump>,
+    ) -> ResponsePlan {
+        let mut reuse = self.config.keep_alive && !self.signal.is_set();
+        if let Some(pump) = pump.as_mut()
+            && pump.awaits_continue()
+        {
+            // The client holds its body back until told to send it; the
+            // handler never asked, so the connection cannot be reused. The
+            // final response now takes the place of `100 Continue`.
+            reuse = false;
+            pump.skip_continue();
+        }
+        let length = body.size_hint().exact();
+        codec::plan_response(exchange, parts.status, &parts.headers, length, reuse)
+    }
+
+    /// After the response: the rest of the request body, then either the
+    /// next request or closing.
+    async fn finish(
+        &mut self,
+        mut pump: Option<Pump>,
+        mut keep_alive: bool,
+    ) -> Result<After, Error> {
+        let mut unread = pump.as_ref().is_some_and(|pump| !pump.is_done());
+        if let Some(pump) = pump.take()
+            && unread
+            && keep_alive
+        {
+            keep_alive = finish_body(&mut self.io, pump, &self.config, &mut self.deadline).await;
+            unread = !keep_alive;
+        }
+        if !keep_alive {
+            let closed = close(&mut self.io, None).await;
+            if unread {
+                // The client may still be sending the body: closing with
+                // unread bytes would reset the connection under the response.
+                linger(&mut self.io).await;
+            }
+            return closed.map(|()| After::Closed);
+        }
+        if self.io.read_buf.is_empty() || self.io.write_buf.len() >= WRITE_HIGH_WATER {
+            poll_fn(|cx| self.io.poll_flush(cx))
+                .await
+                .map_err(Error::io)?;
+        }
+        Ok(After::Next)
+    }
+}

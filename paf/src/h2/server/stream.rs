@@ -1,0 +1,221 @@
+//! One stream: the request handed to the handler, and its answer sent.
+//!
+//! A stream whose handler answers at once with a body already in memory is
+//! answered on the spot; any other is moved to a task of its own, so slow
+//! handlers run concurrently and on any worker thread.
+
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use h2::RecvStream;
+use h2::server::SendResponse;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Extensions, Method, Request, Response, StatusCode};
+use http_body::Body as HttpBody;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use super::Config;
+use super::resets::Resets;
+use crate::body::Body;
+use crate::body::h2_stream::Recv;
+use crate::debug::{self, Side};
+use crate::error::{BoxError, Error};
+use crate::h2::send::{SendError, send_body};
+use crate::h2::{content_length, strip_connection_fields};
+
+/// What every stream task needs from its connection.
+pub(super) struct StreamContext {
+    /// Given to every request: the connection's addresses and TLS details.
+    pub(super) extensions: Extensions,
+    pub(super) resets: Arc<Resets>,
+    pub(super) config: Arc<Config>,
+}
+
+/// Starts answering one stream: on the spot when the handler is done at
+/// once, in a task of its own otherwise. `upgraded` replaces the request
+/// of stream 1 after an h2c upgrade.
+pub(super) fn dispatch<S, B>(
+    service: &mut S,
+    req: Request<RecvStream>,
+    mut respond: SendResponse<Bytes>,
+    upgraded: Option<Request<Body>>,
+    streams: &Arc<StreamContext>,
+) where
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let mut req = match upgraded {
+        Some(req) => req,
+        None => match request(req, &streams.config) {
+            Ok(req) => req,
+            Err(status) => {
+                let _ = respond.send_response(error_head(status), true);
+                return;
+            }
+        },
+    };
+    let is_head = req.method() == Method::HEAD;
+    if !streams.extensions.is_empty() {
+        req.extensions_mut().extend(streams.extensions.clone());
+    }
+    debug::request(
+        Side::Server,
+        req.method(),
+        req.uri(),
+        req.version(),
+        req.headers(),
+    );
+    // Errors are boxed at once: the service's own error type need not be `Send`.
+    let future = service
+        .call(req)
+        .map(|result| result.map_err(Into::<BoxError>::into));
+    let mut task = Box::pin(answer(future, respond, is_head, streams.clone()));
+    // Most handlers answer at once: a poll here saves spawning a task.
+    let mut cx = Context::from_waker(Waker::noop());
+    if task.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(task);
+    }
+}
+
+/// The request as the handler sees it, or the status refusing it.
+fn request(req: Request<RecvStream>, config: &Config) -> Result<Request<Body>, StatusCode> {
+    let (parts, recv) = req.into_parts();
+    let length = content_length(&parts.headers);
+    if let (Some(n), Some(limit)) = (length, config.max_body)
+        && n > limit
+    {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let body = if recv.is_end_stream() {
+        Body::empty()
+    } else {
+        Body::h2(Recv::new(recv, length, config.max_body))
+    };
+    Ok(Request::from_parts(parts, body))
+}
+
+/// Runs the handler and sends its response.
+async fn answer<F, B, E>(
+    future: F,
+    mut respond: SendResponse<Bytes>,
+    is_head: bool,
+    streams: Arc<StreamContext>,
+) where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let mut future = pin!(AssertUnwindSafe(future).catch_unwind());
+    // A stream the peer resets stops its handler.
+    let outcome = poll_fn(|cx| {
+        if let Poll::Ready(outcome) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(outcome));
+        }
+        respond.poll_reset(cx).map(|_| None)
+    })
+    .await;
+    let res = match outcome {
+        None => return streams.resets.record(),
+        Some(Ok(Ok(res))) => res,
+        Some(Ok(Err(err))) => return failed(respond, Error::user(err)),
+        Some(Err(panic)) => {
+            let message = crate::error::panic_message(&panic);
+            tracing::error!(panic = message, "handler panicked");
+            let _ = respond.send_response(error_head(StatusCode::INTERNAL_SERVER_ERROR), true);
+            return;
+        }
+    };
+    respond_with(res, respond, is_head, &streams).await;
+}
+
+/// Answers a stream whose handler failed.
+fn failed(mut respond: SendResponse<Bytes>, err: Error) {
+    let status = if err.is_body_too_large() {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        tracing::warn!(error = %err, "handler failed");
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let _ = respond.send_response(error_head(status), true);
+}
+
+/// Sends the handler's response, head then body.
+async fn respond_with<B>(
+    res: Response<B>,
+    mut respond: SendResponse<Bytes>,
+    is_head: bool,
+    streams: &StreamContext,
+) where
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let (mut parts, body) = res.into_parts();
+    let status = parts.status;
+    let bodiless = is_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    prepare_head(&mut parts.headers, &body, bodiless, &streams.config);
+    let end = bodiless || body.is_end_stream();
+    debug::response(Side::Server, http::Version::HTTP_2, status, &parts.headers);
+    let head = Response::from_parts(parts, ());
+    let mut stream = match respond.send_response(head, end) {
+        Ok(stream) => stream,
+        Err(err) => {
+            if err.is_reset() && err.is_remote() {
+                streams.resets.record();
+            } else {
+                tracing::debug!(error = %err, "could not send the response head");
+            }
+            return;
+        }
+    };
+    if end {
+        return;
+    }
+    match send_body(body, &mut stream).await {
+        Ok(()) => {}
+        Err(SendError::Reset(_)) => streams.resets.record(),
+        Err(err) => {
+            let err = err.into_error();
+            tracing::debug!(error = %err, "response body not sent");
+        }
+    }
+}
+
+/// A bodiless response head for an error status.
+fn error_head(status: StatusCode) -> Response<()> {
+    let mut res = Response::new(());
+    *res.status_mut() = status;
+    res
+}
+
+/// Fields that only mean something to HTTP/1.1 are dropped (`h2` refuses
+/// them, and a handler written for HTTP/1.1 may set them); the length and
+/// the date are added when known.
+fn prepare_head<B: HttpBody>(headers: &mut HeaderMap, body: &B, bodiless: bool, config: &Config) {
+    strip_connection_fields(headers);
+    if !bodiless
+        && !headers.contains_key(header::CONTENT_LENGTH)
+        && let Some(n) = body.size_hint().exact()
+    {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+    }
+    if config.date
+        && !headers.contains_key(header::DATE)
+        && let Some(date) = crate::date::header_value(Instant::now())
+    {
+        headers.insert(header::DATE, date);
+    }
+}
