@@ -1,6 +1,12 @@
-//! What the bench binaries share.
+//! What the bench binaries share: the runner behind the `bench` binary, and
+//! reading a process's CPU time.
 
 use std::error::Error;
+
+pub mod runner;
+
+/// The runner's results: any error, boxed.
+pub(crate) type Res<T> = Result<T, Box<dyn Error>>;
 
 /// A process's CPU time so far (user + system, all threads), in clock
 /// ticks, read from `stat`: `/proc/self/stat` or `/proc/PID/stat`.

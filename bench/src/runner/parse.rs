@@ -1,0 +1,201 @@
+//! Readers of the load generators' output: wrk's, h2load's and
+//! `client-load`'s. They fill in the counts and rates; the server's CPU
+//! figures are left at zero for the run to add.
+
+use std::collections::HashMap;
+
+use crate::Res;
+use crate::runner::results::{ClientRun, LoadRun};
+
+/// Reads wrk's `N requests in`, `Socket errors:`, `Non-2xx or 3xx
+/// responses:` and `Requests/sec:` lines.
+pub(crate) fn parse_wrk(out: &str) -> Res<LoadRun> {
+    let mut rps = None;
+    let mut completed = None;
+    let mut errors = 0;
+    let mut detail = Vec::new();
+    for line in out.lines().map(str::trim) {
+        if let Some(value) = line.strip_prefix("Requests/sec:") {
+            rps = Some(value.trim().parse::<f64>()?);
+        } else if line.contains(" requests in ") {
+            completed = line
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok());
+        } else if let Some(value) = line.strip_prefix("Socket errors:") {
+            // connect 0, read 0, write 0, timeout 0
+            for part in value.split(',') {
+                if let Some(n) = part.split_whitespace().nth(1) {
+                    errors += n.parse::<u64>()?;
+                }
+            }
+            detail.push(line.to_string());
+        } else if let Some(value) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            errors += value.trim().parse::<u64>()?;
+            detail.push(line.to_string());
+        }
+    }
+    let total = completed.ok_or("no `requests in` line in wrk's output")?;
+    Ok(LoadRun {
+        rps: rps.ok_or("no `Requests/sec:` line in wrk's output")?,
+        // wrk's count includes the non-2xx responses.
+        completed: total.saturating_sub(errors),
+        errors,
+        error_detail: detail.join("; "),
+        cpu_us_per_req: 0.0,
+    })
+}
+
+/// Reads h2load's `Application protocol:`, `finished in ..., N req/s`,
+/// `requests: ...` and `status codes: ...` lines. Every request must have
+/// succeeded with a 2xx, over `protocol`.
+pub(crate) fn parse_h2load(out: &str, requested: u64, protocol: &str) -> Res<LoadRun> {
+    /// `requests: 10 total, 10 started, ...` → {"total": 10, ...}
+    fn counts(list: &str) -> Res<HashMap<String, u64>> {
+        let mut map = HashMap::new();
+        for part in list.split(',') {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(name)) = (words.next(), words.next()) {
+                map.insert(name.to_string(), n.parse()?);
+            }
+        }
+        Ok(map)
+    }
+    let mut rps = None;
+    let mut requests = None;
+    let mut statuses = None;
+    let mut protocols = Vec::new();
+    for line in out.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("Application protocol:") {
+            protocols.push(name.trim());
+        } else if line.starts_with("finished in") {
+            rps = line
+                .split(',')
+                .find_map(|part| part.trim().strip_suffix(" req/s"))
+                .map(|n| n.trim().parse::<f64>())
+                .transpose()?;
+        } else if let Some(list) = line.strip_prefix("requests:") {
+            requests = Some((line.to_string(), counts(list)?));
+        } else if let Some(list) = line.strip_prefix("status codes:") {
+            statuses = Some((line.to_string(), counts(list)?));
+        }
+    }
+    let (requests_line, requests) = requests.ok_or("no `requests:` line in h2load's output")?;
+    let (statuses_line, statuses) = statuses.ok_or("no `status codes:` line in h2load's output")?;
+    // One line per connection; a server that answered in another protocol
+    // would be measuring something else.
+    if let Some(other) = protocols.iter().find(|&&name| name != protocol) {
+        return Err(format!("h2load spoke `{other}`, not `{protocol}`").into());
+    }
+    let count = |map: &HashMap<String, u64>, key: &str| map.get(key).copied().unwrap_or(0);
+    // h2load counts 3xx as success and may count a 2xx whose stream then
+    // failed: only requests that are both are good.
+    let good = count(&requests, "succeeded")
+        .saturating_sub(count(&statuses, "3xx"))
+        .min(count(&statuses, "2xx"));
+    Ok(LoadRun {
+        rps: rps.ok_or("no `req/s` in h2load's `finished in` line")?,
+        completed: good,
+        errors: requested.saturating_sub(good),
+        error_detail: format!("{requests_line}; {statuses_line}"),
+        cpu_us_per_req: 0.0,
+    })
+}
+
+/// Reads `client-load`'s `client=... requests=N ... errors=N` line.
+pub(crate) fn parse_client_load(out: &str) -> Res<ClientRun> {
+    let line = out
+        .lines()
+        .find(|line| line.starts_with("client="))
+        .ok_or("no result line in client-load's output")?;
+    let fields: HashMap<&str, &str> = line
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let field = |key: &str| -> Res<f64> {
+        Ok(fields
+            .get(key)
+            .ok_or_else(|| format!("no `{key}=` in client-load's output"))?
+            .parse::<f64>()?)
+    };
+    Ok(ClientRun {
+        rps: field("rps")?,
+        completed: field("requests")? as u64,
+        errors: field("errors")? as u64,
+        cpu_us_per_req: field("cpu_us_per_req")?,
+        client_busy: field("cpu_busy")?,
+        server_busy: 0.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRK: &str = "Running 3s test @ http://127.0.0.1:46407/
+  1 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   383.24us   52.10us   2.10ms   90.00%
+    Req/Sec   167.20k     3.00k  170.00k    80.00%
+  499083 requests in 3.00s, 59.02MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec: 166361.02
+Transfer/sec:     19.67MB
+";
+
+    const H2LOAD: &str = "Application protocol: h2c
+finished in 346.47ms, 144312.10 req/s, 15.83MB/s
+requests: 50000 total, 50000 started, 50000 done, 49990 succeeded, 10 failed, 10 errored, 0 timeout
+status codes: 49985 2xx, 5 3xx, 0 4xx, 0 5xx
+traffic: 5.48MB (5750000) total, 3.81MB (4000000) headers (space savings 0.00%), 648.44KB (664000) data
+";
+
+    #[test]
+    fn wrk_output() -> Res<()> {
+        let run = parse_wrk(WRK)?;
+        assert_eq!(run.rps, 166361.02);
+        assert_eq!(run.errors, 7);
+        assert_eq!(run.completed, 499083 - 7);
+        Ok(())
+    }
+
+    #[test]
+    fn h2load_output() -> Res<()> {
+        let run = parse_h2load(H2LOAD, 50000, "h2c")?;
+        assert_eq!(run.rps, 144312.10);
+        assert_eq!(run.errors, 15);
+        assert_eq!(run.completed, 49985);
+        assert!(parse_h2load(H2LOAD, 50000, "http/1.1").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn h2load_statuses() -> Res<()> {
+        // Every request succeeded, but not all with a 2xx.
+        let out = "Application protocol: h2c
+finished in 1.00s, 100.00 req/s, 1.00KB/s
+requests: 100 total, 100 started, 100 done, 100 succeeded, 0 failed, 0 errored, 0 timeout
+status codes: 98 2xx, 1 3xx, 1 4xx, 0 5xx
+";
+        let run = parse_h2load(out, 100, "h2c")?;
+        assert_eq!(run.errors, 2);
+        assert_eq!(run.completed, 98);
+        Ok(())
+    }
+
+    #[test]
+    fn client_load_output() -> Res<()> {
+        let out = "client=paf proto=h2 requests=265120 secs=3.001 rps=88342.6 \
+                   cpu_us_per_req=4.866 cpu_busy=0.430 errors=2\n";
+        let run = parse_client_load(out)?;
+        assert_eq!(run.rps, 88342.6);
+        assert_eq!(run.completed, 265120);
+        assert_eq!(run.errors, 2);
+        assert_eq!(run.cpu_us_per_req, 4.866);
+        assert_eq!(run.client_busy, 0.43);
+        assert!(parse_client_load("client=paf rps=1\n").is_err());
+        assert!(parse_client_load("").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! The server half of the report: its header, one table per load scenario
+//! and the upload's table, each with a `paf/hyper` row.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::runner::args::Args;
+use crate::runner::context::Context;
+use crate::runner::host::{cpu_model, version_line};
+use crate::runner::render::cells::{absent, fmt_errors, fmt_int, paf_over_hyper, runtime_name};
+use crate::runner::results::Results;
+use crate::runner::scenario::{
+    CONNECTIONS, H2C_CONNECTIONS, H2C_STREAMS, PIPELINE_DEPTH, Scenario, UPLOAD_BYTES, Which,
+};
+
+/// The server scenarios' header and tables.
+pub(crate) fn render_servers(
+    out: &mut String,
+    context: &Context,
+    results: &HashMap<Which, Results>,
+) {
+    servers_header(out, context);
+    for &scenario in &context.selection.scenarios {
+        load_table(out, &context.args, scenario, results);
+    }
+    if context.selection.upload {
+        upload_table(out, results);
+    }
+}
+
+/// The title, the machine, the settings and the load tools' versions.
+fn servers_header(out: &mut String, context: &Context) {
+    let args = &context.args;
+    let runtime = runtime_name(args.threads);
+    let _ = writeln!(out, "## paf vs hyper: HTTP/1.1 and HTTP/2 hello world\n");
+    let _ = writeln!(
+        out,
+        "{}; {}. Servers on a {runtime}. {CONNECTIONS} HTTP/1.1 connections, \
+         {H2C_CONNECTIONS} h2c connections of {H2C_STREAMS} streams; wrk runs of {}, \
+         h2load {} requests; the median of {} rounds, the servers taking turns.",
+        cpu_model(),
+        context.pinning.description,
+        args.duration,
+        args.requests,
+        args.rounds.max(1),
+    );
+    let _ = writeln!(
+        out,
+        "{}; {}; {}.\n",
+        version_line("wrk", "-v"),
+        version_line("h2load", "--version"),
+        version_line("curl", "--version")
+            .split(" (")
+            .next()
+            .unwrap_or("curl")
+    );
+    let _ = writeln!(
+        out,
+        "CPU/req is the server's user + system CPU time during the run divided by the \
+         completed requests.\n"
+    );
+}
+
+/// A load scenario's heading: what it is and the command that runs it.
+fn load_title(args: &Args, scenario: Scenario) -> String {
+    match scenario {
+        Scenario::Plain => format!(
+            "Plain keep-alive: `wrk -t1 -c{CONNECTIONS} -d{} http://ADDR/`",
+            args.duration
+        ),
+        Scenario::Pipelined => format!(
+            "Pipelined, {PIPELINE_DEPTH} deep: `wrk -t1 -c{CONNECTIONS} -d{} -s bench/pipeline.lua http://ADDR/ -- {PIPELINE_DEPTH}`",
+            args.duration
+        ),
+        Scenario::H2loadH1 => format!(
+            "h2load, HTTP/1.1: `h2load -n {} --h1 -c {CONNECTIONS} -t 1 http://ADDR/`",
+            args.requests
+        ),
+        Scenario::H2loadH2c => format!(
+            "h2load, h2c prior knowledge: \
+             `h2load -n {} -c {H2C_CONNECTIONS} -m {H2C_STREAMS} -t 1 http://ADDR/`",
+            args.requests
+        ),
+    }
+}
+
+/// One load scenario's table: a row per server and the `paf/hyper` row.
+fn load_table(
+    out: &mut String,
+    args: &Args,
+    scenario: Scenario,
+    results: &HashMap<Which, Results>,
+) {
+    let _ = writeln!(out, "### {}\n", load_title(args, scenario));
+    let _ = writeln!(out, "| server | req/s | server CPU/req (µs) | errors |");
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    let mut rps = HashMap::new();
+    let mut cpu = HashMap::new();
+    for which in Which::ALL {
+        let entry = results.get(&which);
+        match entry.and_then(|r| r.load.get(&scenario)) {
+            Some(Ok(run)) => {
+                rps.insert(which, run.rps);
+                cpu.insert(which, run.cpu_us_per_req);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.2} | {} |",
+                    which.name(),
+                    fmt_int(run.rps),
+                    run.cpu_us_per_req,
+                    fmt_errors(run.errors),
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | — | — |",
+                    which.name(),
+                    absent(which, entry)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| paf/hyper | {} | {} | |\n",
+        paf_over_hyper(&rps),
+        paf_over_hyper(&cpu),
+    );
+}
+
+/// The upload's table: rate, CPU and peak RSS per server, and whether the
+/// reply was right.
+fn upload_table(out: &mut String, results: &HashMap<Which, Results>) {
+    let mib = (UPLOAD_BYTES / (1024 * 1024)) as f64;
+    let _ = writeln!(
+        out,
+        "### Upload, {mib:.0} MiB streamed: `curl -sS --http1.1 -X POST -T FILE http://ADDR/upload` (fresh server)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| server | MiB/s | server CPU (ms) | peak RSS (MiB) | reply ok |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---|");
+    let mut speed = HashMap::new();
+    let mut cpu = HashMap::new();
+    let mut rss = HashMap::new();
+    for which in Which::ALL {
+        let entry = results.get(&which);
+        match entry.and_then(|r| r.upload.as_ref()) {
+            Some(Ok(run)) => {
+                let mib_s = mib / run.secs;
+                let rss_mib = run.peak_rss_kib as f64 / 1024.0;
+                speed.insert(which, mib_s);
+                cpu.insert(which, run.cpu_ms);
+                rss.insert(which, rss_mib);
+                let reply = if run.ok {
+                    "yes".to_string()
+                } else {
+                    format!("**no !!!** {}", run.reply)
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {mib_s:.0} | {:.0} | {rss_mib:.1} | {reply} |",
+                    which.name(),
+                    run.cpu_ms
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | — | — | — |",
+                    which.name(),
+                    absent(which, entry)
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "| paf/hyper | {} | {} | {} | |\n",
+        paf_over_hyper(&speed),
+        paf_over_hyper(&cpu),
+        paf_over_hyper(&rss),
+    );
+}

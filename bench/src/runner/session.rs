@@ -1,0 +1,163 @@
+//! One invocation of the runner, start to end: check the load tools, find
+//! the binaries, run the rounds, print the report, and say whether every
+//! run was clean. The top layer: it uses the others and none uses it.
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::io::Write as _;
+
+use crate::runner::args::{Args, Selection};
+use crate::runner::binaries::Binaries;
+use crate::runner::context::Context;
+use crate::runner::host::find_in_path;
+use crate::runner::render::render;
+use crate::runner::results::Results;
+use crate::runner::rounds::run_rounds;
+use crate::runner::scenario::{Scenario, UPLOAD_BYTES, Which};
+
+/// How a session ended; the binary turns it into the exit code.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// Every run went through without errors.
+    Clean,
+    /// A run failed, had errors or got a wrong upload reply.
+    Problems,
+    /// A load tool the selected scenarios need is not installed; nothing
+    /// ran.
+    MissingTools,
+}
+
+/// Runs everything the options select and prints the report to stdout,
+/// the progress to stderr.
+pub fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
+    let selection = Selection::new(&args.only, args.skip_upload);
+    let missing = missing_tools(&selection);
+    if !missing.is_empty() {
+        eprintln!(
+            "bench: missing load tools: {} (Debian/Ubuntu: apt-get install wrk nghttp2-client curl)",
+            missing.join(", ")
+        );
+        return Ok(Outcome::MissingTools);
+    }
+    let binaries = Binaries::find(&args, &selection)?;
+    let context = Context::new(args, selection)?;
+    eprintln!("bench: {}", context.pinning.description);
+    let upload_file = if context.selection.upload {
+        Some(context.make_upload_file()?)
+    } else {
+        None
+    };
+
+    let results = run_rounds(&context, &binaries, upload_file.as_deref());
+
+    let wanted = &context.selection.servers;
+    let report = render(&context, wanted, &results);
+    let mut stdout = std::io::stdout();
+    stdout.write_all(report.as_bytes())?;
+    stdout.flush()?;
+
+    Ok(if report_problems(wanted, &context.selection, &results) {
+        Outcome::Clean
+    } else {
+        Outcome::Problems
+    })
+}
+
+/// The load tools the selected scenarios need that are not on the `PATH`.
+fn missing_tools(selection: &Selection) -> Vec<&'static str> {
+    let mut needed = Vec::new();
+    let scenarios = &selection.scenarios;
+    if scenarios.contains(&Scenario::Plain) || scenarios.contains(&Scenario::Pipelined) {
+        needed.push("wrk");
+    }
+    if scenarios.contains(&Scenario::H2loadH1) || scenarios.contains(&Scenario::H2loadH2c) {
+        needed.push("h2load");
+    }
+    if selection.upload {
+        needed.push("curl");
+    }
+    needed
+        .into_iter()
+        .filter(|tool| find_in_path(tool).is_none())
+        .collect()
+}
+
+/// Prints loud notes about errors; `true` when there were none.
+fn report_problems(
+    wanted: &[Which],
+    selection: &Selection,
+    results: &HashMap<Which, Results>,
+) -> bool {
+    let mut clean = true;
+    for &which in wanted {
+        let Some(results) = results.get(&which) else {
+            continue;
+        };
+        clean &= client_problems(which, selection, results);
+        clean &= load_problems(which, selection, results);
+        clean &= upload_problems(which, results);
+    }
+    if !clean {
+        eprintln!("bench: !!! some runs failed or had errors; see above");
+    }
+    clean
+}
+
+/// Notes the client scenarios' errors; `true` when there were none.
+fn client_problems(which: Which, selection: &Selection, results: &Results) -> bool {
+    let mut clean = true;
+    for scenario in &selection.clients {
+        match results.client.get(scenario) {
+            Some(Ok(run)) if run.errors > 0 => {
+                clean = false;
+                eprintln!(
+                    "bench: !!! {} {}: {} errors (see above)",
+                    which.name(),
+                    scenario.name(),
+                    run.errors,
+                );
+            }
+            Some(Err(_)) => clean = false,
+            _ => {}
+        }
+    }
+    clean
+}
+
+/// Notes the load scenarios' errors; `true` when there were none.
+fn load_problems(which: Which, selection: &Selection, results: &Results) -> bool {
+    let mut clean = true;
+    for scenario in &selection.scenarios {
+        match results.load.get(scenario) {
+            Some(Ok(run)) if run.errors > 0 => {
+                clean = false;
+                eprintln!(
+                    "bench: !!! {} {}: {} errors ({})",
+                    which.name(),
+                    scenario.name(),
+                    run.errors,
+                    run.error_detail
+                );
+            }
+            Some(Err(_)) => clean = false,
+            _ => {}
+        }
+    }
+    clean
+}
+
+/// Notes a wrong upload reply; `true` when the upload did not fail.
+fn upload_problems(which: Which, results: &Results) -> bool {
+    match &results.upload {
+        Some(Ok(upload)) if !upload.ok => {
+            eprintln!(
+                "bench: !!! {} upload: expected 200 \"{UPLOAD_BYTES}\", got {}",
+                which.name(),
+                upload.reply
+            );
+            false
+        }
+        Some(Err(_)) => false,
+        _ => true,
+    }
+}
