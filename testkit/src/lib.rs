@@ -7,6 +7,9 @@
 //! - [`Daemon`]: an external server run in its own directory (nginx,
 //!   tinyproxy), waited for and killed when dropped; [`free_port`] and
 //!   [`http_get`] to set it up and ask it whether it is ready.
+//! - [`layers`]: the check that a crate's modules import one way.
+
+pub mod layers;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,0 +1,120 @@
+//! The layer order of each library crate, written once, and the check that
+//! every module imports only from the layers below its own.
+
+use std::path::{Path, PathBuf};
+
+use testkit::TempDir;
+use testkit::layers::check;
+
+/// paf, bottom first.
+const PAF: &[&[&str]] = &[
+    // Shared pieces: errors, timers, the date cache, the shutdown flag,
+    // replayed bytes, PAF_DEBUG.
+    &["error", "date", "debug", "rewind", "signal", "timer"],
+    // Bodies of both protocols; taking over a connection.
+    &["body", "upgrade"],
+    // The protocols, which do not know each other.
+    &["h1", "h2"],
+    // What users call: serving, sending, ready-made responses.
+    &["server", "client", "respond"],
+];
+
+/// conduit, bottom first.
+const CONDUIT: &[&[&str]] = &[
+    &["error"],
+    &["target", "shutdown", "listener"],
+    &["endpoint"],
+    &["resolver", "serve"],
+];
+
+/// mimic, bottom first.
+const MIMIC: &[&[&str]] = &[
+    &["key", "keys"],
+    &["derive"],
+    &["report"],
+    &["flow"],
+    &["protocol"],
+    &["ctx"],
+    &["resolve", "proto"],
+    &["builtins"],
+];
+
+fn crate_src(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name)
+        .join("src")
+}
+
+fn assert_layered(name: &str, layers: &[&[&str]]) {
+    let violations = match check(&crate_src(name), layers) {
+        Ok(violations) => violations,
+        Err(err) => panic!("cannot read {name}'s sources: {err}"),
+    };
+    let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert!(
+        lines.is_empty(),
+        "{name}'s modules break the layer order (testkit/tests/layers.rs):\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn paf_runs_one_way() {
+    assert_layered("paf", PAF);
+}
+
+#[test]
+fn conduit_runs_one_way() {
+    assert_layered("conduit", CONDUIT);
+}
+
+#[test]
+fn mimic_runs_one_way() {
+    assert_layered("mimic", MIMIC);
+}
+
+/// A copy of paf's layout where `body` names `h2`: the check must fail.
+#[test]
+fn an_upward_import_fails_the_check() {
+    let dir = TempDir::new("layers");
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("a directory in the temporary tree");
+        }
+        std::fs::write(path, text).expect("a file in the temporary tree");
+    };
+    write(
+        "lib.rs",
+        "mod body;\nmod error;\nmod h2;\npub use error::Error;\n",
+    );
+    write("error.rs", "pub struct Error;\n");
+    write("h2/mod.rs", "use crate::body::Body;\nuse crate::Error;\n");
+    write(
+        "body/mod.rs",
+        "use crate::Error;\npub struct Body(crate::h2::Recv);\n#[cfg(test)]\nuse crate::h2::Tested;\n",
+    );
+    let layers: &[&[&str]] = &[&["error"], &["body"], &["h2"]];
+    let violations = check(dir.path(), layers).expect("the temporary tree is readable");
+    let found: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        found,
+        ["body/mod.rs: `body` uses `crate::h2`: upward import"]
+    );
+
+    // Siblings in one layer must not know each other either.
+    let flat: &[&[&str]] = &[&["error"], &["body", "h2"]];
+    let violations = check(dir.path(), flat).expect("the temporary tree is readable");
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert!(
+        violations
+            .iter()
+            .all(|v| v.why == "sideways import within a layer")
+    );
+
+    // A module left out of the table is named.
+    let partial: &[&[&str]] = &[&["error"], &["body"]];
+    let violations = check(dir.path(), partial).expect("the temporary tree is readable");
+    assert!(violations.iter().any(|v| v.to == "h2"), "{violations:?}");
+}
