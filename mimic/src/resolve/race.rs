@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::plan::{Attempt, StepError};
+use super::attempt::{Attempt, StepError};
 use crate::ctx::{Options, Strategy};
 use crate::derive::{BoxFuture, Cause};
 use crate::flow::Flow;
