@@ -390,3 +390,42 @@ async fn explain_shows_rules_and_mimics_plan() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_resolver_installs_dns_over_its_base_unless_told_not_to() {
+    // A base of mimic's built-ins alone knows IP literals only; the resolver
+    // asks for DNS itself, so host names still resolve.
+    let with_dns = Resolver::builder()
+        .services_file(None)
+        .base(mimic::Ctx::new().with_builtins())
+        .build()
+        .expect("resolver");
+    let text = with_dns
+        .explain("http://localhost:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(text.contains("127.0.0.1:9: would be tried"), "{text}");
+
+    let without = Resolver::builder()
+        .services_file(None)
+        .base(mimic::Ctx::new().with_builtins())
+        .dns(None)
+        .build()
+        .expect("resolver");
+    let text = without
+        .explain("http://localhost:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(
+        text.contains("`localhost` is a name, not an IP address, and this context has no DNS"),
+        "{text}"
+    );
+    let text = without
+        .explain("http://127.0.0.1:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(text.contains("127.0.0.1:9: would be tried"), "{text}");
+}

@@ -86,6 +86,7 @@ pub(crate) struct Inner {
 /// # async fn run() -> Result<(), mimic::ResolveError> {
 /// let ctx = Ctx::new()
 ///     .with_builtins()
+///     .with_system_dns()
 ///     .with(&keys::HOST, "localhost".to_string())
 ///     .with(&keys::PORT, 8080);
 /// let flow = ctx.resolve().await?;

@@ -17,6 +17,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let ctx = Ctx::new()
 //!     .with_builtins()
+//!     .with_system_dns()
 //!     .with(&keys::HOST, "example.com".to_string())
 //!     .with(&keys::PORT, 443)
 //!     .with(&tls::SERVER_NAME, "example.com".to_string());

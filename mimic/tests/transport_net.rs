@@ -5,7 +5,7 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use mimic::{Addr, Ctx, Outcome, dns::Dns, keys, mem, tcp, unix};
+use mimic::{Addr, Ctx, Outcome, ResolveErrorKind, dns::Dns, keys, mem, tcp, unix};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
@@ -175,11 +175,39 @@ async fn a_refused_connection_is_reported_with_its_address() {
 }
 
 #[tokio::test]
+async fn without_dns_a_literal_connects_and_a_name_says_dns_is_missing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(tcp_echo(listener));
+    let mut flow = host_port("127.0.0.1", addr.port())
+        .resolve()
+        .await
+        .expect("a literal needs no DNS");
+    round_trip(&mut flow).await;
+
+    let err = host_port("localhost", addr.port())
+        .resolve()
+        .await
+        .expect_err("no DNS in the context");
+    assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): \
+             `localhost` is a name, not an IP address, and this context has no DNS: \
+             call `Ctx::with_system_dns` or `Ctx::with_dns` after `with_builtins`"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn localhost_resolves_through_the_system_configuration() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
     let mut flow = host_port("localhost", addr.port())
+        .with_system_dns()
         .resolve()
         .await
         .expect("connects");

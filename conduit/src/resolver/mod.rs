@@ -14,7 +14,8 @@
 //! 4. The static table: an exact host.
 //! 5. Rewrites by domain suffix, label-aware; the longest domain wins.
 //! 6. Rewrites by scheme.
-//! 7. DNS, through mimic's `dns` derivation.
+//! 7. DNS, through mimic's `dns` derivation, which the resolver installs
+//!    over its base context (see [`ResolverBuilder::dns`]).
 //!
 //! The first of 2-6 that gives a destination decides; the URI's host stays
 //! the TLS server name whatever the destination.
@@ -28,6 +29,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use mimic::dns::Dns;
 use mimic::{Ctx, Flow, Report, tcp, tls};
 
 pub use docker::DockerHost;
@@ -82,6 +84,7 @@ impl fmt::Debug for Resolver {
 /// Builds a [`Resolver`].
 pub struct ResolverBuilder {
     base: Ctx,
+    dns: Option<Dns>,
     services: Option<PathBuf>,
     schemes: BTreeMap<String, Scheme>,
     statics: HashMap<String, Destination>,
@@ -99,9 +102,20 @@ impl fmt::Debug for ResolverBuilder {
 impl ResolverBuilder {
     /// The context every resolution starts from (default: mimic's built-ins).
     /// Install a configured TLS layer here to change roots or add a client
-    /// certificate.
+    /// certificate. Host names are looked up with [`dns`](Self::dns), which
+    /// is installed over this context when the resolver is built.
     pub fn base(mut self, ctx: Ctx) -> Self {
         self.base = ctx;
+        self
+    }
+
+    /// The DNS resolver for host names (default: [`Dns::system`]). It
+    /// replaces the base context's derivation of
+    /// [`keys::ADDRS`](mimic::keys::ADDRS) when the resolver is built; `None`
+    /// keeps the base context's own (with `Ctx::with_builtins` alone, IP
+    /// literals only).
+    pub fn dns(mut self, dns: Option<Dns>) -> Self {
+        self.dns = dns;
         self
     }
 
@@ -182,9 +196,13 @@ impl ResolverBuilder {
         // Longest domain first, so the most specific rewrite wins.
         self.suffixes
             .sort_by_key(|(domain, _)| std::cmp::Reverse(domain.split('.').count()));
+        let base = match self.dns {
+            Some(dns) => self.base.with_dns(dns),
+            None => self.base,
+        };
         Ok(Resolver {
             config: Arc::new(Config {
-                base: self.base,
+                base,
                 schemes: self.schemes,
                 statics: self.statics,
                 suffixes: self.suffixes,
@@ -247,7 +265,8 @@ impl Default for Resolver {
 }
 
 impl Resolver {
-    /// mimic's built-ins, the built-in schemes and `/etc/services`, no rules.
+    /// mimic's built-ins with the system's DNS, the built-in schemes and
+    /// `/etc/services`, no rules.
     pub fn new() -> Resolver {
         let builder = Resolver::builder();
         // A services file that exists but cannot be read is skipped here;
@@ -260,10 +279,12 @@ impl Resolver {
         })
     }
 
-    /// A builder with mimic's built-ins and the built-in schemes.
+    /// A builder with mimic's built-ins, the system's DNS and the built-in
+    /// schemes.
     pub fn builder() -> ResolverBuilder {
         ResolverBuilder {
             base: Ctx::new().with_builtins(),
+            dns: Some(Dns::system()),
             services: Some(PathBuf::from("/etc/services")),
             schemes: scheme::builtin(),
             statics: HashMap::new(),

@@ -1,6 +1,9 @@
 //! Domain names to IP addresses: a derivation from
 //! [`keys::HOST`](crate::keys::HOST) to [`keys::ADDRS`](crate::keys::ADDRS).
 //!
+//! The feature provides the derivation; a context uses it only when asked,
+//! with [`Ctx::with_system_dns`] or [`Ctx::with_dns`].
+//!
 //! Lookups go through hickory-resolver with the system configuration
 //! (`/etc/resolv.conf`, and `/etc/hosts` first), asking for AAAA and A
 //! records in parallel. Where there is no usable resolver configuration the
@@ -174,11 +177,37 @@ impl StdError for LookupError {
 }
 
 impl Ctx {
-    /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`.
+    /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`, replacing
+    /// any derivation the key had (such as the IP-literal one of
+    /// [`with_builtins`](Ctx::with_builtins)): call it after `with_builtins`.
+    ///
+    /// Available with the `dns` feature.
     pub fn with_dns(self, dns: Dns) -> Ctx {
         self.derive(&keys::ADDRS, req(&keys::HOST), move |host: String| {
             let dns = dns.clone();
             async move { dns.lookup(&host).await.map(Some) }
         })
+    }
+
+    /// [`with_dns`](Ctx::with_dns) with [`Dns::system`]: host names are
+    /// looked up with the system's configuration.
+    ///
+    /// Available with the `dns` feature.
+    ///
+    /// ```no_run
+    /// use mimic::{Ctx, keys};
+    ///
+    /// # async fn run() -> Result<(), mimic::ResolveError> {
+    /// let flow = Ctx::new()
+    ///     .with_builtins()
+    ///     .with_system_dns()
+    ///     .with(&keys::HOST, "example.com".to_string())
+    ///     .with(&keys::PORT, 80)
+    ///     .resolve()
+    ///     .await?;
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    pub fn with_system_dns(self) -> Ctx {
+        self.with_dns(Dns::system())
     }
 }

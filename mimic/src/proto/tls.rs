@@ -18,6 +18,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let ctx = Ctx::new()
 //!     .with_builtins()
+//!     .with_system_dns()
 //!     .with(&keys::HOST, "localhost".to_string())
 //!     .with(&keys::PORT, 8443)
 //!     .with(&tls::SERVER_NAME, "localhost".to_string())
