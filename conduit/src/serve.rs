@@ -48,7 +48,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 

@@ -6,7 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use conduit::listener::{ListenError, Listener, TcpListener};
-use mimic::Addr;
+use mimic::flow::Addr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -10,7 +10,8 @@ use conduit::listener::{
     ClientAuth, Identity, Listener, TcpListener, TlsAcceptor, TlsAcceptorBuilder, TlsError,
     TlsListener,
 };
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 use rustls::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

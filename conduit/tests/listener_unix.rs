@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use conduit::listener::{ListenError, Listener, UnixListener};
 use conduit::serve::Server;
-use mimic::Addr;
+use mimic::flow::Addr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 

@@ -10,7 +10,8 @@ use conduit::listener::{
     Connecting, Listener, TcpListener, TlsAcceptor, TlsListener, UnixListener,
 };
 use conduit::serve::{Drain, ServeError, Server};
-use mimic::{Addr, Flow, Info};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;

@@ -6,10 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mimic::{Ctx, Key, NotBuilt, Outcome, Registration, ResolveErrorKind, dft, keys, opt, req};
+use mimic::report::{NotBuilt, Outcome, ResolveErrorKind};
+use mimic::{Ctx, Key, Registration, dft, keys, opt, req};
 use support::{Script, Step, Then, scripted, step};
 
-fn order(report: &mimic::Report) -> Vec<String> {
+fn order(report: &mimic::report::Report) -> Vec<String> {
     report
         .entries()
         .iter()

@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use mimic::{Ctx, Key, NotBuilt, Outcome, ResolveErrorKind, Skipped, Strategy, req};
+use mimic::report::{NotBuilt, Outcome, ResolveErrorKind, Skipped};
+use mimic::{Ctx, Key, Strategy, req};
 use support::{Then, kinds, scripted, starts, step};
 use tokio::time::Instant;
 

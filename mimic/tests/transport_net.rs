@@ -5,7 +5,9 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use mimic::{Addr, Ctx, Outcome, ResolveErrorKind, dns::Dns, keys, mem, tcp, unix};
+use mimic::flow::Addr;
+use mimic::report::{Outcome, ResolveErrorKind};
+use mimic::{Ctx, dns::Dns, keys, mem, tcp, unix};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 

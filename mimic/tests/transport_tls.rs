@@ -152,7 +152,7 @@ async fn tls_over_tcp_reports_what_was_negotiated() {
         negotiated.peer_certificates,
         vec![pki.server_chain[0].to_vec()]
     );
-    assert!(matches!(info.peer_addr(), Some(mimic::Addr::Inet(a)) if a.port() == port));
+    assert!(matches!(info.peer_addr(), Some(mimic::flow::Addr::Inet(a)) if a.port() == port));
     assert_eq!(
         info.endpoint(),
         Some(&*format!("localhost (alpn h2) over 127.0.0.1:{port}"))

@@ -221,7 +221,7 @@ impl Error {
 
     /// For a connect failure, mimic's report: every candidate tried, in
     /// order, and how each one ended.
-    pub fn report(&self) -> Option<&mimic::Report> {
+    pub fn report(&self) -> Option<&mimic::report::Report> {
         let mut source = self.source();
         while let Some(err) = source {
             if let Some(conduit::Error::Connect { source, .. }) =
@@ -303,7 +303,7 @@ impl fmt::Display for Error {
         match self.source() {
             // conduit's and mimic's errors show their causes; `Chain` does
             // not repeat them.
-            Some(source) => write!(f, ": {}", mimic::Chain(source)),
+            Some(source) => write!(f, ": {}", mimic::report::Chain(source)),
             None => Ok(()),
         }
     }

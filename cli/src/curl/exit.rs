@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use mimic::{NotBuilt, Outcome, Report};
+use mimic::report::{NotBuilt, Outcome, Report};
 
 /// curl's exit statuses that `paf-curl` uses.
 pub mod code {

@@ -36,7 +36,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{CommandFactory, Parser};
 use conduit::listener::{TcpListener, TlsListener, UnixListener};
 use conduit::serve::Server;
-use mimic::Addr;
+use mimic::flow::Addr;
 use paf::server::Auto;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 

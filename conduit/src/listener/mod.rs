@@ -25,7 +25,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 
 mod tcp;
 mod tls;
@@ -67,7 +68,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 /// use std::io;
 /// use conduit::listener::{Connecting, Listener};
-/// use mimic::{Addr, Flow, Info};
+/// use mimic::flow::Addr;
+/// use mimic::{Flow, Info};
 /// use tokio::io::DuplexStream;
 /// use tokio::sync::mpsc;
 ///

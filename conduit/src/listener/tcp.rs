@@ -4,7 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mimic::{Addr, Flow, Info};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
 use super::{Connecting, ListenError, Listener};

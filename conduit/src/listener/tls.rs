@@ -6,8 +6,9 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use mimic::Flow;
+use mimic::flow::Addr;
 use mimic::tls::{Pem, crypto_provider as provider};
-use mimic::{Addr, Flow};
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -379,7 +380,7 @@ impl TlsAcceptor {
     /// Runs the server side of a handshake over `flow`.
     ///
     /// The resulting flow's protocols are `tls` over the inner ones, and its
-    /// [`TlsInfo`](mimic::TlsInfo) tells the negotiated ALPN protocol,
+    /// [`TlsInfo`](mimic::flow::TlsInfo) tells the negotiated ALPN protocol,
     /// version, cipher suite, the server name the client asked for, and the
     /// client's certificate chain if it sent one. The inner flow is
     /// reachable by downcasting to [`TlsStream`](tokio_rustls::server::TlsStream)`<Flow>`.

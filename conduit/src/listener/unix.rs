@@ -5,7 +5,8 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use mimic::{Addr, Flow, Info};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::{Connecting, ListenError, Listener};

@@ -30,7 +30,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mimic::dns::Dns;
-use mimic::{Ctx, Flow, Report, tcp, tls};
+use mimic::report::Report;
+use mimic::{Ctx, Flow, tcp, tls};
 
 pub use docker::DockerHost;
 pub use rules::{Destination, Overrides};

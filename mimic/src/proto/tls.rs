@@ -41,7 +41,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio_rustls::TlsConnector;
 
-use crate::{Ctx, Flow, Info, Key, Layer, Registration, TlsInfo, opt, req};
+use crate::flow::TlsInfo;
+use crate::{Ctx, Flow, Info, Key, Layer, Registration, opt, req};
 
 /// The server name to ask for and to check the certificate against.
 pub static SERVER_NAME: Key<String> = Key::new("tls server name");

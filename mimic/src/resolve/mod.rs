@@ -18,8 +18,9 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::ctx::Ctx;
+use crate::error::ResolveError;
 use crate::flow::Flow;
-use crate::report::{Entry, Outcome, Report, ResolveError, ResolveErrorKind, Skipped};
+use crate::report::{Entry, Outcome, Report, ResolveErrorKind, Skipped};
 use attempt::Attempt;
 use plan::Row;
 use race::Ended;

@@ -29,7 +29,8 @@ use conduit::{Endpoint, Overrides, Resolver};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Uri, Version};
-use mimic::{Ctx, Outcome, tls};
+use mimic::report::Outcome;
+use mimic::{Ctx, tls};
 use tokio::time::Instant;
 
 pub use self::auth::basic_auth;
