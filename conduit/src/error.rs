@@ -28,7 +28,7 @@ pub enum Error {
     /// The Docker environment (`DOCKER_HOST`, `DOCKER_CERT_PATH`) is unusable.
     Docker(String),
     /// A TLS configuration could not be built.
-    Tls(mimic::tls::TlsError),
+    Tls(mimic::tls::ConfigError),
     /// Nothing connected: mimic's report of every candidate.
     Connect {
         /// The URI being connected to.
@@ -67,8 +67,8 @@ impl std::error::Error for Error {
     }
 }
 
-impl From<mimic::tls::TlsError> for Error {
-    fn from(e: mimic::tls::TlsError) -> Self {
+impl From<mimic::tls::ConfigError> for Error {
+    fn from(e: mimic::tls::ConfigError) -> Self {
         Error::Tls(e)
     }
 }

@@ -7,7 +7,8 @@ use crate::report::{Outcome, Report, ResolveErrorKind};
 
 /// A resolution that gave no flow, with the report of every candidate.
 ///
-/// Its `Display` is a multi-line report:
+/// Its text is a headline and the [`Report`]: one line per candidate, each
+/// failure with its whole cause chain (see [`Chain`](crate::report::Chain)).
 ///
 /// ```text
 /// could not connect: all 2 attempted candidates failed
@@ -15,6 +16,16 @@ use crate::report::{Outcome, Report, ResolveErrorKind};
 ///   2. tcp (priority 20) 127.0.0.1:8080: tcp failed after 0 ms: Connection refused (os error 111) [started at +0 ms]
 ///   3. unix (priority 10): not built: missing input `unix path`
 /// ```
+///
+/// The report is the error's content, not its cause: there can be several
+/// causes, one per candidate, and all of them are in the text already. So
+/// [`source`](StdError::source) is `None`, and `{:#}` (the whole chain)
+/// reads the same as `{}`: a printer that walks sources never shows a cause
+/// twice. To act on a cause, walk [`report`](ResolveError::report)'s
+/// entries: [`Outcome::Failed`] holds each connection failure (an
+/// [`io::Error`](std::io::Error) for the built-in protocols), and
+/// [`NotBuilt::DerivationFailed`](crate::report::NotBuilt::DerivationFailed)
+/// each derivation's (such as a DNS lookup's).
 #[derive(Clone)]
 pub struct ResolveError {
     kind: ResolveErrorKind,
@@ -87,11 +98,5 @@ impl fmt::Debug for ResolveError {
     }
 }
 
-impl StdError for ResolveError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.report.entries.iter().find_map(|e| match &e.outcome {
-            Outcome::Failed { cause, .. } => Some(&**cause as &(dyn StdError + 'static)),
-            _ => None,
-        })
-    }
-}
+/// No source: the causes are in the report (see the type's documentation).
+impl StdError for ResolveError {}

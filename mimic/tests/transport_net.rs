@@ -6,7 +6,7 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use mimic::flow::Addr;
-use mimic::report::{Outcome, ResolveErrorKind};
+use mimic::report::{Chain, Outcome, ResolveErrorKind};
 use mimic::{Ctx, dns::Dns, keys, mem, tcp, unix};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
@@ -169,10 +169,18 @@ async fn a_refused_connection_is_reported_with_its_address() {
         "{text}"
     );
     assert!(text.to_lowercase().contains("connection refused"), "{text}");
-    let source = std::error::Error::source(&err).expect("a cause");
-    let io = source
-        .downcast_ref::<std::io::Error>()
-        .expect("an io::Error");
+    // The cause is in the report, not in `source`: it is shown once.
+    assert!(std::error::Error::source(&err).is_none());
+    assert_eq!(format!("{err:#}"), text);
+    let io = err
+        .report()
+        .entries()
+        .iter()
+        .find_map(|e| match &e.outcome {
+            Outcome::Failed { cause, .. } => cause.downcast_ref::<std::io::Error>(),
+            _ => None,
+        })
+        .expect("an io::Error in the report");
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
@@ -243,10 +251,12 @@ async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
         .await
         .expect_err("no name server");
     assert_eq!(err.host(), "nothing.invalid");
-    assert!(
-        err.to_string()
-            .starts_with("could not resolve `nothing.invalid`: "),
-        "{err}"
+    // `{}` is the error's own text, `source` the resolver's answer, `{:#}` both.
+    assert_eq!(err.to_string(), "could not resolve `nothing.invalid`");
+    let cause = std::error::Error::source(&err).expect("the resolver's answer");
+    assert_eq!(
+        format!("{err:#}"),
+        format!("could not resolve `nothing.invalid`: {}", Chain(cause))
     );
 
     let system = Dns::system()
@@ -270,8 +280,27 @@ async fn a_failed_lookup_is_reported_for_the_candidate() {
     let ctx = host_port("nothing.invalid", 80).with_dns(dns);
     let err = ctx.resolve().await.expect_err("nothing resolves");
     let text = err.to_string();
+    // The report line shows the lookup error with its whole chain.
+    let lookup = match err.report().entries() {
+        [.., last] => match &last.outcome {
+            Outcome::NotBuilt(mimic::report::NotBuilt::DerivationFailed { cause, .. }) => {
+                cause.clone()
+            }
+            other => panic!("not a failed derivation: {other}"),
+        },
+        [] => panic!("an empty report"),
+    };
     assert!(
-        text.contains("tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): could not resolve `nothing.invalid`"),
+        text.contains(&format!(
+            "tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): {}",
+            Chain(&*lookup)
+        )),
+        "{text}"
+    );
+    assert!(
+        Chain(&*lookup)
+            .to_string()
+            .starts_with("could not resolve `nothing.invalid`: "),
         "{text}"
     );
 }

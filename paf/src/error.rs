@@ -301,8 +301,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())?;
         match self.source() {
-            // conduit's and mimic's errors show their causes; `Chain` does
-            // not repeat them.
+            // conduit's and mimic's errors show their own text; `Chain`
+            // adds their causes.
             Some(source) => write!(f, ": {}", mimic::report::Chain(source)),
             None => Ok(()),
         }

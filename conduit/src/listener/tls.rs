@@ -24,7 +24,7 @@ use super::{Connecting, Listener};
 pub enum TlsError {
     /// A PEM file or buffer could not be read or held no certificate or
     /// key; the message names the source.
-    Load(mimic::tls::TlsError),
+    Load(mimic::tls::ConfigError),
     /// The private key is unusable or does not belong to the certificate.
     Key {
         /// The certificate's source.
@@ -79,8 +79,8 @@ impl std::error::Error for TlsError {
     }
 }
 
-impl From<mimic::tls::TlsError> for TlsError {
-    fn from(err: mimic::tls::TlsError) -> Self {
+impl From<mimic::tls::ConfigError> for TlsError {
+    fn from(err: mimic::tls::ConfigError) -> Self {
         TlsError::Load(err)
     }
 }
@@ -125,7 +125,7 @@ impl Identity {
     ) -> Result<Identity, TlsError> {
         if chain.is_empty() {
             let what = what.to_string();
-            return Err(mimic::tls::TlsError::NoCertificate { what }.into());
+            return Err(mimic::tls::ConfigError::NoCertificate { what }.into());
         }
         let key =
             CertifiedKey::from_der(chain, key, &provider()).map_err(|source| TlsError::Key {

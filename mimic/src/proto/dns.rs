@@ -32,6 +32,7 @@ use hickory_resolver::TokioResolver;
 use tokio::sync::OnceCell;
 
 use crate::keys::{self, ip_literal};
+use crate::report::Chain;
 use crate::{Ctx, req};
 
 #[derive(Clone)]
@@ -151,6 +152,11 @@ impl Dns {
 }
 
 /// A host name that could not be resolved.
+///
+/// Its `{}` is `` could not resolve `host` ``, its
+/// [`source`](StdError::source) the resolver's answer, and `{:#}` both. In
+/// a resolution it is the cause of the DNS derivation's failure, reported
+/// for every candidate that needed the addresses.
 #[derive(Debug)]
 pub struct LookupError {
     host: String,
@@ -166,7 +172,10 @@ impl LookupError {
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "could not resolve `{}`: {}", self.host, self.source)
+        if f.alternate() {
+            return Chain(self).fmt(f);
+        }
+        write!(f, "could not resolve `{}`", self.host)
     }
 }
 
