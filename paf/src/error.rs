@@ -224,10 +224,11 @@ impl Error {
     pub fn report(&self) -> Option<&mimic::report::Report> {
         let mut source = self.source();
         while let Some(err) = source {
-            if let Some(conduit::Error::Connect { source, .. }) =
-                err.downcast_ref::<conduit::Error>()
+            if let Some(report) = err
+                .downcast_ref::<conduit::Error>()
+                .and_then(conduit::Error::report)
             {
-                return Some(source.report());
+                return Some(report);
             }
             if let Some(resolve) = err.downcast_ref::<mimic::ResolveError>() {
                 return Some(resolve.report());

@@ -210,7 +210,7 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let mut builder = Server::builder().max_connections(options.max_connections);
     for uri in &options.listen {
-        let failed = |err: conduit::listener::ListenError| format!("--listen {uri}: {err}");
+        let failed = |err: conduit::Error| format!("--listen {uri}: {err:#}");
         builder = match uri {
             ListenUri::Tcp(addr) => builder.listener(TcpListener::bind(*addr).map_err(failed)?),
             ListenUri::Tls(addr) => {
