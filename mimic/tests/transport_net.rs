@@ -256,8 +256,11 @@ async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
     let cause = std::error::Error::source(&err).expect("the resolver's answer");
     assert_eq!(
         format!("{err:#}"),
-        format!("could not resolve `nothing.invalid`: {}", Chain(cause))
+        format!("could not resolve `nothing.invalid`: {cause}")
     );
+    // hickory shows its own causes in its text: the chain ends there, and
+    // nothing is said twice.
+    assert!(cause.source().is_none(), "{err:#}");
 
     let system = Dns::system()
         .lookup("localhost")

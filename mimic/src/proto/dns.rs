@@ -135,7 +135,7 @@ impl Dns {
             Backend::Hickory(resolver) => resolver
                 .lookup_ip(host)
                 .await
-                .map_err(|e| failed(e.into()))?
+                .map_err(|e| failed(Box::new(Hickory(e.into()))))?
                 .iter()
                 .collect(),
             Backend::Os => tokio::net::lookup_host((host, 0))
@@ -184,6 +184,25 @@ impl StdError for LookupError {
         Some(&*self.source)
     }
 }
+
+/// A hickory error as a cause. hickory's errors show their own source's
+/// text in theirs and return it from `source` too; the chain stops here,
+/// so that a printer that walks sources shows each word once.
+struct Hickory(Box<dyn StdError + Send + Sync>);
+
+impl fmt::Debug for Hickory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Hickory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for Hickory {}
 
 impl Ctx {
     /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`, replacing
