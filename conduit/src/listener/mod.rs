@@ -18,6 +18,11 @@
 //!
 //! Your own listener implements [`Listener`]; see its documentation for an
 //! example.
+//!
+//! Setting a listener up fails with a [`conduit::Error`](crate::Error) for
+//! which [`is_listen`](crate::Error::is_listen) holds (or
+//! [`is_tls`](crate::Error::is_tls) for a TLS configuration), with advice
+//! in its text: a taken address, a live Unix socket, a privileged port.
 
 use std::fmt;
 use std::future::Future;

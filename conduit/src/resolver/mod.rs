@@ -156,6 +156,7 @@ impl ResolverBuilder {
 
     /// Handles `scheme` with `handler`, which sets the keys of the user's
     /// protocol from the URI. The base context must register that protocol.
+    /// A URI the handler cannot use is an [`Error::invalid_uri`].
     pub fn custom_scheme(
         mut self,
         scheme: &str,
