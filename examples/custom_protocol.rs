@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use mimic::{Addr, Ctx, Info, Protocol, Registration, keys, req};
+use mimic::flow::Addr;
+use mimic::{Ctx, Info, Protocol, Registration, keys, req};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 

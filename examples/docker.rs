@@ -75,7 +75,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(why) => write!(f, "{why}\n\n{USAGE}"),
-            Failure::Setup(err) => write!(f, "cannot find the daemon: {err}"),
+            Failure::Setup(err) => write!(f, "cannot find the daemon: {err:#}"),
             Failure::Http(err) if err.is_connect() => {
                 write!(f, "cannot connect to the daemon: {err}")
             }

@@ -120,10 +120,7 @@ impl fmt::Display for Endpoint {
 }
 
 fn bad(text: &str, reason: &str) -> Error {
-    Error::InvalidEndpoint {
-        text: text.to_string(),
-        reason: reason.to_string(),
-    }
+    Error::invalid_endpoint(text, reason)
 }
 
 impl FromStr for Endpoint {

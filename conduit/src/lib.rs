@@ -27,7 +27,9 @@
 //! - [`Target`]: a URI, `unix:` forms included.
 //! - [`Endpoint`]: where a connection goes, with `Display` and `FromStr`.
 //! - [`Resolver`], [`Overrides`], [`DockerHost`]: URI to context.
-//! - [`Error`]: what went wrong, with mimic's report for connection failures.
+//! - [`Error`]: the one error type, client and server side: `is_*` predicates
+//!   grouped by who can fix it, and mimic's report for connection failures.
+//!   `{}` is its own text, `{:#}` the whole chain.
 //! - [`listener`]: the [`Listener`](listener::Listener) trait and the TCP,
 //!   Unix and TLS listeners.
 //! - [`serve`]: the accept loop, limits, [`Drain`](serve::Drain) and shutdown.
@@ -49,4 +51,3 @@ pub use target::Target;
 
 pub mod listener;
 pub mod serve;
-mod shutdown;

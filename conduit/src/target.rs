@@ -57,10 +57,7 @@ impl fmt::Display for Target {
 }
 
 fn invalid(uri: &str, reason: &str) -> Error {
-    Error::InvalidUri {
-        uri: uri.to_string(),
-        reason: reason.to_string(),
-    }
+    Error::invalid_uri(uri, reason)
 }
 
 fn valid_scheme(scheme: &str) -> bool {

@@ -5,8 +5,8 @@ mod support;
 use std::io;
 use std::net::SocketAddr;
 
-use conduit::listener::{ListenError, Listener, TcpListener};
-use mimic::Addr;
+use conduit::listener::{Listener, TcpListener};
+use mimic::flow::Addr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -146,18 +146,23 @@ async fn nodelay_can_be_turned_off() {
 #[tokio::test]
 async fn a_taken_port_is_an_actionable_error() {
     let first = TcpListener::bind("127.0.0.1:0".parse().expect("address")).expect("bind");
-    let err = TcpListener::bind(first.local_socket_addr()).expect_err("the port is taken");
-    assert!(
-        matches!(err, ListenError::Bind { step: "bind", .. }),
-        "{err:?}"
+    let addr = first.local_socket_addr();
+    let err = TcpListener::bind(addr).expect_err("the port is taken");
+    assert!(err.is_listen() && err.is_addr_in_use(), "{err:?}");
+    assert!(!err.is_connect() && !err.is_tls() && err.report().is_none());
+    // `{}`: the error and the advice; `{:#}`: and the system's own words.
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot listen on {addr} (bind failed; \
+             another socket is bound there: stop it or choose another address)"
+        )
     );
-    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-    let message = err.to_string();
-    assert!(
-        message.contains(&first.local_socket_addr().to_string()),
-        "{message}"
-    );
-    assert!(message.contains("choose another address"), "{message}");
+    let cause = std::error::Error::source(&err)
+        .and_then(|e| e.downcast_ref::<io::Error>())
+        .expect("the system's error");
+    assert_eq!(cause.kind(), io::ErrorKind::AddrInUse);
+    assert_eq!(format!("{err:#}"), format!("{err}: {cause}"));
     assert_eq!(io::Error::from(err).kind(), io::ErrorKind::AddrInUse);
 }
 

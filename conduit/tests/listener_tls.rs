@@ -6,11 +6,12 @@ mod support;
 use std::io;
 use std::sync::Arc;
 
+use conduit::Error;
 use conduit::listener::{
-    ClientAuth, Identity, Listener, TcpListener, TlsAcceptor, TlsAcceptorBuilder, TlsError,
-    TlsListener,
+    ClientAuth, Identity, Listener, TcpListener, TlsAcceptor, TlsAcceptorBuilder, TlsListener,
 };
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 use rustls::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -373,7 +374,7 @@ fn configuration_errors_say_what_to_fix() {
     let two = ca.server(&["localhost"]);
     let missing = std::env::temp_dir().join("conduit-no-such-dir/cert.pem");
 
-    let cases: Vec<(&str, Result<TlsAcceptorBuilder, TlsError>, &str)> = vec![
+    let cases: Vec<(&str, Result<TlsAcceptorBuilder, Error>, &str)> = vec![
         (
             "key of another certificate",
             Identity::from_pem(one.cert_pem.as_bytes(), two.key_pem.as_bytes())
@@ -416,7 +417,29 @@ fn configuration_errors_say_what_to_fix() {
     ];
     for (name, builder, expected) in cases {
         let err = builder.and_then(|b| b.build()).expect_err(name);
+        assert!(err.is_tls() && !err.is_connect(), "{name}: {err:?}");
         let message = err.to_string();
         assert!(message.contains(expected), "{name}: {message}");
+        // The whole chain starts with the error's own text.
+        assert!(format!("{err:#}").starts_with(&message), "{name}: {err:#}");
     }
+
+    // `{}` is the error's own text, with its advice; `{:#}` adds the cause.
+    let err = Identity::from_pem(one.cert_pem.as_bytes(), two.key_pem.as_bytes())
+        .expect_err("the key of another certificate");
+    assert_eq!(
+        err.to_string(),
+        "the private key for the certificate from <memory> is unusable \
+         (check that the key file belongs to this certificate)"
+    );
+    let cause = std::error::Error::source(&err).expect("what rustls said");
+    assert_eq!(format!("{err:#}"), format!("{err}: {cause}"));
+    let err = Identity::from_pem_files(&missing, &missing).expect_err("no such file");
+    assert_eq!(
+        format!("{err:#}"),
+        format!(
+            "cannot read PEM from {}: I/O error: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
 }

@@ -7,9 +7,9 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use conduit::listener::{ListenError, Listener, UnixListener};
+use conduit::listener::{Listener, UnixListener};
 use conduit::serve::Server;
-use mimic::Addr;
+use mimic::flow::Addr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 
@@ -63,13 +63,18 @@ async fn leaves_a_live_socket_alone() {
     let path = dir.join("s.sock");
     let live = std::os::unix::net::UnixListener::bind(&path).expect("bind the live one");
     let err = UnixListener::bind(&path).expect_err("someone is listening");
-    assert!(matches!(err, ListenError::UnixInUse { .. }), "{err:?}");
-    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-    assert!(
-        err.to_string()
-            .contains("a running server is listening there"),
-        "{err}"
+    assert!(err.is_listen() && err.is_addr_in_use(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot listen on unix:{}: a running server is listening there; \
+             stop it or choose another path",
+            path.display()
+        )
     );
+    // No cause beyond the error's own text.
+    assert_eq!(format!("{err:#}"), err.to_string());
+    assert_eq!(io::Error::from(err).kind(), io::ErrorKind::AddrInUse);
     // The live server still has its file and its clients.
     assert!(path.exists());
     let _client = std::os::unix::net::UnixStream::connect(&path).expect("still reachable");
@@ -82,7 +87,15 @@ async fn refuses_to_replace_a_file_that_is_not_a_socket() {
     let path = dir.join("data.txt");
     std::fs::write(&path, b"precious").expect("write a file");
     let err = UnixListener::bind(&path).expect_err("not a socket");
-    assert!(matches!(err, ListenError::NotASocket { .. }), "{err:?}");
+    assert!(err.is_listen() && err.is_addr_in_use(), "{err:?}");
+    assert_eq!(
+        format!("{err:#}"),
+        format!(
+            "cannot listen on unix:{}: the path exists and is not a socket; \
+             it was left alone, remove it or choose another path",
+            path.display()
+        )
+    );
     assert_eq!(std::fs::read(&path).expect("still there"), b"precious");
 }
 

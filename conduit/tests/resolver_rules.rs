@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use conduit::{Destination, DockerHost, Endpoint, Error, Overrides, Resolver, Scheme};
+use conduit::{Destination, DockerHost, Endpoint, Overrides, Resolver, Scheme};
 use mimic::{keys, tcp, tls};
 
 fn resolver() -> Resolver {
@@ -184,7 +184,7 @@ fn overrides_come_first() {
 #[test]
 fn an_unknown_scheme_names_the_known_ones() {
     let err = resolver().resolve("ftp2://host/").expect_err("unknown");
-    assert!(matches!(err, Error::UnknownScheme { .. }));
+    assert!(err.is_unknown_scheme() && !err.is_invalid_uri(), "{err:?}");
     assert_eq!(
         err.to_string(),
         "unknown scheme `ftp2`; known schemes: gopher, http, https, redis, unix, ws, wss"
@@ -286,11 +286,14 @@ fn docker_host_forms() {
                 ("DOCKER_TLS_VERIFY", "1"),
                 ("DOCKER_CERT_PATH", "/nonexistent"),
             ][..],
-            "cannot read PEM from /nonexistent/ca.pem",
+            "cannot use the Docker environment: DOCKER_TLS_VERIFY is set and the TLS files in /nonexistent are unusable: \
+             cannot read PEM from /nonexistent/ca.pem: I/O error: No such file or directory (os error 2)",
         ),
     ] {
         let err = DockerHost::from_vars(vars(env)).expect_err("invalid");
-        assert!(err.to_string().starts_with(message), "{err}");
+        assert!(err.is_docker(), "{err:?}");
+        assert_eq!(format!("{err:#}"), message);
+        assert!(message.starts_with(&err.to_string()), "{err}");
     }
 }
 
@@ -357,11 +360,22 @@ async fn connects_over_tcp_and_unix_and_reports_failures() {
         .connect(&format!("http+unix://{encoded}/version"))
         .await
         .expect_err("gone");
-    let text = err.to_string();
+    assert!(
+        err.is_connect() && !err.is_timeout() && !err.is_tls(),
+        "{err:?}"
+    );
+    let uri = format!("http+unix://{encoded}/version");
+    assert_eq!(err.to_string(), format!("cannot connect to `{uri}`"));
+    let report = err.report().expect("mimic's report");
+    let text = format!("{err:#}");
     assert!(
         text.starts_with(&format!(
-            "connecting to `http+unix://{encoded}/version`: could not connect"
+            "cannot connect to `{uri}`: could not connect: all 1 attempted candidates failed\n"
         )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&report.to_string().trim_end().to_string()),
         "{text}"
     );
     assert!(
@@ -369,6 +383,11 @@ async fn connects_over_tcp_and_unix_and_reports_failures() {
             "unix (priority 10) unix:{}: unix failed",
             path.display()
         )),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("No such file or directory").count(),
+        1,
         "{text}"
     );
 }
@@ -389,4 +408,43 @@ async fn explain_shows_rules_and_mimics_plan() {
         text.contains("tcp (priority 20) 127.0.0.9:9: would be tried"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn the_resolver_installs_dns_over_its_base_unless_told_not_to() {
+    // A base of mimic's built-ins alone knows IP literals only; the resolver
+    // asks for DNS itself, so host names still resolve.
+    let with_dns = Resolver::builder()
+        .services_file(None)
+        .base(mimic::Ctx::new().with_builtins())
+        .build()
+        .expect("resolver");
+    let text = with_dns
+        .explain("http://localhost:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(text.contains("127.0.0.1:9: would be tried"), "{text}");
+
+    let without = Resolver::builder()
+        .services_file(None)
+        .base(mimic::Ctx::new().with_builtins())
+        .dns(None)
+        .build()
+        .expect("resolver");
+    let text = without
+        .explain("http://localhost:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(
+        text.contains("`localhost` is a name, not an IP address, and this context has no DNS"),
+        "{text}"
+    );
+    let text = without
+        .explain("http://127.0.0.1:9/")
+        .await
+        .expect("explains")
+        .to_string();
+    assert!(text.contains("127.0.0.1:9: would be tried"), "{text}");
 }

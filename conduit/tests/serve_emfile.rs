@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use conduit::listener::TcpListener;
-use conduit::serve::{ServeError, Server};
+use conduit::serve::{Failure, Server};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -78,7 +78,7 @@ fn emfile_child() {
         let server = Server::builder()
             .listener(tcp)
             .on_error(move |error| {
-                if let ServeError::Accept { error, .. } = error
+                if let Failure::Accept { error, .. } = error
                     && error.raw_os_error() == Some(libc::EMFILE)
                 {
                     counter.fetch_add(1, Ordering::Relaxed);

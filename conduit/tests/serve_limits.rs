@@ -9,8 +9,9 @@ use std::time::Duration;
 use conduit::listener::{
     Connecting, Listener, TcpListener, TlsAcceptor, TlsListener, UnixListener,
 };
-use conduit::serve::{Drain, ServeError, Server};
-use mimic::{Addr, Flow, Info};
+use conduit::serve::{Drain, Failure, Server};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
@@ -61,17 +62,17 @@ enum Seen {
 }
 
 fn recording_hook() -> (
-    impl Fn(&ServeError) + Send + Sync + 'static,
+    impl Fn(&Failure) + Send + Sync + 'static,
     mpsc::UnboundedReceiver<Seen>,
 ) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let hook = move |error: &ServeError| {
+    let hook = move |error: &Failure| {
         let seen = match error {
-            ServeError::Accept {
+            Failure::Accept {
                 error, retry_in, ..
             } => Seen::Accept(error.kind(), *retry_in),
-            ServeError::Handshake { .. } => Seen::Handshake,
-            ServeError::HandshakeTimeout { .. } => Seen::HandshakeTimeout,
+            Failure::Handshake { .. } => Seen::Handshake,
+            Failure::HandshakeTimeout { .. } => Seen::HandshakeTimeout,
             other => panic!("unexpected {other}"),
         };
         let _ = tx.send(seen);

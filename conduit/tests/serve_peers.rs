@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use conduit::listener::{TcpListener, TlsAcceptor, TlsListener, UnixListener};
 use conduit::serve::{Drain, Server};
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use support::{Ca, PROMPT, TempDir, peer_tool, run_tool};

@@ -129,7 +129,7 @@ fn check(rt: &Runtime, ctx: &Ctx, addr: SocketAddr) {
         assert_eq!(flow.info().protocol(), "tcp", "{:?}", flow.info());
         assert_eq!(
             flow.info().peer_addr(),
-            Some(&mimic::Addr::Inet(addr)),
+            Some(&mimic::flow::Addr::Inet(addr)),
             "{:?}",
             flow.info()
         );

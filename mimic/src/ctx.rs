@@ -6,11 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::derive::{AnyValue, Args, Derivation, FnDerivation};
-use crate::flow::Flow;
 use crate::key::{Key, KeyId};
 use crate::protocol::{Registered, Registration};
-use crate::report::{Report, ResolveError};
-use crate::resolve;
 
 /// How candidates are connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +63,10 @@ pub(crate) struct Inner {
 
 /// A typed context: values, derivation rules and protocol registrations.
 ///
+/// [`resolve`](Ctx::resolve) connects it and [`explain`](Ctx::explain) plans
+/// without connecting; both live with the resolver, which reads contexts
+/// (this module knows nothing of resolution).
+///
 /// A context is immutable once built and cheap to clone (it is shared);
 /// each builder method gives a new context and leaves clones untouched.
 /// There is no global state: everything a resolution uses is in the context.
@@ -85,6 +86,7 @@ pub(crate) struct Inner {
 /// # async fn run() -> Result<(), mimic::ResolveError> {
 /// let ctx = Ctx::new()
 ///     .with_builtins()
+///     .with_system_dns()
 ///     .with(&keys::HOST, "localhost".to_string())
 ///     .with(&keys::PORT, 8080);
 /// let flow = ctx.resolve().await?;
@@ -258,20 +260,6 @@ impl Ctx {
     /// The strategy in force.
     pub fn strategy(&self) -> Strategy {
         self.inner.options.strategy.unwrap_or_default()
-    }
-
-    /// Builds every candidate whose endpoint can be built, orders them, and
-    /// connects with the context's [`Strategy`]. The flow's
-    /// [`Info::report`](crate::Info::report) tells how every candidate ended;
-    /// on failure the error carries the same report.
-    pub async fn resolve(&self) -> Result<Flow, ResolveError> {
-        resolve::resolve(self).await
-    }
-
-    /// The plan [`resolve`](Ctx::resolve) would follow, without connecting:
-    /// derivations run (a DNS lookup, for one), nothing else does.
-    pub async fn explain(&self) -> Report {
-        resolve::explain(self).await
     }
 }
 

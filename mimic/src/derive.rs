@@ -1,4 +1,27 @@
-//! Derivations: computing a key from other keys (mimic's `fold`).
+//! Derivations: computing a key from other keys (OCaml mimic's `fold`).
+//!
+//! [`Ctx::derive`](crate::Ctx::derive) binds a key to an async function of
+//! other keys; this module names its inputs.
+//!
+//! # Organization
+//! - [`req`], [`opt`], [`dft`]: a required input, an optional one, one with
+//!   a default (also at the crate root).
+//! - [`Req`], [`Opt`], [`Dft`]: what they return.
+//! - [`Args`]: one input or a tuple of up to eight, as `derive` takes them.
+//!
+//! ```
+//! use std::net::{IpAddr, SocketAddr};
+//! use mimic::{Ctx, Key, dft, req};
+//!
+//! static IP: Key<IpAddr> = Key::new("ip");
+//! static PORT: Key<u16> = Key::new("port");
+//! static ADDR: Key<SocketAddr> = Key::new("addr");
+//!
+//! let ctx = Ctx::new().derive(&ADDR, (req(&IP), dft(&PORT, 80)), |(ip, port)| async move {
+//!     Ok::<_, std::io::Error>(Some(SocketAddr::new(ip, port)))
+//! });
+//! # let _ = ctx;
+//! ```
 
 use std::any::Any;
 use std::error::Error as StdError;
@@ -7,12 +30,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::key::{Key, KeyId};
+use crate::report::Cause;
+use sealed::Input;
 
 /// A type-erased value stored in a context.
 pub(crate) type AnyValue = Arc<dyn Any + Send + Sync>;
-
-/// A shared, type-erased error, as kept in reports.
-pub type Cause = Arc<dyn StdError + Send + Sync>;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -28,14 +50,6 @@ pub(crate) enum Need {
     Optional,
 }
 
-/// One input of a derivation, as the resolver sees it.
-#[derive(Clone, Debug)]
-pub struct Input {
-    pub(crate) id: KeyId,
-    pub(crate) name: &'static str,
-    pub(crate) need: Need,
-}
-
 /// A derivation with its types erased, as stored in a context.
 pub(crate) trait Derivation: Send + Sync {
     fn inputs(&self) -> &[Input];
@@ -45,7 +59,16 @@ pub(crate) trait Derivation: Send + Sync {
 }
 
 mod sealed {
-    use super::{AnyValue, Input};
+    use super::{AnyValue, KeyId, Need};
+
+    /// One input of a derivation, as the resolver sees it. Public in a
+    /// private module: the sealed traits name it, users cannot.
+    #[derive(Clone, Debug)]
+    pub struct Input {
+        pub(crate) id: KeyId,
+        pub(crate) name: &'static str,
+        pub(crate) need: Need,
+    }
 
     pub trait Arg: Send + Sync + 'static {
         type Output: Send + 'static;

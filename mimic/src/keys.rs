@@ -1,8 +1,9 @@
 //! Keys shared by the built-in protocols and derivations.
 //!
-//! [`Ctx::with_builtins`](crate::Ctx::with_builtins) derives
-//! [`ADDRS`] from [`HOST`] (through DNS with the `dns` feature, IP literals
-//! only without it) and the TCP endpoint from [`ADDRS`] and [`PORT`].
+//! [`Ctx::with_builtins`](crate::Ctx::with_builtins) derives [`ADDRS`] from
+//! an IP literal in [`HOST`] and the TCP endpoint from [`ADDRS`] and
+//! [`PORT`]; [`Ctx::with_system_dns`](crate::Ctx::with_system_dns) (feature
+//! `dns`) derives [`ADDRS`] from host names too.
 
 use std::net::IpAddr;
 

@@ -17,6 +17,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let ctx = Ctx::new()
 //!     .with_builtins()
+//!     .with_system_dns()
 //!     .with(&keys::HOST, "example.com".to_string())
 //!     .with(&keys::PORT, 443)
 //!     .with(&tls::SERVER_NAME, "example.com".to_string());
@@ -28,11 +29,21 @@
 //! ```
 //!
 //! # Organization
+//! The root holds the core:
 //! - [`Key`]: typed keys with names for diagnostics.
-//! - [`Ctx`]: values, derivations ([`req`], [`opt`], [`dft`]), registrations, options.
+//! - [`Ctx`], [`Strategy`]: values, derivations ([`req`], [`opt`], [`dft`]),
+//!   registrations, options; [`Ctx::resolve`] and [`Ctx::explain`].
 //! - [`Protocol`], [`Layer`], [`Registration`]: how to connect, and over what.
 //! - [`Flow`], [`Info`]: the connected stream and what is known about it.
-//! - [`Report`], [`ResolveError`]: what resolution tried and how each candidate ended.
+//! - [`ResolveError`]: why nothing connected, with the report of every candidate.
+//!
+//! Modules hold the rest:
+//! - [`derive`](mod@derive): the inputs of a derivation ([`Args`](derive::Args), [`Req`](derive::Req)...).
+//! - [`flow`]: [`Addr`](flow::Addr), [`TlsInfo`](flow::TlsInfo).
+//! - [`report`]: what resolution tried and how each candidate ended
+//!   ([`Report`](report::Report), [`Outcome`](report::Outcome)...), and
+//!   [`Chain`](report::Chain), which prints an error with its causes.
+//! - [`keys`]: keys shared by the built-in protocols.
 //! - Built-in protocols, each behind a feature: [`tcp`], [`unix`], [`tls`],
 //!   [`dns`] (a derivation), [`mem`].
 //!
@@ -44,12 +55,13 @@
 
 mod builtins;
 mod ctx;
-mod derive;
-mod flow;
+pub mod derive;
+mod error;
+pub mod flow;
 mod key;
 pub mod keys;
 mod protocol;
-mod report;
+pub mod report;
 mod resolve;
 
 mod proto;
@@ -66,10 +78,8 @@ pub use proto::tls;
 pub use proto::unix;
 
 pub use ctx::{Ctx, Strategy};
-pub use derive::{Args, Cause, Dft, Opt, Req, dft, opt, req};
-pub use flow::{Addr, Flow, Info, TlsInfo};
+pub use derive::{dft, opt, req};
+pub use error::ResolveError;
+pub use flow::{Flow, Info};
 pub use key::Key;
 pub use protocol::{Layer, Protocol, Registration};
-pub use report::{
-    Chain, Entry, NotBuilt, Outcome, Report, ResolveError, ResolveErrorKind, Skipped,
-};

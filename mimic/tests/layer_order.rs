@@ -184,7 +184,7 @@ async fn the_plan_shows_the_same_order() {
     let over = base(&hub, "origin", &pki)
         .with_protocol(&registration(Marker::default()))
         .with(&MARKER, b'A');
-    let label = |report: mimic::Report| {
+    let label = |report: mimic::report::Report| {
         let entries = report.entries();
         assert_eq!(entries.len(), 1, "one candidate: {report}");
         entries[0].protocol.to_string()

@@ -6,10 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mimic::{Ctx, Key, NotBuilt, Outcome, Registration, ResolveErrorKind, dft, keys, opt, req};
+use mimic::report::{NotBuilt, Outcome, ResolveErrorKind};
+use mimic::{Ctx, Key, Registration, dft, keys, opt, req};
 use support::{Script, Step, Then, scripted, step};
 
-fn order(report: &mimic::Report) -> Vec<String> {
+fn order(report: &mimic::report::Report) -> Vec<String> {
     report
         .entries()
         .iter()
@@ -419,4 +420,43 @@ async fn same_name_on_the_same_key_replaces_other_names_coexist() {
         .map(|e| (e.protocol.to_string(), e.priority))
         .collect();
     assert_eq!(rows, [("other".to_string(), 1), ("script".to_string(), 5)]);
+}
+
+/// An error with a cause of its own, shown as two levels.
+#[derive(Debug)]
+struct RegistryDown(std::io::Error);
+
+impl std::fmt::Display for RegistryDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the registry did not answer")
+    }
+}
+
+impl std::error::Error for RegistryDown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn report_lines_show_each_cause_with_its_whole_chain_once() {
+    let script = scripted("script", 0);
+    let failing = scripted("failing", 1);
+    let ctx = Ctx::new()
+        .with_protocol(&script)
+        .with_protocol(&failing)
+        .derive(script.endpoint(), (), |()| async {
+            let down = RegistryDown(std::io::Error::other("timed out"));
+            Err::<Option<Vec<Step>>, _>(down)
+        })
+        .with(failing.endpoint(), vec![step("refused", 0, Then::Fail)]);
+    let err = ctx.resolve().await.expect_err("nothing connects");
+    assert_eq!(
+        err.to_string(),
+        "could not connect: all 1 attempted candidates failed\n  \
+         1. script (priority 0): not built: derivation of `script` failed: \
+         the registry did not answer: timed out\n  \
+         2. failing (priority 1) refused: failing failed after 0 ms: refused refused [started at +0 ms]"
+    );
+    assert_eq!(format!("{err:#}"), err.to_string());
 }

@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use mimic::{Ctx, Key, NotBuilt, Outcome, ResolveErrorKind, Skipped, Strategy, req};
+use mimic::report::{NotBuilt, Outcome, ResolveErrorKind, Skipped};
+use mimic::{Ctx, Key, Strategy, req};
 use support::{Then, kinds, scripted, starts, step};
 use tokio::time::Instant;
 
@@ -302,8 +303,14 @@ async fn a_resolve_error_reports_every_outcome() {
             "missing line {expected:?} in:\n{text}"
         );
     }
-    let source = std::error::Error::source(&err).expect("the first failure's cause");
-    assert_eq!(source.to_string(), "refused refused");
+    // The causes are the report's lines, not a source: the whole chain
+    // reads the same, and no cause is printed twice.
+    assert!(std::error::Error::source(&err).is_none());
+    assert_eq!(format!("{err:#}"), text);
+    assert_eq!(mimic::report::Chain(&err).to_string(), text);
+    for cause in ["refused refused", "no route to the registry"] {
+        assert_eq!(text.matches(cause).count(), 1, "{cause:?} in:\n{text}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -5,7 +5,9 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use mimic::{Addr, Ctx, Outcome, dns::Dns, keys, mem, tcp, unix};
+use mimic::flow::Addr;
+use mimic::report::{Chain, Outcome, ResolveErrorKind};
+use mimic::{Ctx, dns::Dns, keys, mem, tcp, unix};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
@@ -167,11 +169,46 @@ async fn a_refused_connection_is_reported_with_its_address() {
         "{text}"
     );
     assert!(text.to_lowercase().contains("connection refused"), "{text}");
-    let source = std::error::Error::source(&err).expect("a cause");
-    let io = source
-        .downcast_ref::<std::io::Error>()
-        .expect("an io::Error");
+    // The cause is in the report, not in `source`: it is shown once.
+    assert!(std::error::Error::source(&err).is_none());
+    assert_eq!(format!("{err:#}"), text);
+    let io = err
+        .report()
+        .entries()
+        .iter()
+        .find_map(|e| match &e.outcome {
+            Outcome::Failed { cause, .. } => cause.downcast_ref::<std::io::Error>(),
+            _ => None,
+        })
+        .expect("an io::Error in the report");
     assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[tokio::test]
+async fn without_dns_a_literal_connects_and_a_name_says_dns_is_missing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("bound address");
+    tokio::spawn(tcp_echo(listener));
+    let mut flow = host_port("127.0.0.1", addr.port())
+        .resolve()
+        .await
+        .expect("a literal needs no DNS");
+    round_trip(&mut flow).await;
+
+    let err = host_port("localhost", addr.port())
+        .resolve()
+        .await
+        .expect_err("no DNS in the context");
+    assert_eq!(err.kind(), ResolveErrorKind::NoCandidate);
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): \
+             `localhost` is a name, not an IP address, and this context has no DNS: \
+             call `Ctx::with_system_dns` or `Ctx::with_dns` after `with_builtins`"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -180,6 +217,7 @@ async fn localhost_resolves_through_the_system_configuration() {
     let addr = listener.local_addr().expect("bound address");
     tokio::spawn(tcp_echo(listener));
     let mut flow = host_port("localhost", addr.port())
+        .with_system_dns()
         .resolve()
         .await
         .expect("connects");
@@ -213,11 +251,16 @@ async fn dns_literals_need_no_lookup_and_names_use_hosts_or_the_os() {
         .await
         .expect_err("no name server");
     assert_eq!(err.host(), "nothing.invalid");
-    assert!(
-        err.to_string()
-            .starts_with("could not resolve `nothing.invalid`: "),
-        "{err}"
+    // `{}` is the error's own text, `source` the resolver's answer, `{:#}` both.
+    assert_eq!(err.to_string(), "could not resolve `nothing.invalid`");
+    let cause = std::error::Error::source(&err).expect("the resolver's answer");
+    assert_eq!(
+        format!("{err:#}"),
+        format!("could not resolve `nothing.invalid`: {cause}")
     );
+    // hickory shows its own causes in its text: the chain ends there, and
+    // nothing is said twice.
+    assert!(cause.source().is_none(), "{err:#}");
 
     let system = Dns::system()
         .lookup("localhost")
@@ -240,8 +283,27 @@ async fn a_failed_lookup_is_reported_for_the_candidate() {
     let ctx = host_port("nothing.invalid", 80).with_dns(dns);
     let err = ctx.resolve().await.expect_err("nothing resolves");
     let text = err.to_string();
+    // The report line shows the lookup error with its whole chain.
+    let lookup = match err.report().entries() {
+        [.., last] => match &last.outcome {
+            Outcome::NotBuilt(mimic::report::NotBuilt::DerivationFailed { cause, .. }) => {
+                cause.clone()
+            }
+            other => panic!("not a failed derivation: {other}"),
+        },
+        [] => panic!("an empty report"),
+    };
     assert!(
-        text.contains("tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): could not resolve `nothing.invalid`"),
+        text.contains(&format!(
+            "tcp (priority 20): not built: derivation of `ip addresses` failed (for `tcp endpoint`): {}",
+            Chain(&*lookup)
+        )),
+        "{text}"
+    );
+    assert!(
+        Chain(&*lookup)
+            .to_string()
+            .starts_with("could not resolve `nothing.invalid`: "),
         "{text}"
     );
 }

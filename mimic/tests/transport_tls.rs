@@ -152,7 +152,7 @@ async fn tls_over_tcp_reports_what_was_negotiated() {
         negotiated.peer_certificates,
         vec![pki.server_chain[0].to_vec()]
     );
-    assert!(matches!(info.peer_addr(), Some(mimic::Addr::Inet(a)) if a.port() == port));
+    assert!(matches!(info.peer_addr(), Some(mimic::flow::Addr::Inet(a)) if a.port() == port));
     assert_eq!(
         info.endpoint(),
         Some(&*format!("localhost (alpn h2) over 127.0.0.1:{port}"))
@@ -324,10 +324,13 @@ fn configuration_errors_name_their_source() {
     let missing = tls::Tls::builder()
         .add_ca_file("/nonexistent/ca.pem")
         .build();
-    let text = missing.expect_err("no such file").to_string();
-    assert!(
-        text.starts_with("cannot read PEM from /nonexistent/ca.pem"),
-        "{text}"
+    let err = missing.expect_err("no such file");
+    // `{}` is the error's own text; `{:#}` adds its source, the reason.
+    assert_eq!(err.to_string(), "cannot read PEM from /nonexistent/ca.pem");
+    let source = std::error::Error::source(&err).expect("the PEM error");
+    assert_eq!(
+        format!("{err:#}"),
+        format!("cannot read PEM from /nonexistent/ca.pem: {source}")
     );
 
     let empty = tls::Tls::builder().add_ca_pem("not a certificate").build();
@@ -341,5 +344,27 @@ fn configuration_errors_name_their_source() {
         name.to_string(),
         "`bad name!` is not a valid TLS server name"
     );
+    // No source: the whole chain is the error's own text.
+    assert_eq!(format!("{name:#}"), name.to_string());
     assert!(tls::TlsEndpoint::new("[::1]").is_ok());
+}
+
+#[tokio::test]
+async fn an_invalid_server_name_is_reported_for_the_tls_layer() {
+    let err = Ctx::new()
+        .with_builtins()
+        .with(&keys::HOST, "127.0.0.1".to_string())
+        .with(&keys::PORT, 1)
+        .with(&tls::SERVER_NAME, "bad name!".to_string())
+        .resolve()
+        .await
+        .expect_err("nothing listens on port 1");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "tls (priority 0): not built: derivation of `tls endpoint` failed: \
+             `bad name!` is not a valid TLS server name"
+        ),
+        "{text}"
+    );
 }

@@ -221,13 +221,14 @@ impl Error {
 
     /// For a connect failure, mimic's report: every candidate tried, in
     /// order, and how each one ended.
-    pub fn report(&self) -> Option<&mimic::Report> {
+    pub fn report(&self) -> Option<&mimic::report::Report> {
         let mut source = self.source();
         while let Some(err) = source {
-            if let Some(conduit::Error::Connect { source, .. }) =
-                err.downcast_ref::<conduit::Error>()
+            if let Some(report) = err
+                .downcast_ref::<conduit::Error>()
+                .and_then(conduit::Error::report)
             {
-                return Some(source.report());
+                return Some(report);
             }
             if let Some(resolve) = err.downcast_ref::<mimic::ResolveError>() {
                 return Some(resolve.report());
@@ -301,9 +302,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.description())?;
         match self.source() {
-            // conduit's and mimic's errors show their causes; `Chain` does
-            // not repeat them.
-            Some(source) => write!(f, ": {}", mimic::Chain(source)),
+            // conduit's and mimic's errors show their own text; `Chain`
+            // adds their causes.
+            Some(source) => write!(f, ": {}", mimic::report::Chain(source)),
             None => Ok(()),
         }
     }

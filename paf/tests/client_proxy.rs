@@ -20,7 +20,7 @@ use std::time::Duration;
 use conduit::listener::TcpListener;
 use conduit::serve::Server;
 use http::{Request, Response, StatusCode, Version};
-use mimic::Addr;
+use mimic::flow::Addr;
 use paf::client::{Proxies, Proxy};
 use paf::server::{Auto, Serve};
 use paf::{Body, Client};

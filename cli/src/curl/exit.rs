@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use mimic::{NotBuilt, Outcome, Report};
+use mimic::report::{NotBuilt, Outcome, Report};
 
 /// curl's exit statuses that `paf-curl` uses.
 pub mod code {
@@ -184,10 +184,8 @@ fn certificate_rejected(err: &paf::Error) -> bool {
 
 fn unknown_scheme(err: &paf::Error) -> bool {
     chain(err as &(dyn StdError + 'static)).any(|e| {
-        matches!(
-            e.downcast_ref::<conduit::Error>(),
-            Some(conduit::Error::UnknownScheme { .. })
-        )
+        e.downcast_ref::<conduit::Error>()
+            .is_some_and(conduit::Error::is_unknown_scheme)
     })
 }
 

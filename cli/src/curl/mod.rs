@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use http::Uri;
 use http::header;
-use mimic::Addr;
+use mimic::flow::Addr;
 
 pub use self::args::{Args, CommandLine, Data};
 pub use self::exit::{Failure, code};

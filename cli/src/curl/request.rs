@@ -514,7 +514,7 @@ fn tls(args: &Args) -> Result<Option<mimic::tls::Tls>, Failure> {
         builder = builder.danger_accept_invalid_certificates();
     }
     builder.build().map(Some).map_err(|err| {
-        let message = err.to_string();
+        let message = format!("{err:#}");
         let about_ca = args
             .cacert
             .as_ref()

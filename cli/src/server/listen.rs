@@ -133,7 +133,7 @@ impl Certificate {
         key: &Path,
         alpn: &[&str],
     ) -> Result<Certificate, String> {
-        let identity = Identity::from_pem_files(cert, key).map_err(|err| err.to_string())?;
+        let identity = Identity::from_pem_files(cert, key).map_err(|err| format!("{err:#}"))?;
         Certificate::new(identity, alpn, None)
     }
 
@@ -149,7 +149,7 @@ impl Certificate {
             pem.as_bytes(),
             certified.signing_key.serialize_pem().as_bytes(),
         )
-        .map_err(|err| err.to_string())?;
+        .map_err(|err| format!("{err:#}"))?;
         let written = WrittenCert::create(pem.as_bytes())?;
         Certificate::new(identity, alpn, Some(written))
     }
@@ -163,7 +163,7 @@ impl Certificate {
             .identity(identity)
             .alpn(alpn)
             .build()
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| format!("{err:#}"))?;
         Ok(Certificate { acceptor, written })
     }
 }

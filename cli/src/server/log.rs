@@ -19,7 +19,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use mimic::Addr;
+use mimic::flow::Addr;
 use paf::Body;
 use paf::server::Connected;
 

@@ -36,7 +36,7 @@ use clap::builder::RangedU64ValueParser;
 use clap::{CommandFactory, Parser};
 use conduit::listener::{TcpListener, TlsListener, UnixListener};
 use conduit::serve::Server;
-use mimic::Addr;
+use mimic::flow::Addr;
 use paf::server::{Auto, Serve};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -210,7 +210,7 @@ pub async fn run(options: Options) -> Result<(), String> {
 
     let mut builder = Server::builder().max_connections(options.max_connections);
     for uri in &options.listen {
-        let failed = |err: conduit::listener::ListenError| format!("--listen {uri}: {err}");
+        let failed = |err: conduit::Error| format!("--listen {uri}: {err:#}");
         builder = match uri {
             ListenUri::Tcp(addr) => builder.listener(TcpListener::bind(*addr).map_err(failed)?),
             ListenUri::Tls(addr) => {

@@ -18,6 +18,11 @@
 //!
 //! Your own listener implements [`Listener`]; see its documentation for an
 //! example.
+//!
+//! Setting a listener up fails with a [`conduit::Error`](crate::Error) for
+//! which [`is_listen`](crate::Error::is_listen) holds (or
+//! [`is_tls`](crate::Error::is_tls) for a TLS configuration), with advice
+//! in its text: a taken address, a live Unix socket, a privileged port.
 
 use std::fmt;
 use std::future::Future;
@@ -25,7 +30,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use mimic::{Addr, Flow};
+use mimic::Flow;
+use mimic::flow::Addr;
 
 mod tcp;
 mod tls;
@@ -33,9 +39,7 @@ mod tls;
 mod unix;
 
 pub use tcp::{TcpListener, TcpListenerBuilder};
-pub use tls::{
-    CaBundle, ClientAuth, Identity, TlsAcceptor, TlsAcceptorBuilder, TlsError, TlsListener,
-};
+pub use tls::{CaBundle, ClientAuth, Identity, TlsAcceptor, TlsAcceptorBuilder, TlsListener};
 #[cfg(unix)]
 pub use unix::{UnixListener, UnixListenerBuilder};
 
@@ -67,7 +71,8 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// ```
 /// use std::io;
 /// use conduit::listener::{Connecting, Listener};
-/// use mimic::{Addr, Flow, Info};
+/// use mimic::flow::Addr;
+/// use mimic::{Flow, Info};
 /// use tokio::io::DuplexStream;
 /// use tokio::sync::mpsc;
 ///
@@ -258,116 +263,5 @@ impl fmt::Debug for BoxListener {
         f.debug_tuple("BoxListener")
             .field(&self.local_addr())
             .finish()
-    }
-}
-
-/// Why a listener could not be set up.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ListenError {
-    /// Creating, configuring or binding the socket failed.
-    Bind {
-        /// The address asked for.
-        addr: Addr,
-        /// The step that failed, such as `bind` or `listen`.
-        step: &'static str,
-        /// Why.
-        source: io::Error,
-    },
-    /// A live listener already answers on this Unix socket path.
-    UnixInUse {
-        /// The socket file.
-        path: std::path::PathBuf,
-    },
-    /// The path exists and is not a socket, so it was left alone.
-    NotASocket {
-        /// The file in the way.
-        path: std::path::PathBuf,
-    },
-    /// The permission mode could not be applied to the socket file.
-    Permissions {
-        /// The socket file.
-        path: std::path::PathBuf,
-        /// The mode asked for.
-        mode: u32,
-        /// Why.
-        source: io::Error,
-    },
-}
-
-impl ListenError {
-    /// The closest [`io::ErrorKind`], such as `AddrInUse` for an address or
-    /// socket file that is taken.
-    pub fn kind(&self) -> io::ErrorKind {
-        match self {
-            ListenError::Bind { source, .. } | ListenError::Permissions { source, .. } => {
-                source.kind()
-            }
-            ListenError::UnixInUse { .. } | ListenError::NotASocket { .. } => {
-                io::ErrorKind::AddrInUse
-            }
-        }
-    }
-
-    pub(crate) fn bind(addr: impl Into<Addr>, step: &'static str, source: io::Error) -> Self {
-        ListenError::Bind {
-            addr: addr.into(),
-            step,
-            source,
-        }
-    }
-}
-
-impl fmt::Display for ListenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenError::Bind { addr, step, source } => {
-                write!(f, "cannot listen on {addr} ({step} failed): {source}")?;
-                match source.kind() {
-                    io::ErrorKind::AddrInUse => f.write_str(
-                        "; another socket is bound there: stop it or choose another address",
-                    ),
-                    io::ErrorKind::PermissionDenied => f.write_str(
-                        "; ports below 1024 need privileges, and socket files need write access to their directory",
-                    ),
-                    io::ErrorKind::AddrNotAvailable => f.write_str(
-                        "; no local interface has this address: check the host part",
-                    ),
-                    _ => Ok(()),
-                }
-            }
-            ListenError::UnixInUse { path } => write!(
-                f,
-                "cannot listen on unix:{}: a running server is listening there; stop it or choose another path",
-                path.display()
-            ),
-            ListenError::NotASocket { path } => write!(
-                f,
-                "cannot listen on unix:{}: the path exists and is not a socket; it was left alone, remove it or choose another path",
-                path.display()
-            ),
-            ListenError::Permissions { path, mode, source } => write!(
-                f,
-                "cannot set mode {mode:#o} on unix:{}: {source}",
-                path.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ListenError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ListenError::Bind { source, .. } | ListenError::Permissions { source, .. } => {
-                Some(source)
-            }
-            ListenError::UnixInUse { .. } | ListenError::NotASocket { .. } => None,
-        }
-    }
-}
-
-impl From<ListenError> for io::Error {
-    fn from(err: ListenError) -> io::Error {
-        io::Error::new(err.kind(), err)
     }
 }

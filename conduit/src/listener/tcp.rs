@@ -4,10 +4,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mimic::{Addr, Flow, Info};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use socket2::{Domain, Protocol, Socket, TcpKeepalive, Type};
 
-use super::{Connecting, ListenError, Listener};
+use super::{Connecting, Listener};
+use crate::error::{Error, Listen};
 
 /// The default length of the queue of connections waiting to be accepted.
 const DEFAULT_BACKLOG: i32 = 1024;
@@ -37,7 +39,7 @@ impl TcpListener {
     /// # Panics
     ///
     /// Outside a Tokio runtime with IO enabled.
-    pub fn bind(addr: SocketAddr) -> Result<TcpListener, ListenError> {
+    pub fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
         TcpListener::builder(addr).bind()
     }
 
@@ -146,9 +148,17 @@ impl TcpListenerBuilder {
     /// # Panics
     ///
     /// Outside a Tokio runtime with IO enabled.
-    pub fn bind(self) -> Result<TcpListener, ListenError> {
+    pub fn bind(self) -> Result<TcpListener, Error> {
         let addr = self.addr;
-        let fail = |step| move |source| ListenError::bind(addr, step, source);
+        let fail = |step| {
+            move |source| {
+                Error::from(Listen::Bind {
+                    addr: addr.into(),
+                    step,
+                    source,
+                })
+            }
+        };
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
             .map_err(fail("socket"))?;
         if addr.is_ipv6() {

@@ -6,8 +6,9 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use mimic::Flow;
+use mimic::flow::Addr;
 use mimic::tls::{Pem, crypto_provider as provider};
-use mimic::{Addr, Flow};
 use rustls::crypto::CryptoProvider;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
@@ -16,73 +17,7 @@ use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use super::{Connecting, Listener};
-
-/// Errors of TLS server configuration: files, PEM contents, names, keys.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum TlsError {
-    /// A PEM file or buffer could not be read or held no certificate or
-    /// key; the message names the source.
-    Load(mimic::tls::TlsError),
-    /// The private key is unusable or does not belong to the certificate.
-    Key {
-        /// The certificate's source.
-        what: String,
-        /// What rustls said.
-        source: rustls::Error,
-    },
-    /// A name given for SNI is not a DNS name.
-    InvalidName(String),
-    /// No certificate was configured at all.
-    NoIdentity,
-    /// The client certificate verifier could not be built (an empty or
-    /// invalid CA bundle, for one).
-    ClientAuth(rustls::server::VerifierBuilderError),
-    /// rustls refused the configuration.
-    Rustls(rustls::Error),
-}
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::Load(err) => write!(f, "{err}"),
-            TlsError::Key { what, source } => write!(
-                f,
-                "the private key for the certificate from {what} is unusable: {source} \
-                 (check that the key file belongs to this certificate)"
-            ),
-            TlsError::InvalidName(name) => {
-                write!(f, "`{name}` is not a valid DNS name for SNI (use `*.example.com` for a wildcard)")
-            }
-            TlsError::NoIdentity => f.write_str(
-                "no server certificate configured: call `identity` or `sni_identity` on the builder",
-            ),
-            TlsError::ClientAuth(err) => write!(
-                f,
-                "cannot verify client certificates: {err} (check the CA bundle)"
-            ),
-            TlsError::Rustls(err) => write!(f, "invalid TLS configuration: {err}"),
-        }
-    }
-}
-
-impl std::error::Error for TlsError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            // The message is the inner error's: skip it in the chain.
-            TlsError::Load(err) => err.source(),
-            TlsError::Key { source, .. } | TlsError::Rustls(source) => Some(source),
-            TlsError::ClientAuth(source) => Some(source),
-            _ => None,
-        }
-    }
-}
-
-impl From<mimic::tls::TlsError> for TlsError {
-    fn from(err: mimic::tls::TlsError) -> Self {
-        TlsError::Load(err)
-    }
-}
+use crate::error::{Error, Tls};
 
 /// A server certificate chain and its private key, checked to match.
 #[derive(Clone)]
@@ -96,12 +31,12 @@ impl Identity {
     pub fn from_pem_files(
         chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
-    ) -> Result<Identity, TlsError> {
+    ) -> Result<Identity, Error> {
         Identity::from_pems(Pem::file(chain), Pem::file(key))
     }
 
     /// Parses a PEM certificate chain (end entity first) and a PEM private key.
-    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Identity, TlsError> {
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Identity, Error> {
         Identity::from_pems(Pem::memory(chain), Pem::memory(key))
     }
 
@@ -109,11 +44,11 @@ impl Identity {
     pub fn from_der(
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
-    ) -> Result<Identity, TlsError> {
+    ) -> Result<Identity, Error> {
         Identity::new(chain, key, "<memory>")
     }
 
-    fn from_pems(chain: Pem, key: Pem) -> Result<Identity, TlsError> {
+    fn from_pems(chain: Pem, key: Pem) -> Result<Identity, Error> {
         Identity::new(chain.certificates()?, key.private_key()?, &chain.what())
     }
 
@@ -121,16 +56,15 @@ impl Identity {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
         what: &str,
-    ) -> Result<Identity, TlsError> {
+    ) -> Result<Identity, Error> {
         if chain.is_empty() {
             let what = what.to_string();
-            return Err(mimic::tls::TlsError::NoCertificate { what }.into());
+            return Err(mimic::tls::ConfigError::NoCertificate { what }.into());
         }
-        let key =
-            CertifiedKey::from_der(chain, key, &provider()).map_err(|source| TlsError::Key {
-                what: what.to_string(),
-                source,
-            })?;
+        let key = CertifiedKey::from_der(chain, key, &provider()).map_err(|source| Tls::Key {
+            what: what.to_string(),
+            source,
+        })?;
         Ok(Identity { key: Arc::new(key) })
     }
 
@@ -156,14 +90,14 @@ pub struct CaBundle {
 
 impl CaBundle {
     /// Reads PEM CA certificates from a file.
-    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<CaBundle, TlsError> {
+    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<CaBundle, Error> {
         Ok(CaBundle {
             certs: Pem::file(path).certificates()?,
         })
     }
 
     /// Parses PEM CA certificates.
-    pub fn from_pem(pem: &[u8]) -> Result<CaBundle, TlsError> {
+    pub fn from_pem(pem: &[u8]) -> Result<CaBundle, Error> {
         Ok(CaBundle {
             certs: Pem::memory(pem).certificates()?,
         })
@@ -233,7 +167,7 @@ impl TlsAcceptorBuilder {
 
     /// The rustls configuration, to start an acceptor with or to give a
     /// running one through [`TlsAcceptor::set_config`].
-    pub fn build_config(&self) -> Result<Arc<ServerConfig>, TlsError> {
+    pub fn build_config(&self) -> Result<Arc<ServerConfig>, Error> {
         let provider = provider();
         let mut by_name = HashMap::new();
         let mut wildcards = HashMap::new();
@@ -245,12 +179,12 @@ impl TlsAcceptorBuilder {
             };
             match ServerName::try_from(bare.as_str()) {
                 Ok(ServerName::DnsName(_)) => {}
-                _ => return Err(TlsError::InvalidName(name)),
+                _ => return Err(Tls::InvalidName(name).into()),
             }
             table.insert(bare, identity.key.clone());
         }
         if self.default.is_none() && by_name.is_empty() && wildcards.is_empty() {
-            return Err(TlsError::NoIdentity);
+            return Err(Tls::NoIdentity.into());
         }
         let resolver = SniResolver {
             by_name,
@@ -259,7 +193,7 @@ impl TlsAcceptorBuilder {
         };
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(TlsError::Rustls)?;
+            .map_err(Tls::Rustls)?;
         let builder = match &self.client_auth {
             ClientAuth::None => builder.with_no_client_auth(),
             ClientAuth::Optional(ca) => {
@@ -275,7 +209,7 @@ impl TlsAcceptorBuilder {
     }
 
     /// The acceptor.
-    pub fn build(&self) -> Result<TlsAcceptor, TlsError> {
+    pub fn build(&self) -> Result<TlsAcceptor, Error> {
         Ok(TlsAcceptor::from_config(self.build_config()?))
     }
 }
@@ -284,10 +218,10 @@ fn client_verifier(
     ca: &CaBundle,
     provider: Arc<CryptoProvider>,
     required: bool,
-) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+) -> Result<Arc<dyn ClientCertVerifier>, Error> {
     let mut roots = RootCertStore::empty();
     for cert in &ca.certs {
-        roots.add(cert.clone()).map_err(TlsError::Rustls)?;
+        roots.add(cert.clone()).map_err(Tls::Rustls)?;
     }
     let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
     let builder = if required {
@@ -295,7 +229,7 @@ fn client_verifier(
     } else {
         builder.allow_unauthenticated()
     };
-    builder.build().map_err(TlsError::ClientAuth)
+    builder.build().map_err(|e| Tls::ClientAuth(e).into())
 }
 
 /// Chooses the certificate by the server name the client sent.
@@ -331,7 +265,7 @@ impl ResolvesServerCert for SniResolver {
 /// ```
 /// use conduit::listener::{Identity, TlsAcceptor};
 ///
-/// # fn run(cert: &[u8], key: &[u8], new_cert: &[u8], new_key: &[u8]) -> Result<(), conduit::listener::TlsError> {
+/// # fn run(cert: &[u8], key: &[u8], new_cert: &[u8], new_key: &[u8]) -> Result<(), conduit::Error> {
 /// let acceptor = TlsAcceptor::builder()
 ///     .identity(Identity::from_pem(cert, key)?)
 ///     .alpn(["h2", "http/1.1"])
@@ -379,7 +313,7 @@ impl TlsAcceptor {
     /// Runs the server side of a handshake over `flow`.
     ///
     /// The resulting flow's protocols are `tls` over the inner ones, and its
-    /// [`TlsInfo`](mimic::TlsInfo) tells the negotiated ALPN protocol,
+    /// [`TlsInfo`](mimic::flow::TlsInfo) tells the negotiated ALPN protocol,
     /// version, cipher suite, the server name the client asked for, and the
     /// client's certificate chain if it sent one. The inner flow is
     /// reachable by downcasting to [`TlsStream`](tokio_rustls::server::TlsStream)`<Flow>`.

@@ -5,10 +5,12 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use mimic::{Addr, Flow, Info};
+use mimic::flow::Addr;
+use mimic::{Flow, Info};
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::{Connecting, ListenError, Listener};
+use super::{Connecting, Listener};
+use crate::error::{Error, Listen};
 
 /// The default length of the queue of connections waiting to be accepted.
 const DEFAULT_BACKLOG: i32 = 1024;
@@ -40,7 +42,7 @@ impl UnixListener {
     /// # Panics
     ///
     /// Outside a Tokio runtime with IO enabled.
-    pub fn bind(path: impl AsRef<Path>) -> Result<UnixListener, ListenError> {
+    pub fn bind(path: impl AsRef<Path>) -> Result<UnixListener, Error> {
         UnixListener::builder(path).bind()
     }
 
@@ -123,10 +125,9 @@ impl UnixListenerBuilder {
     /// # Panics
     ///
     /// Outside a Tokio runtime with IO enabled.
-    pub fn bind(self) -> Result<UnixListener, ListenError> {
+    pub fn bind(self) -> Result<UnixListener, Error> {
         let path = self.path;
-        let fail =
-            |step: &'static str, source| ListenError::bind(Addr::Unix(path.clone()), step, source);
+        let fail = |step: &'static str, source| bind_failed(&path, step, source);
         remove_stale(&path)?;
         let socket =
             Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| fail("socket", e))?;
@@ -141,7 +142,7 @@ impl UnixListenerBuilder {
         };
         if let Some(mode) = self.mode {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(|source| {
-                ListenError::Permissions {
+                Listen::Permissions {
                     path: path.clone(),
                     mode,
                     source,
@@ -163,20 +164,22 @@ impl UnixListenerBuilder {
     }
 }
 
+fn bind_failed(path: &Path, step: &'static str, source: io::Error) -> Error {
+    let addr = Addr::Unix(path.to_path_buf());
+    Listen::Bind { addr, step, source }.into()
+}
+
 /// Removes the socket file at `path` if nothing listens on it.
-fn remove_stale(path: &Path) -> Result<(), ListenError> {
-    let fail = |step: &'static str, source| {
-        ListenError::bind(Addr::Unix(path.to_path_buf()), step, source)
-    };
+fn remove_stale(path: &Path) -> Result<(), Error> {
+    let fail = |step: &'static str, source| bind_failed(path, step, source);
     let meta = match fs::symlink_metadata(path) {
         Ok(meta) => meta,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(err) => return Err(fail("stat", err)),
     };
     if !meta.file_type().is_socket() {
-        return Err(ListenError::NotASocket {
-            path: path.to_path_buf(),
-        });
+        let path = path.to_path_buf();
+        return Err(Listen::NotASocket { path }.into());
     }
     // A non-blocking connect answers at once: refused means nobody listens.
     let probe = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| fail("socket", e))?;
@@ -196,19 +199,20 @@ fn remove_stale(path: &Path) -> Result<(), ListenError> {
         }
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
         // Connected, or queued behind a full backlog: someone is there.
-        Ok(()) => Err(ListenError::UnixInUse {
-            path: path.to_path_buf(),
-        }),
+        Ok(()) => Err(in_use(path)),
         Err(err)
             if err.kind() == io::ErrorKind::WouldBlock
                 || err.raw_os_error() == Some(libc::EINPROGRESS) =>
         {
-            Err(ListenError::UnixInUse {
-                path: path.to_path_buf(),
-            })
+            Err(in_use(path))
         }
         Err(err) => Err(fail("probe existing socket", err)),
     }
+}
+
+fn in_use(path: &Path) -> Error {
+    let path = path.to_path_buf();
+    Listen::UnixInUse { path }.into()
 }
 
 /// Removes a socket file created by a bind that failed later on.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use mimic::tls::Tls;
 
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 /// The default Docker socket.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -42,7 +42,7 @@ impl DockerHost {
         let host = set("DOCKER_HOST").unwrap_or_else(|| format!("unix://{DEFAULT_SOCKET}"));
         if let Some(path) = host.strip_prefix("unix://") {
             if !path.starts_with('/') {
-                return Err(Error::Docker(format!(
+                return Err(Error::docker(format!(
                     "DOCKER_HOST `{host}`: the socket path must be absolute"
                 )));
             }
@@ -52,13 +52,13 @@ impl DockerHost {
             });
         }
         let Some(address) = host.strip_prefix("tcp://") else {
-            return Err(Error::Docker(format!(
+            return Err(Error::docker(format!(
                 "DOCKER_HOST `{host}`: expected unix:///path or tcp://host:port"
             )));
         };
         let address = address.trim_end_matches('/');
         let (host_name, port) = crate::target::split_host_port(address)
-            .ok_or_else(|| Error::Docker(format!("DOCKER_HOST `{host}`: bad host or port")))?;
+            .ok_or_else(|| Error::docker(format!("DOCKER_HOST `{host}`: bad host or port")))?;
         let port = port.unwrap_or(if verify { 2376 } else { 2375 });
         let tcp = Endpoint::tcp(host_name.clone(), port);
         if !verify {
@@ -72,8 +72,8 @@ impl DockerHost {
             None => set("HOME")
                 .map(|home| PathBuf::from(home).join(".docker"))
                 .ok_or_else(|| {
-                    Error::Docker(
-                        "DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is".into(),
+                    Error::docker(
+                        "DOCKER_TLS_VERIFY is set but neither DOCKER_CERT_PATH nor HOME is",
                     )
                 })?,
         };
@@ -81,7 +81,14 @@ impl DockerHost {
             .without_webpki_roots()
             .add_ca_file(dir.join("ca.pem"))
             .client_cert_files(dir.join("cert.pem"), dir.join("key.pem"))
-            .build()?;
+            .build()
+            .map_err(|tls| Kind::Docker {
+                why: format!(
+                    "DOCKER_TLS_VERIFY is set and the TLS files in {} are unusable",
+                    dir.display()
+                ),
+                tls: Some(tls),
+            })?;
         Ok(DockerHost {
             endpoint: Endpoint::tls(host_name, tcp),
             tls: Some(tls),

@@ -14,7 +14,8 @@
 //! 4. The static table: an exact host.
 //! 5. Rewrites by domain suffix, label-aware; the longest domain wins.
 //! 6. Rewrites by scheme.
-//! 7. DNS, through mimic's `dns` derivation.
+//! 7. DNS, through mimic's `dns` derivation, which the resolver installs
+//!    over its base context (see [`ResolverBuilder::dns`]).
 //!
 //! The first of 2-6 that gives a destination decides; the URI's host stays
 //! the TLS server name whatever the destination.
@@ -28,14 +29,16 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mimic::{Ctx, Flow, Report, tcp, tls};
+use mimic::dns::Dns;
+use mimic::report::Report;
+use mimic::{Ctx, Flow, tcp, tls};
 
 pub use docker::DockerHost;
 pub use rules::{Destination, Overrides};
 pub use scheme::Scheme;
 
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::target::Target;
 
 /// Turns a custom scheme's URI into context keys for its own protocol.
@@ -82,6 +85,7 @@ impl fmt::Debug for Resolver {
 /// Builds a [`Resolver`].
 pub struct ResolverBuilder {
     base: Ctx,
+    dns: Option<Dns>,
     services: Option<PathBuf>,
     schemes: BTreeMap<String, Scheme>,
     statics: HashMap<String, Destination>,
@@ -99,9 +103,20 @@ impl fmt::Debug for ResolverBuilder {
 impl ResolverBuilder {
     /// The context every resolution starts from (default: mimic's built-ins).
     /// Install a configured TLS layer here to change roots or add a client
-    /// certificate.
+    /// certificate. Host names are looked up with [`dns`](Self::dns), which
+    /// is installed over this context when the resolver is built.
     pub fn base(mut self, ctx: Ctx) -> Self {
         self.base = ctx;
+        self
+    }
+
+    /// The DNS resolver for host names (default: [`Dns::system`]). It
+    /// replaces the base context's derivation of
+    /// [`keys::ADDRS`](mimic::keys::ADDRS) when the resolver is built; `None`
+    /// keeps the base context's own (with `Ctx::with_builtins` alone, IP
+    /// literals only).
+    pub fn dns(mut self, dns: Option<Dns>) -> Self {
+        self.dns = dns;
         self
     }
 
@@ -141,6 +156,7 @@ impl ResolverBuilder {
 
     /// Handles `scheme` with `handler`, which sets the keys of the user's
     /// protocol from the URI. The base context must register that protocol.
+    /// A URI the handler cannot use is an [`Error::invalid_uri`].
     pub fn custom_scheme(
         mut self,
         scheme: &str,
@@ -171,20 +187,22 @@ impl ResolverBuilder {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(Error::InvalidEndpoint {
-                        text: path.display().to_string(),
-                        reason: format!("cannot read the services file: {e}"),
-                    });
+                Err(source) => {
+                    let path = path.clone();
+                    return Err(Kind::ServicesFile { path, source }.into());
                 }
             }
         }
         // Longest domain first, so the most specific rewrite wins.
         self.suffixes
             .sort_by_key(|(domain, _)| std::cmp::Reverse(domain.split('.').count()));
+        let base = match self.dns {
+            Some(dns) => self.base.with_dns(dns),
+            None => self.base,
+        };
         Ok(Resolver {
             config: Arc::new(Config {
-                base: self.base,
+                base,
                 schemes: self.schemes,
                 statics: self.statics,
                 suffixes: self.suffixes,
@@ -247,7 +265,8 @@ impl Default for Resolver {
 }
 
 impl Resolver {
-    /// mimic's built-ins, the built-in schemes and `/etc/services`, no rules.
+    /// mimic's built-ins with the system's DNS, the built-in schemes and
+    /// `/etc/services`, no rules.
     pub fn new() -> Resolver {
         let builder = Resolver::builder();
         // A services file that exists but cannot be read is skipped here;
@@ -260,10 +279,12 @@ impl Resolver {
         })
     }
 
-    /// A builder with mimic's built-ins and the built-in schemes.
+    /// A builder with mimic's built-ins, the system's DNS and the built-in
+    /// schemes.
     pub fn builder() -> ResolverBuilder {
         ResolverBuilder {
             base: Ctx::new().with_builtins(),
+            dns: Some(Dns::system()),
             services: Some(PathBuf::from("/etc/services")),
             schemes: scheme::builtin(),
             statics: HashMap::new(),
@@ -281,17 +302,12 @@ impl Resolver {
     /// Resolves `uri` with per-request overrides. No I/O happens here.
     pub fn resolve_with(&self, uri: &str, overrides: &Overrides) -> Result<Resolution, Error> {
         let target: Target = uri.parse()?;
-        let config = &*self.config;
         let mut steps = Vec::new();
         let base_scheme = target.base_scheme().to_string();
-
         let scheme = self.scheme(&base_scheme, &target, &mut steps)?;
-        let port = target.port().unwrap_or(scheme.port);
-        let server_name = target.host().map(str::to_string);
-
-        if let Some(handler) = config.custom.get(&base_scheme) {
+        if let Some(handler) = self.config.custom.get(&base_scheme) {
             steps.push(format!("custom scheme `{base_scheme}`"));
-            let ctx = handler(&target, config.base.clone())?;
+            let ctx = handler(&target, self.config.base.clone())?;
             let endpoint = Endpoint::Custom {
                 scheme: base_scheme,
                 address: target
@@ -306,57 +322,12 @@ impl Resolver {
                 steps,
             });
         }
-
-        let (mut host, mut port) = (server_name.clone(), port);
-        let destination = self.route(&target, &mut host, &mut port, overrides, &mut steps);
-        let mut ctx = config.base.clone();
-        let inner = match destination {
-            Some(Destination::Unix(path)) => Endpoint::Unix(path),
-            Some(Destination::Addrs(addrs)) => {
-                let shown = host.clone().unwrap_or_else(|| {
-                    addrs
-                        .first()
-                        .map(|a| a.ip().to_string())
-                        .unwrap_or_default()
-                });
-                let shown_port = addrs.first().map_or(port, |a| a.port());
-                ctx = ctx.with(&tcp::ENDPOINT, tcp::TcpEndpoint::new(addrs));
-                Endpoint::tcp(shown, shown_port)
-            }
-            Some(Destination::Host {
-                host: to,
-                port: to_port,
-            }) => Endpoint::tcp(to, to_port.unwrap_or(port)),
-            None => {
-                let h = host.ok_or_else(|| Error::InvalidUri {
-                    uri: target.to_string(),
-                    reason: "no host".into(),
-                })?;
-                if port == 0 {
-                    return Err(Error::InvalidUri {
-                        uri: target.to_string(),
-                        reason: format!("no port, and scheme `{base_scheme}` has no default"),
-                    });
-                }
-                if is_ip_literal(&h) {
-                    steps.push(format!("`{h}` is an IP address: no DNS"));
-                } else {
-                    steps.push(format!("DNS for `{h}`"));
-                }
-                Endpoint::tcp(h, port)
-            }
-        };
-        let endpoint = if scheme.tls {
-            let name = server_name.ok_or_else(|| Error::InvalidUri {
-                uri: target.to_string(),
-                reason: "TLS needs a host name to check the certificate against".into(),
-            })?;
-            if !scheme.alpn.is_empty() {
-                ctx = ctx.with(&tls::ALPN, scheme.alpn.clone());
-            }
-            Endpoint::tls(name, inner)
-        } else {
-            inner
+        let port = target.port().unwrap_or(scheme.port);
+        let mut ctx = self.config.base.clone();
+        let inner = self.destination(&target, port, overrides, &mut ctx, &mut steps)?;
+        let endpoint = match scheme.tls {
+            true => tls_over(&target, &scheme, inner, &mut ctx)?,
+            false => inner,
         };
         // Pinned addresses were set as the TCP endpoint's value, which
         // replaces the DNS derivation: the host and port set here only name it.
@@ -367,6 +338,39 @@ impl Resolver {
             ctx,
             steps,
         })
+    }
+
+    /// Rules 2 to 7: where the connection goes, before any TLS. Pinned
+    /// addresses go into `ctx` as the TCP endpoint.
+    fn destination(
+        &self,
+        target: &Target,
+        port: u16,
+        overrides: &Overrides,
+        ctx: &mut Ctx,
+        steps: &mut Vec<String>,
+    ) -> Result<Endpoint, Error> {
+        let (mut host, mut port) = (target.host().map(str::to_string), port);
+        let endpoint = match self.route(target, &mut host, &mut port, overrides, steps) {
+            Some(Destination::Unix(path)) => Endpoint::Unix(path),
+            Some(Destination::Addrs(addrs)) => {
+                let shown = host.clone().unwrap_or_else(|| {
+                    addrs
+                        .first()
+                        .map(|a| a.ip().to_string())
+                        .unwrap_or_default()
+                });
+                let shown_port = addrs.first().map_or(port, |a| a.port());
+                *ctx = std::mem::take(ctx).with(&tcp::ENDPOINT, tcp::TcpEndpoint::new(addrs));
+                Endpoint::tcp(shown, shown_port)
+            }
+            Some(Destination::Host {
+                host: to,
+                port: to_port,
+            }) => Endpoint::tcp(to, to_port.unwrap_or(port)),
+            None => by_dns(target, host, port, steps)?,
+        };
+        Ok(endpoint)
     }
 
     /// Rule 1: the scheme's defaults. A scheme without an entry is accepted
@@ -401,10 +405,11 @@ impl Resolver {
         known.push("unix".into());
         known.sort();
         known.dedup();
-        Err(Error::UnknownScheme {
+        Err(Kind::UnknownScheme {
             scheme: name.to_string(),
             known,
-        })
+        }
+        .into())
     }
 
     /// Rules 2 to 6, first match wins: where the connection goes, or `None`
@@ -480,10 +485,7 @@ impl Resolver {
             .ctx
             .resolve()
             .await
-            .map_err(|source| Error::Connect {
-                uri: uri.to_string(),
-                source,
-            })
+            .map_err(|source| Error::connect(uri, source))
     }
 
     /// Which rules match `uri`, the endpoint they give, and what mimic will
@@ -506,6 +508,49 @@ impl Resolver {
 
 fn is_ip_literal(host: &str) -> bool {
     host.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// Rule 7: the URI's host and port, through DNS unless the host is an IP.
+fn by_dns(
+    target: &Target,
+    host: Option<String>,
+    port: u16,
+    steps: &mut Vec<String>,
+) -> Result<Endpoint, Error> {
+    let host = host.ok_or_else(|| Error::invalid_uri(target.to_string(), "no host"))?;
+    if port == 0 {
+        let reason = format!(
+            "no port, and scheme `{}` has no default",
+            target.base_scheme()
+        );
+        return Err(Error::invalid_uri(target.to_string(), reason));
+    }
+    if is_ip_literal(&host) {
+        steps.push(format!("`{host}` is an IP address: no DNS"));
+    } else {
+        steps.push(format!("DNS for `{host}`"));
+    }
+    Ok(Endpoint::tcp(host, port))
+}
+
+/// TLS over `inner`, named after the URI's host whatever the destination,
+/// offering the scheme's ALPN.
+fn tls_over(
+    target: &Target,
+    scheme: &Scheme,
+    inner: Endpoint,
+    ctx: &mut Ctx,
+) -> Result<Endpoint, Error> {
+    let name = target.host().ok_or_else(|| {
+        Error::invalid_uri(
+            target.to_string(),
+            "TLS needs a host name to check the certificate against",
+        )
+    })?;
+    if !scheme.alpn.is_empty() {
+        *ctx = std::mem::take(ctx).with(&tls::ALPN, scheme.alpn.clone());
+    }
+    Ok(Endpoint::tls(name, inner))
 }
 
 /// Connects to `uri` with a default [`Resolver`].

@@ -1,6 +1,9 @@
 //! Domain names to IP addresses: a derivation from
 //! [`keys::HOST`](crate::keys::HOST) to [`keys::ADDRS`](crate::keys::ADDRS).
 //!
+//! The feature provides the derivation; a context uses it only when asked,
+//! with [`Ctx::with_system_dns`] or [`Ctx::with_dns`].
+//!
 //! Lookups go through hickory-resolver with the system configuration
 //! (`/etc/resolv.conf`, and `/etc/hosts` first), asking for AAAA and A
 //! records in parallel. Where there is no usable resolver configuration the
@@ -29,6 +32,7 @@ use hickory_resolver::TokioResolver;
 use tokio::sync::OnceCell;
 
 use crate::keys::{self, ip_literal};
+use crate::report::Chain;
 use crate::{Ctx, req};
 
 #[derive(Clone)]
@@ -131,7 +135,7 @@ impl Dns {
             Backend::Hickory(resolver) => resolver
                 .lookup_ip(host)
                 .await
-                .map_err(|e| failed(e.into()))?
+                .map_err(|e| failed(Box::new(Hickory(e.into()))))?
                 .iter()
                 .collect(),
             Backend::Os => tokio::net::lookup_host((host, 0))
@@ -148,6 +152,11 @@ impl Dns {
 }
 
 /// A host name that could not be resolved.
+///
+/// Its `{}` is `` could not resolve `host` ``, its
+/// [`source`](StdError::source) the resolver's answer, and `{:#}` both. In
+/// a resolution it is the cause of the DNS derivation's failure, reported
+/// for every candidate that needed the addresses.
 #[derive(Debug)]
 pub struct LookupError {
     host: String,
@@ -163,7 +172,10 @@ impl LookupError {
 
 impl fmt::Display for LookupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "could not resolve `{}`: {}", self.host, self.source)
+        if f.alternate() {
+            return Chain(self).fmt(f);
+        }
+        write!(f, "could not resolve `{}`", self.host)
     }
 }
 
@@ -173,12 +185,57 @@ impl StdError for LookupError {
     }
 }
 
+/// A hickory error as a cause. hickory's errors show their own source's
+/// text in theirs and return it from `source` too; the chain stops here,
+/// so that a printer that walks sources shows each word once.
+struct Hickory(Box<dyn StdError + Send + Sync>);
+
+impl fmt::Debug for Hickory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Hickory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for Hickory {}
+
 impl Ctx {
-    /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`.
+    /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`, replacing
+    /// any derivation the key had (such as the IP-literal one of
+    /// [`with_builtins`](Ctx::with_builtins)): call it after `with_builtins`.
+    ///
+    /// Available with the `dns` feature.
     pub fn with_dns(self, dns: Dns) -> Ctx {
         self.derive(&keys::ADDRS, req(&keys::HOST), move |host: String| {
             let dns = dns.clone();
             async move { dns.lookup(&host).await.map(Some) }
         })
+    }
+
+    /// [`with_dns`](Ctx::with_dns) with [`Dns::system`]: host names are
+    /// looked up with the system's configuration.
+    ///
+    /// Available with the `dns` feature.
+    ///
+    /// ```no_run
+    /// use mimic::{Ctx, keys};
+    ///
+    /// # async fn run() -> Result<(), mimic::ResolveError> {
+    /// let flow = Ctx::new()
+    ///     .with_builtins()
+    ///     .with_system_dns()
+    ///     .with(&keys::HOST, "example.com".to_string())
+    ///     .with(&keys::PORT, 80)
+    ///     .resolve()
+    ///     .await?;
+    /// # let _ = flow; Ok(()) }
+    /// ```
+    pub fn with_system_dns(self) -> Ctx {
+        self.with_dns(Dns::system())
     }
 }

@@ -40,7 +40,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
 
-use crate::{Addr, Flow, Info, Key, Protocol, Registration};
+use crate::flow::Addr;
+use crate::{Flow, Info, Key, Protocol, Registration};
 
 /// The endpoint key of [`registration`]: a listener's name.
 pub static ADDRESS: Key<String> = Key::new("mem address");

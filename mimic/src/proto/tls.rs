@@ -18,6 +18,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let ctx = Ctx::new()
 //!     .with_builtins()
+//!     .with_system_dns()
 //!     .with(&keys::HOST, "localhost".to_string())
 //!     .with(&keys::PORT, 8443)
 //!     .with(&tls::SERVER_NAME, "localhost".to_string())
@@ -40,7 +41,9 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio_rustls::TlsConnector;
 
-use crate::{Ctx, Flow, Info, Key, Layer, Registration, TlsInfo, opt, req};
+use crate::flow::TlsInfo;
+use crate::report::Chain;
+use crate::{Ctx, Flow, Info, Key, Layer, Registration, opt, req};
 
 /// The server name to ask for and to check the certificate against.
 pub static SERVER_NAME: Key<String> = Key::new("tls server name");
@@ -71,13 +74,13 @@ pub struct TlsEndpoint {
 
 impl TlsEndpoint {
     /// An endpoint for `server_name` (a DNS name or an IP literal).
-    pub fn new(server_name: &str) -> Result<TlsEndpoint, TlsError> {
+    pub fn new(server_name: &str) -> Result<TlsEndpoint, ConfigError> {
         let bare = server_name
             .strip_prefix('[')
             .and_then(|n| n.strip_suffix(']'))
             .unwrap_or(server_name);
         let server_name = ServerName::try_from(bare.to_string())
-            .map_err(|_| TlsError::InvalidServerName(server_name.to_string()))?;
+            .map_err(|_| ConfigError::InvalidServerName(server_name.to_string()))?;
         Ok(TlsEndpoint {
             server_name,
             alpn: None,
@@ -121,10 +124,24 @@ impl fmt::Debug for TlsEndpoint {
     }
 }
 
-/// Errors of TLS configuration: files, PEM contents, names.
+/// A TLS configuration that could not be built: a file, PEM contents, a
+/// name, or a setting rustls refused.
+///
+/// This is an error of setting up, before any connection: resolution itself
+/// fails with a [`ResolveError`](crate::ResolveError), whose report holds a
+/// `ConfigError` as the cause when a context's [`SERVER_NAME`] is invalid.
+/// Its `{}` is its own text and [`source`](std::error::Error::source) the
+/// cause; `{:#}` shows both:
+///
+/// ```
+/// use mimic::tls::Tls;
+///
+/// let err = Tls::builder().add_ca_pem("not a certificate").build().expect_err("no certificate");
+/// assert_eq!(err.to_string(), "no certificate in <memory>");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum TlsError {
+pub enum ConfigError {
     /// A PEM file or buffer could not be read or parsed.
     Pem {
         /// The file, or `<memory>`.
@@ -150,31 +167,34 @@ pub enum TlsError {
     Rustls(rustls::Error),
 }
 
-impl fmt::Display for TlsError {
+impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return Chain(self).fmt(f);
+        }
         match self {
-            TlsError::Pem { what, source } => write!(f, "cannot read PEM from {what}: {source}"),
-            TlsError::NoCertificate { what } => write!(f, "no certificate in {what}"),
-            TlsError::NoPrivateKey { what } => write!(
+            ConfigError::Pem { what, .. } => write!(f, "cannot read PEM from {what}"),
+            ConfigError::NoCertificate { what } => write!(f, "no certificate in {what}"),
+            ConfigError::NoPrivateKey { what } => write!(
                 f,
                 "no private key in {what}: expected a PKCS#8, PKCS#1 or SEC1 `PRIVATE KEY` block"
             ),
-            TlsError::InvalidServerName(name) => {
+            ConfigError::InvalidServerName(name) => {
                 write!(f, "`{name}` is not a valid TLS server name")
             }
-            TlsError::NativeRoots(why) => {
+            ConfigError::NativeRoots(why) => {
                 write!(f, "cannot load the system's root certificates: {why}")
             }
-            TlsError::Rustls(e) => write!(f, "invalid TLS configuration: {e}"),
+            ConfigError::Rustls(_) => f.write_str("invalid TLS configuration"),
         }
     }
 }
 
-impl std::error::Error for TlsError {
+impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TlsError::Pem { source, .. } => Some(source),
-            TlsError::Rustls(e) => Some(e),
+            ConfigError::Pem { source, .. } => Some(source),
+            ConfigError::Rustls(e) => Some(e),
             _ => None,
         }
     }
@@ -210,15 +230,15 @@ impl Pem {
         }
     }
 
-    fn pem_error(&self, source: rustls_pki_types::pem::Error) -> TlsError {
-        TlsError::Pem {
+    fn pem_error(&self, source: rustls_pki_types::pem::Error) -> ConfigError {
+        ConfigError::Pem {
             what: self.what(),
             source,
         }
     }
 
     /// Every certificate, in order; at least one.
-    pub fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    pub fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
         let certs: Vec<_> = match &self.0 {
             PemSource::File(path) => CertificateDer::pem_file_iter(path)
                 .map_err(|e| self.pem_error(e))?
@@ -227,20 +247,20 @@ impl Pem {
         }
         .map_err(|e| self.pem_error(e))?;
         if certs.is_empty() {
-            return Err(TlsError::NoCertificate { what: self.what() });
+            return Err(ConfigError::NoCertificate { what: self.what() });
         }
         Ok(certs)
     }
 
     /// The first private key (PKCS#8, PKCS#1 or SEC1).
-    pub fn private_key(&self) -> Result<PrivateKeyDer<'static>, TlsError> {
+    pub fn private_key(&self) -> Result<PrivateKeyDer<'static>, ConfigError> {
         match &self.0 {
             PemSource::File(path) => PrivateKeyDer::from_pem_file(path),
             PemSource::Memory(bytes) => PrivateKeyDer::from_pem_slice(bytes),
         }
         .map_err(|source| match source {
             rustls_pki_types::pem::Error::NoItemsFound => {
-                TlsError::NoPrivateKey { what: self.what() }
+                ConfigError::NoPrivateKey { what: self.what() }
             }
             source => self.pem_error(source),
         })
@@ -325,11 +345,11 @@ impl TlsBuilder {
     }
 
     /// Builds the layer.
-    pub fn build(self) -> Result<Tls, TlsError> {
+    pub fn build(self) -> Result<Tls, ConfigError> {
         let provider = crypto_provider();
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(TlsError::Rustls)?;
+            .map_err(ConfigError::Rustls)?;
         let builder = if self.accept_invalid {
             builder
                 .dangerous()
@@ -340,7 +360,7 @@ impl TlsBuilder {
         let mut config = match &self.client_auth {
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain.certificates()?, key.private_key()?)
-                .map_err(TlsError::Rustls)?,
+                .map_err(ConfigError::Rustls)?,
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.alpn;
@@ -350,7 +370,7 @@ impl TlsBuilder {
         })
     }
 
-    fn roots(&self) -> Result<RootCertStore, TlsError> {
+    fn roots(&self) -> Result<RootCertStore, ConfigError> {
         let mut roots = RootCertStore::empty();
         if self.webpki_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -360,25 +380,25 @@ impl TlsBuilder {
         }
         for pem in &self.extra_roots {
             for cert in pem.certificates()? {
-                roots.add(cert).map_err(TlsError::Rustls)?;
+                roots.add(cert).map_err(ConfigError::Rustls)?;
             }
         }
         Ok(roots)
     }
 
     #[cfg(feature = "native-roots")]
-    fn add_native_roots(&self, roots: &mut RootCertStore) -> Result<(), TlsError> {
+    fn add_native_roots(&self, roots: &mut RootCertStore) -> Result<(), ConfigError> {
         let found = rustls_native_certs::load_native_certs();
         if found.certs.is_empty() && !found.errors.is_empty() {
             let errors: Vec<_> = found.errors.iter().map(|e| e.to_string()).collect();
-            return Err(TlsError::NativeRoots(errors.join("; ")));
+            return Err(ConfigError::NativeRoots(errors.join("; ")));
         }
         roots.add_parsable_certificates(found.certs);
         Ok(())
     }
 
     #[cfg(not(feature = "native-roots"))]
-    fn add_native_roots(&self, _: &mut RootCertStore) -> Result<(), TlsError> {
+    fn add_native_roots(&self, _: &mut RootCertStore) -> Result<(), ConfigError> {
         Ok(())
     }
 }
@@ -456,7 +476,7 @@ impl Tls {
                 let mut endpoint = TlsEndpoint::new(&name)?;
                 endpoint.alpn = alpn;
                 endpoint.config = config;
-                Ok::<_, TlsError>(Some(endpoint))
+                Ok::<_, ConfigError>(Some(endpoint))
             },
         )
     }

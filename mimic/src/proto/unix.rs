@@ -19,7 +19,8 @@ use std::path::PathBuf;
 
 use tokio::net::UnixStream;
 
-use crate::{Addr, Info, Key, Protocol, Registration};
+use crate::flow::Addr;
+use crate::{Info, Key, Protocol, Registration};
 
 /// The endpoint key of the built-in Unix registration: a socket path.
 pub static PATH: Key<PathBuf> = Key::new("unix path");

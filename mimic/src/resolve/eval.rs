@@ -7,9 +7,9 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::ctx::{Binding, Inner};
-use crate::derive::{AnyValue, BoxFuture, Cause, Derivation, Need};
+use crate::derive::{AnyValue, BoxFuture, Derivation, Need};
 use crate::key::KeyId;
-use crate::report::NotBuilt;
+use crate::report::{Cause, NotBuilt};
 
 #[derive(Clone)]
 pub(crate) enum Status {

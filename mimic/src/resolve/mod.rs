@@ -1,10 +1,14 @@
-//! Resolution: from a context to a connected flow.
+//! Resolution: from a context to a connected flow. [`Ctx::resolve`] and
+//! [`Ctx::explain`] are defined here: the resolver reads contexts, contexts
+//! know nothing of it.
 //!
 //! # Organization
 //! - `eval`: computing keys from values and derivations, memoised per resolution.
 //! - `plan`: building candidates, applying layers, ordering and splitting them into attempts.
+//! - `attempt`: one attempt, connecting its protocol and then each layer.
 //! - `race`: connecting the attempts with the context's strategy and timeouts.
 
+mod attempt;
 mod eval;
 mod plan;
 mod race;
@@ -14,10 +18,28 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::ctx::Ctx;
+use crate::error::ResolveError;
 use crate::flow::Flow;
-use crate::report::{Outcome, Report, ResolveError, ResolveErrorKind, Skipped};
+use crate::report::{Entry, Outcome, Report, ResolveErrorKind, Skipped};
+use attempt::Attempt;
 use plan::Row;
 use race::Ended;
+
+impl Ctx {
+    /// Builds every candidate whose endpoint can be built, orders them, and
+    /// connects with the context's [`Strategy`](crate::Strategy). The flow's
+    /// [`Info::report`](crate::Info::report) tells how every candidate ended;
+    /// on failure the error carries the same report.
+    pub async fn resolve(&self) -> Result<Flow, ResolveError> {
+        resolve(self).await
+    }
+
+    /// The plan [`resolve`](Ctx::resolve) would follow, without connecting:
+    /// derivations run (a DNS lookup, for one), nothing else does.
+    pub async fn explain(&self) -> Report {
+        explain(self).await
+    }
+}
 
 /// `now + d`, or decades ahead when that overflows: `Duration::MAX` means
 /// "no limit", not a panic.
@@ -27,7 +49,7 @@ pub(crate) fn after(d: std::time::Duration) -> Instant {
         .unwrap_or_else(|| now + std::time::Duration::from_secs(86_400 * 365 * 30))
 }
 
-fn split(rows: Vec<Row>) -> (Vec<plan::Attempt>, Vec<Option<crate::report::Entry>>) {
+fn split(rows: Vec<Row>) -> (Vec<Attempt>, Vec<Option<Entry>>) {
     // Keep the row order for the report: attempts are taken out and put
     // back in place after the race.
     let mut attempts = Vec::with_capacity(rows.len());
@@ -44,7 +66,7 @@ fn split(rows: Vec<Row>) -> (Vec<plan::Attempt>, Vec<Option<crate::report::Entry
     (attempts, slots)
 }
 
-fn report(attempts: Vec<plan::Attempt>, slots: Vec<Option<crate::report::Entry>>) -> Report {
+fn report(attempts: Vec<Attempt>, slots: Vec<Option<Entry>>) -> Report {
     let mut attempts = attempts.into_iter();
     let entries = slots
         .into_iter()
@@ -53,13 +75,13 @@ fn report(attempts: Vec<plan::Attempt>, slots: Vec<Option<crate::report::Entry>>
     Report { entries }
 }
 
-pub(crate) async fn explain(ctx: &Ctx) -> Report {
+async fn explain(ctx: &Ctx) -> Report {
     let deadline = ctx.inner.options.deadline.map(after);
     let (attempts, slots) = split(plan::plan(&ctx.inner, deadline).await);
     report(attempts, slots)
 }
 
-pub(crate) async fn resolve(ctx: &Ctx) -> Result<Flow, ResolveError> {
+async fn resolve(ctx: &Ctx) -> Result<Flow, ResolveError> {
     let inner = &*ctx.inner;
     if inner.protocols.is_empty() {
         return Err(ResolveError::new(

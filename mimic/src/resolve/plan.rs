@@ -1,28 +1,26 @@
-//! Turning a context into an ordered list of attempts.
+//! Turning a context into an ordered list of attempts, in three phases:
+//! [`protocols`] builds a candidate per protocol whose endpoint can be built,
+//! [`layers`] wraps them in the layers that apply, and [`attempts`] splits
+//! each candidate into the attempts its protocol asks for. [`plan`] runs the
+//! phases and orders the result.
 
 use std::borrow::Cow;
-use std::io;
 use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::attempt::{Attempt, Step};
 use super::eval::{Eval, Status};
 use crate::ctx::Inner;
-use crate::derive::{AnyValue, BoxFuture};
-use crate::flow::Flow;
-use crate::protocol::{ErasedLayer, ErasedProtocol, Kind, Over};
+use crate::derive::AnyValue;
+use crate::protocol::{ErasedProtocol, Kind, Over};
 use crate::report::{Entry, NotBuilt, Outcome};
 
 /// Ordering of a candidate: (priority, registration index), outermost first,
 /// compared lexicographically.
 type Rank = Vec<(i32, usize)>;
 
-struct Step {
-    name: &'static str,
-    layer: Arc<dyn ErasedLayer>,
-    endpoint: AnyValue,
-}
-
+/// A protocol whose endpoint was built, with the layers wrapping it so far.
 struct Candidate {
     name: &'static str,
     protocol: Arc<dyn ErasedProtocol>,
@@ -38,68 +36,14 @@ impl Candidate {
     }
 }
 
-/// One connection attempt: a base endpoint and the layers over it.
-pub(crate) struct Attempt {
-    protocol: Arc<dyn ErasedProtocol>,
-    endpoint: AnyValue,
-    layers: Arc<Vec<Step>>,
-    /// Protocol names, outermost first.
-    names: Vec<&'static str>,
-    pub(crate) entry: Entry,
-}
-
-/// Where an attempt failed: the protocol name of the step, and why.
-pub(crate) struct StepError {
-    pub(crate) stage: &'static str,
-    pub(crate) error: io::Error,
-}
-
-impl Attempt {
-    pub(crate) fn connect(&self) -> BoxFuture<'static, Result<Flow, StepError>> {
-        let protocol = self.protocol.clone();
-        let endpoint = self.endpoint.clone();
-        let layers = self.layers.clone();
-        let names = self.names.clone();
-        let description = self.entry.endpoint.clone();
-        Box::pin(async move {
-            let depth = names.len();
-            let base = names[depth - 1];
-            let mut flow = protocol
-                .connect(endpoint)
-                .await
-                .map_err(|error| StepError { stage: base, error })?;
-            let stack = |n: usize| {
-                names[depth - n..]
-                    .iter()
-                    .map(|&p| Cow::Borrowed(p))
-                    .collect()
-            };
-            flow.info_mut().set_protocols(stack(1));
-            for (n, step) in layers.iter().enumerate() {
-                flow = step
-                    .layer
-                    .clone()
-                    .connect(step.endpoint.clone(), flow)
-                    .await
-                    .map_err(|error| StepError {
-                        stage: step.name,
-                        error,
-                    })?;
-                flow.info_mut().set_protocols(stack(n + 2));
-            }
-            if let Some(description) = description {
-                flow.info_mut().set_endpoint(description);
-            }
-            Ok(flow)
-        })
-    }
-}
-
 /// A row of the plan: a candidate's attempts, or a registration that gave none.
 pub(crate) enum Row {
     Attempt(Attempt),
     NotBuilt(Entry),
 }
+
+/// Rows with the rank they are ordered by.
+type Ranked = Vec<(Rank, Row)>;
 
 fn not_built(name: &'static str, priority: i32, reason: NotBuilt) -> Entry {
     Entry {
@@ -117,28 +61,48 @@ fn not_built(name: &'static str, priority: i32, reason: NotBuilt) -> Entry {
 /// it too, and a later layer wraps an earlier one.
 pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
     let mut eval = Eval::new(inner, deadline);
-    let mut rows: Vec<(Rank, Row)> = Vec::with_capacity(inner.protocols.len());
-    let mut built: Vec<Candidate> = Vec::with_capacity(inner.protocols.len());
+    let mut rows: Ranked = Vec::with_capacity(inner.protocols.len());
+    let mut built = protocols(inner, &mut eval, &mut rows).await;
+    layers(inner, &mut eval, &mut built, &mut rows).await;
+    for candidate in built {
+        rows.extend(attempts(candidate));
+    }
+    // Stable: equal ranks keep registration order, and a candidate's
+    // attempts keep the order its protocol split them in.
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.into_iter().map(|(_, row)| row).collect()
+}
 
+/// Phase 1: a candidate for every protocol whose endpoint can be built; a
+/// row saying why for the others.
+async fn protocols(inner: &Inner, eval: &mut Eval<'_>, rows: &mut Ranked) -> Vec<Candidate> {
+    let mut built = Vec::with_capacity(inner.protocols.len());
     for (index, reg) in inner.protocols.iter().enumerate() {
         let Kind::Protocol(protocol) = &reg.kind else {
             continue;
         };
+        let rank = vec![(reg.priority, index)];
         match eval.eval(reg.key, reg.key_name).await {
             Status::Ready(endpoint) => built.push(Candidate {
                 name: reg.name,
                 protocol: protocol.clone(),
                 endpoint,
                 layers: Vec::new(),
-                rank: vec![(reg.priority, index)],
+                rank,
             }),
-            Status::Absent(reason) => rows.push((
-                vec![(reg.priority, index)],
-                Row::NotBuilt(not_built(reg.name, reg.priority, reason)),
-            )),
+            Status::Absent(reason) => {
+                let entry = not_built(reg.name, reg.priority, reason);
+                rows.push((rank, Row::NotBuilt(entry)));
+            }
         }
     }
+    built
+}
 
+/// Phase 2: every layer whose endpoint can be built wraps the candidates it
+/// applies to; a layer that cannot, or that finds nothing to wrap, gets a row
+/// saying so.
+async fn layers(inner: &Inner, eval: &mut Eval<'_>, built: &mut [Candidate], rows: &mut Ranked) {
     for (index, reg) in inner.protocols.iter().enumerate() {
         let Kind::Layer(layer, over) = &reg.kind else {
             continue;
@@ -153,7 +117,7 @@ pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
             }
         };
         let mut wrapped = 0;
-        for candidate in &mut built {
+        for candidate in built.iter_mut() {
             let applies = match over {
                 Over::Any => true,
                 Over::Only(names) => names.contains(&candidate.outermost()),
@@ -173,54 +137,46 @@ pub(crate) async fn plan(inner: &Inner, deadline: Option<Instant>) -> Vec<Row> {
             rows.push((rank, Row::NotBuilt(entry)));
         }
     }
+}
 
-    for candidate in built {
-        let Candidate {
-            name,
-            protocol,
-            endpoint,
-            layers,
-            rank,
-        } = candidate;
-        let mut names: Vec<&'static str> = layers.iter().rev().map(|s| s.name).collect();
-        names.push(name);
-        let label: Cow<'static, str> = match names[..] {
-            [only] => Cow::Borrowed(only),
-            _ => Cow::Owned(names.join("/")),
-        };
-        let priority = rank[0].0;
-        let layers = Arc::new(layers);
-        let wrap = |inner: String| {
-            layers.iter().fold(inner, |inner, step| {
+/// Phase 3: a candidate's attempts, one per piece its protocol splits the
+/// endpoint into, each described through its layers for the report.
+fn attempts(candidate: Candidate) -> impl Iterator<Item = (Rank, Row)> {
+    let Candidate {
+        name,
+        protocol,
+        endpoint,
+        layers,
+        rank,
+    } = candidate;
+    let mut names: Vec<&'static str> = layers.iter().rev().map(|s| s.name).collect();
+    names.push(name);
+    let label: Cow<'static, str> = match names[..] {
+        [only] => Cow::Borrowed(only),
+        _ => Cow::Owned(names.join("/")),
+    };
+    let priority = rank[0].0;
+    let layers = Arc::new(layers);
+    let pieces = protocol.split(&endpoint);
+    pieces.into_iter().map(move |piece| {
+        let described = layers
+            .iter()
+            .fold(protocol.describe(&piece), |inner, step| {
                 format!("{} over {inner}", step.layer.describe(&step.endpoint))
-            })
+            });
+        let attempt = Attempt {
+            entry: Entry {
+                protocol: label.clone(),
+                priority,
+                endpoint: Some(described),
+                started: None,
+                outcome: Outcome::Planned,
+            },
+            protocol: protocol.clone(),
+            endpoint: piece,
+            layers: layers.clone(),
+            names: names.clone(),
         };
-        let pieces = protocol.split(&endpoint);
-        let attempts: Vec<_> = pieces
-            .into_iter()
-            .map(|piece| Attempt {
-                entry: Entry {
-                    protocol: label.clone(),
-                    priority,
-                    endpoint: Some(wrap(protocol.describe(&piece))),
-                    started: None,
-                    outcome: Outcome::Planned,
-                },
-                protocol: protocol.clone(),
-                endpoint: piece,
-                layers: layers.clone(),
-                names: names.clone(),
-            })
-            .collect();
-        rows.extend(
-            attempts
-                .into_iter()
-                .map(|a| (rank.clone(), Row::Attempt(a))),
-        );
-    }
-
-    // Stable: equal ranks keep registration order, and a candidate's
-    // attempts keep the order its protocol split them in.
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    rows.into_iter().map(|(_, row)| row).collect()
+        (rank.clone(), Row::Attempt(attempt))
+    })
 }

@@ -7,11 +7,11 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::plan::{Attempt, StepError};
+use super::attempt::{Attempt, StepError};
 use crate::ctx::{Options, Strategy};
-use crate::derive::{BoxFuture, Cause};
+use crate::derive::BoxFuture;
 use crate::flow::Flow;
-use crate::report::{Outcome, Skipped};
+use crate::report::{Cause, Outcome, Skipped};
 
 /// How the race ended. Outcomes are written into the attempts' entries.
 pub(crate) enum Ended {

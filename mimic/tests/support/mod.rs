@@ -6,7 +6,9 @@
 use std::io;
 use std::time::Duration;
 
-use mimic::{Addr, Ctx, Entry, Info, Key, Outcome, Protocol, Registration, req};
+use mimic::flow::Addr;
+use mimic::report::{Entry, Outcome};
+use mimic::{Ctx, Info, Key, Protocol, Registration, req};
 use tokio::io::DuplexStream;
 
 /// What an attempt does once its delay has passed.

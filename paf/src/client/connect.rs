@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use mimic::Outcome;
+use mimic::report::Outcome;
 
 use super::Client;
 use super::plan::Plan;
@@ -77,15 +77,15 @@ impl Client {
             };
             Error::with(
                 kind,
-                conduit::Error::Connect {
-                    uri: match &*plan.route {
+                conduit::Error::connect(
+                    match &*plan.route {
                         Route::Direct(_) => text.to_string(),
                         Route::Forward(proxy) | Route::Tunnel { proxy, .. } => {
                             format!("{text}` through the proxy `{proxy}")
                         }
                     },
                     source,
-                },
+                ),
             )
         })?;
         let info = Arc::new(flow.info().clone());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use http::Extensions;
-use mimic::TlsInfo;
+use mimic::flow::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::serve::sealed::Start;
@@ -136,7 +136,7 @@ impl Auto {
     /// preferred first: `h2` and `http/1.1`, or the one enabled.
     ///
     /// ```
-    /// # fn tls(cert: &[u8], key: &[u8]) -> Result<(), conduit::listener::TlsError> {
+    /// # fn tls(cert: &[u8], key: &[u8]) -> Result<(), conduit::Error> {
     /// use conduit::listener::{Identity, TlsAcceptor};
     /// let auto = paf::server::Auto::new();
     /// let acceptor = TlsAcceptor::builder()

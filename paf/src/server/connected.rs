@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use mimic::{Addr, Info, TlsInfo};
+use mimic::Info;
+use mimic::flow::{Addr, TlsInfo};
 
 /// The connection a request came on, in the request's extensions.
 ///
