@@ -132,7 +132,10 @@ pub fn root_exports(lib: &str) -> HashMap<String, String> {
         let Some(at) = statement.find("use ") else {
             continue;
         };
-        if !statement[..at].trim_end().starts_with("pub") {
+        // `pub use` or `pub(crate) use`, after any attributes.
+        let before = statement[..at].trim_end();
+        let visibility = before.rsplit(['\n', ']']).next().unwrap_or_default().trim();
+        if !visibility.starts_with("pub") {
             continue;
         }
         let path = statement[at + 4..].trim();
@@ -210,11 +213,14 @@ mod tests {
     #[test]
     fn root_exports_name_their_modules() {
         let lib = "mod error;\npub use error::{BoxError, Error as E};\n\
-                   pub use self::client::Client;\npub mod body;\n";
+                   pub use self::client::Client;\npub mod body;\n\
+                   #[cfg(feature = \"dns\")]\npub use proto::dns;\nuse hidden::Thing;\n";
         let exports = root_exports(lib);
         assert_eq!(exports.get("BoxError").map(String::as_str), Some("error"));
         assert_eq!(exports.get("E").map(String::as_str), Some("error"));
         assert_eq!(exports.get("Client").map(String::as_str), Some("client"));
+        assert_eq!(exports.get("dns").map(String::as_str), Some("proto"));
         assert_eq!(exports.get("body"), None);
+        assert_eq!(exports.get("Thing"), None);
     }
 }

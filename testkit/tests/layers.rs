@@ -29,13 +29,17 @@ const CONDUIT: &[&[&str]] = &[
 
 /// mimic, bottom first.
 const MIMIC: &[&[&str]] = &[
-    &["key", "keys"],
-    &["derive"],
-    &["report"],
-    &["flow"],
-    &["protocol"],
+    &["key"],
+    // Well-known keys; what reports are made of.
+    &["keys", "report"],
+    // Derivations; flows.
+    &["derive", "flow"],
+    // Protocols and layers; the resolution error.
+    &["protocol", "error"],
     &["ctx"],
-    &["resolve", "proto"],
+    &["resolve"],
+    // The built-in protocols, and the context that registers them.
+    &["proto"],
     &["builtins"],
 ];
 
