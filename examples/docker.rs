@@ -77,9 +77,9 @@ impl fmt::Display for Failure {
             Failure::Usage(why) => write!(f, "{why}\n\n{USAGE}"),
             Failure::Setup(err) => write!(f, "cannot find the daemon: {err:#}"),
             Failure::Http(err) if err.is_connect() => {
-                write!(f, "cannot connect to the daemon: {err}")
+                write!(f, "cannot connect to the daemon: {err:#}")
             }
-            Failure::Http(err) => write!(f, "request failed: {err}"),
+            Failure::Http(err) => write!(f, "request failed: {err:#}"),
             Failure::Api { status, message } => {
                 write!(f, "the daemon answered {status}: {message}")
             }

@@ -8,8 +8,22 @@ pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Everything that can go wrong while serving or sending HTTP.
 ///
-/// The kind of failure is told by the `is_*` methods; [`Display`](fmt::Display)
-/// shows the whole chain of causes, so logging `{}` is enough to act on it.
+/// The kind of failure is told by the `is_*` methods. `Display` follows
+/// the workspace's convention: `{}` says what failed in a few words,
+/// [`source`](StdError::source) carries the cause, and `{:#}` prints the
+/// whole chain, which is what to log or show a person:
+///
+/// ```
+/// # async fn run() {
+/// let client = paf::Client::new();
+/// if let Err(err) = client.get("http://127.0.0.1:1/").await {
+///     assert!(err.is_connect());
+///     assert_eq!(err.to_string(), "connect failed");
+///     // connect failed: cannot connect to `http://127.0.0.1:1/`: could not connect: ...
+///     eprintln!("{err:#}");
+/// }
+/// # }
+/// ```
 pub struct Error {
     inner: Box<Inner>,
 }
@@ -298,15 +312,14 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     }
 }
 
+/// `{}` is what failed, in a few words; `{:#}` adds every cause, down to
+/// the operating system's or mimic's per-candidate report.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.description())?;
-        match self.source() {
-            // conduit's and mimic's errors show their own text; `Chain`
-            // adds their causes.
-            Some(source) => write!(f, ": {}", mimic::report::Chain(source)),
-            None => Ok(()),
+        if f.alternate() {
+            return mimic::report::Chain(self).fmt(f);
         }
+        f.write_str(self.description())
     }
 }
 
@@ -335,11 +348,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_shows_the_chain() {
+    fn display_shows_its_own_text_and_the_alternate_the_chain() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
         let err = Error::io(io);
         assert!(err.is_io());
-        assert_eq!(err.to_string(), "connection error: reset by peer");
+        assert_eq!(err.to_string(), "connection error");
+        assert_eq!(format!("{err:#}"), "connection error: reset by peer");
+        let nested = Error::with(Kind::User, Error::io(std::io::Error::other("disk full")));
+        assert_eq!(
+            format!("{nested:#}"),
+            "application error: connection error: disk full"
+        );
     }
 
     #[test]

@@ -189,10 +189,13 @@ async fn redirects_are_followed_changed_and_bounded() {
 
     let err = client.get(format!("{base}/r/11")).await.err().unwrap();
     assert!(err.is_redirect(), "{err}");
-    assert!(err.to_string().contains("more than 10 redirects"), "{err}");
+    assert!(
+        format!("{err:#}").contains("more than 10 redirects"),
+        "{err}"
+    );
     let err = client.get(format!("{base}/loop")).await.err().unwrap();
     assert!(err.is_redirect(), "{err}");
-    assert!(err.to_string().contains("/loop -> "), "{err}");
+    assert!(format!("{err:#}").contains("/loop -> "), "{err}");
 
     let res = client
         .post(format!("{base}/see-other"), "data")
@@ -361,7 +364,10 @@ async fn each_timeout_is_told_apart() {
     let client = self::client().connect_timeout(Some(short)).build().unwrap();
     let err = client.get(format!("https://{addr}/")).await.err().unwrap();
     assert!(err.is_connect_timeout() && err.is_connect(), "{err}");
-    assert!(err.to_string().starts_with("timed out connecting"), "{err}");
+    assert!(
+        format!("{err:#}").starts_with("timed out connecting"),
+        "{err}"
+    );
 
     // A body that stops halfway: the reader gets the timeout.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -400,7 +406,7 @@ async fn connect_failures_say_what_was_tried() {
     );
     let report = err.report().unwrap();
     assert!(report.entries().iter().any(|e| e.protocol == "tcp"));
-    let text = err.to_string();
+    let text = format!("{err:#}");
     assert!(
         text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
         "{text}"
@@ -408,7 +414,10 @@ async fn connect_failures_say_what_was_tried() {
 
     let err = client.get("nosuch://example.com/").await.err().unwrap();
     assert!(err.is_request(), "{err}");
-    assert!(err.to_string().contains("unknown scheme `nosuch`"), "{err}");
+    assert!(
+        format!("{err:#}").contains("unknown scheme `nosuch`"),
+        "{err}"
+    );
     let err = client.get("/relative").await.err().unwrap();
     assert!(err.is_request(), "{err}");
 
@@ -424,7 +433,7 @@ async fn connect_failures_say_what_was_tried() {
         .err()
         .unwrap();
     assert!(
-        err.is_request() && err.to_string().contains("no TLS layer"),
+        err.is_request() && format!("{err:#}").contains("no TLS layer"),
         "{err}"
     );
 }
@@ -443,7 +452,7 @@ async fn a_certificate_that_does_not_verify_is_a_tls_error() {
         .err()
         .unwrap();
     assert!(err.is_tls() && err.is_connect(), "{err}");
-    assert!(err.to_string().contains("tls"), "{err}");
+    assert!(format!("{err:#}").contains("tls"), "{err}");
 
     let tls = mimic::tls::Tls::builder()
         .add_ca_file(cert.cert_path())

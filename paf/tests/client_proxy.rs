@@ -282,7 +282,7 @@ async fn tinyproxy_credentials_right_and_wrong() {
             .unwrap();
         let err = failure(bad.get(origin.url("/in")).await).await;
         assert!(err.is_connect() && !err.is_tls(), "{err}");
-        let shown = err.to_string();
+        let shown = format!("{err:#}");
         // tinyproxy answers wrong credentials with 401, missing ones with 407.
         assert!(shown.contains("401") || shown.contains("407"), "{shown}");
         assert!(shown.contains("rejected the credentials"), "{shown}");
@@ -297,7 +297,7 @@ async fn tinyproxy_credentials_right_and_wrong() {
 
         let none = client(through(&tp.url()), &origin).build().unwrap();
         let err = failure(none.get(origin.url("/in")).await).await;
-        let shown = err.to_string();
+        let shown = format!("{err:#}");
         assert!(
             shown.contains("407 Proxy Authentication Required")
                 && shown.contains("requires credentials"),
@@ -606,7 +606,7 @@ async fn a_refused_connect_names_the_status() {
             let client = client(through(&fake.url()), &origin).build().unwrap();
             let err = failure(client.get(origin.url("/")).await).await;
             assert!(err.is_connect() && !err.is_tls(), "{err}");
-            let shown = err.to_string();
+            let shown = format!("{err:#}");
             assert!(shown.contains(hint), "{line}: {shown}");
             assert!(
                 shown.contains(&format!("CONNECT localhost:{}", origin.port)),
@@ -630,7 +630,7 @@ async fn connect_names_an_ipv6_origin_in_brackets() {
     within(async {
         let client = client(through(&fake.url()), &origin).build().unwrap();
         let err = failure(client.get("https://[::1]:8443/").await).await;
-        assert!(err.to_string().contains("CONNECT [::1]:8443"), "{err}");
+        assert!(format!("{err:#}").contains("CONNECT [::1]:8443"), "{err}");
         let heads = fake.heads();
         assert!(
             heads[0].starts_with("CONNECT [::1]:8443 HTTP/1.1\r\n"),
@@ -640,7 +640,7 @@ async fn connect_names_an_ipv6_origin_in_brackets() {
         // The default port of `https`.
         let err = failure(client.get("https://origin.invalid/").await).await;
         assert!(
-            err.to_string().contains("CONNECT origin.invalid:443"),
+            format!("{err:#}").contains("CONNECT origin.invalid:443"),
             "{err}"
         );
     })
@@ -655,7 +655,7 @@ async fn a_proxy_that_hangs_up_is_a_connect_error() {
         let client = client(through(&fake.url()), &origin).build().unwrap();
         let err = failure(client.get(origin.url("/")).await).await;
         assert!(err.is_connect(), "{err}");
-        let shown = err.to_string();
+        let shown = format!("{err:#}");
         assert!(shown.contains("no answer from the proxy"), "{shown}");
     })
     .await;
@@ -771,7 +771,7 @@ async fn a_proxy_that_is_down_is_named_in_the_error() {
         for uri in [origin.url("/"), "http://origin.invalid/".to_string()] {
             let err = failure(client.get(&uri).await).await;
             assert!(err.is_connect() && !err.is_tls(), "{uri}: {err}");
-            let shown = err.to_string();
+            let shown = format!("{err:#}");
             assert!(shown.contains(&down.to_string()), "{uri}: {shown}");
             let report = err.report().expect("a connect error has a report");
             assert!(

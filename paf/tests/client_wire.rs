@@ -269,7 +269,7 @@ async fn a_content_length_set_by_the_caller_is_kept_and_enforced() {
             .unwrap();
         let err = sender.send(req).await.unwrap_err();
         assert!(err.is_user(), "{err:?}");
-        assert!(err.to_string().contains("content-length"), "{err}");
+        assert!(format!("{err:#}").contains("content-length"), "{err}");
         assert!(sender.is_closed());
         peer.expect_eof().await;
     })
@@ -523,7 +523,7 @@ async fn a_close_before_the_response_is_safe_to_retry() {
         assert!(err.is_unanswered(), "{err:?}");
         assert!(!err.is_incomplete() && !err.is_closed());
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "connection closed before the response began"
         );
         assert!(sender.is_closed());

@@ -82,7 +82,7 @@ impl Failure {
 
     /// The failure of a request, its status chosen as curl would.
     pub fn from_paf(err: &paf::Error) -> Failure {
-        Failure::new(status_of(err), err.to_string())
+        Failure::new(status_of(err), format!("{err:#}"))
     }
 }
 
@@ -103,14 +103,14 @@ pub fn status_of(err: &paf::Error) -> u8 {
             code::SSL_CONNECT_ERROR
         }
     } else if err.is_connect() {
-        let through_proxy = err.to_string().contains("` through the proxy `");
+        let through_proxy = format!("{err:#}").contains("` through the proxy `");
         match (err.report().is_some_and(name_not_resolved), through_proxy) {
             (true, true) => code::COULDNT_RESOLVE_PROXY,
             (true, false) => code::COULDNT_RESOLVE_HOST,
             (false, _) => code::COULDNT_CONNECT,
         }
     } else if err.is_redirect() {
-        if err.to_string().contains("is not a usable URI") {
+        if format!("{err:#}").contains("is not a usable URI") {
             // A `location` that cannot be followed, rather than too many.
             code::URL_MALFORMAT
         } else {
@@ -119,7 +119,7 @@ pub fn status_of(err: &paf::Error) -> u8 {
     } else if err.is_request() {
         if unknown_scheme(err) {
             code::UNSUPPORTED_PROTOCOL
-        } else if err.to_string().contains("invalid proxy") {
+        } else if format!("{err:#}").contains("invalid proxy") {
             code::COULDNT_RESOLVE_PROXY
         } else {
             code::URL_MALFORMAT

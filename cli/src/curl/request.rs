@@ -448,7 +448,7 @@ fn client(args: &Args, overrides: Overrides) -> Result<Client, Failure> {
     }
     builder
         .build()
-        .map_err(|err| Failure::new(code::USAGE, err.to_string()))
+        .map_err(|err| Failure::new(code::USAGE, format!("{err:#}")))
 }
 
 /// `-m`: 0 is no limit, as in curl.
@@ -473,7 +473,7 @@ fn proxies(args: &Args) -> Result<Proxies, Failure> {
         Some(text) if text.trim().is_empty() => return Ok(Proxies::none()),
         Some(text) => {
             let proxy = Proxy::new(text)
-                .map_err(|err| Failure::new(code::COULDNT_RESOLVE_PROXY, err.to_string()))?;
+                .map_err(|err| Failure::new(code::COULDNT_RESOLVE_PROXY, format!("{err:#}")))?;
             let proxies = Proxies::none().http(proxy.clone()).https(proxy);
             match args.noproxy.clone().or_else(no_proxy_env) {
                 Some(list) => proxies.no_proxy(&list),

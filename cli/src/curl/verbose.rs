@@ -35,7 +35,7 @@ pub fn route(url: &str, overrides: &Overrides) {
         Ok(resolution) => {
             emit("* ", &format!("Route of {resolution}"));
         }
-        Err(err) => emit("* ", &format!("No route for {url}: {err}")),
+        Err(err) => emit("* ", &format!("No route for {url}: {err:#}")),
     }
 }
 

@@ -329,7 +329,7 @@ mod tests {
         let chunks =
             futures_util::stream::iter(vec![Ok("a"), Err(std::io::Error::other("disk on fire"))]);
         let err = Body::from_stream(chunks).bytes().await.err();
-        assert!(err.is_some_and(|e| e.is_user() && e.to_string().contains("disk on fire")));
+        assert!(err.is_some_and(|e| e.is_user() && format!("{e:#}").contains("disk on fire")));
     }
 
     #[tokio::test]

@@ -97,7 +97,7 @@ impl Client {
         tracing::debug!(route = %plan.route, version = ?sender.version(), "connected");
         tokio::spawn(async move {
             if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "client connection ended with an error");
+                tracing::debug!(error = %format_args!("{err:#}"), "client connection ended with an error");
             }
         });
         Ok(Conn { sender, info })

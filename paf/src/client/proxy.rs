@@ -268,7 +268,7 @@ impl Proxies {
             match Proxy::new(&text) {
                 Ok(proxy) => Some(proxy),
                 Err(err) => {
-                    tracing::warn!(variable = name, %err, "ignoring the proxy setting");
+                    tracing::warn!(variable = name, error = %format_args!("{err:#}"), "ignoring the proxy setting");
                     None
                 }
             }
@@ -442,7 +442,7 @@ mod tests {
             Ok(proxy) => panic!("`{text}` should be rejected, got {proxy:?}"),
             Err(err) => {
                 assert!(err.is_request(), "{err}");
-                err.to_string()
+                format!("{err:#}")
             }
         }
     }

@@ -324,8 +324,9 @@ mod tests {
         .err()
         .expect("over the limit");
         assert!(err.is_redirect());
+        assert_eq!(err.to_string(), "cannot follow the redirect");
         assert_eq!(
-            err.to_string(),
+            format!("{err:#}"),
             "cannot follow the redirect: more than 1 redirects: http://a.test/a -> http://a.test/b -> http://a.test/c"
         );
     }

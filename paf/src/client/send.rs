@@ -123,7 +123,7 @@ impl Client {
                     loan.discard();
                     match replay {
                         Some(again) if err.is_closed() || err.is_unanswered() => {
-                            tracing::debug!(route = %plan.route, error = %err, "sending again");
+                            tracing::debug!(route = %plan.route, error = %format_args!("{err:#}"), "sending again");
                             body = again;
                             // An HTTP/1.1 connection from the pool could be
                             // as dead as this one; an HTTP/2 one that refused

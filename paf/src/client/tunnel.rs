@@ -93,14 +93,14 @@ impl Layer for Tunnel {
         let req = req.body(Body::empty()).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("CONNECT {}: {e}", endpoint.authority),
+                format!("CONNECT {}: {e:#}", endpoint.authority),
             )
         })?;
         let mut res = sender.send(req).await.map_err(|e| {
             io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 format!(
-                    "CONNECT {}: no answer from the proxy: {e}",
+                    "CONNECT {}: no answer from the proxy: {e:#}",
                     endpoint.authority
                 ),
             )
@@ -114,7 +114,7 @@ impl Layer for Tunnel {
             io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 format!(
-                    "CONNECT {}: the tunnel did not open: {e}",
+                    "CONNECT {}: the tunnel did not open: {e:#}",
                     endpoint.authority
                 ),
             )

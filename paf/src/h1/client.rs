@@ -372,7 +372,7 @@ where
     /// Writing failed: nothing more is sent, but the response may have
     /// arrived (a server that refuses a body answers, then closes).
     fn write_failed(&mut self, err: io::Error) {
-        tracing::debug!(error = %err, "writing the request failed");
+        tracing::debug!(error = %format_args!("{err:#}"), "writing the request failed");
         self.writing = None;
         self.io.write_buf.advance(self.io.write_buf.len());
         self.unflushed = false;

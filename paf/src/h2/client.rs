@@ -158,7 +158,7 @@ impl Handle {
                         SendError::Reset(_) => return,
                         err => err.into_error(),
                     };
-                    tracing::debug!(error = %err, "request body not sent");
+                    tracing::debug!(error = %format_args!("{err:#}"), "request body not sent");
                 }
             });
             // A body already in memory usually goes out at once.

@@ -98,7 +98,7 @@ pub trait Serve: sealed::Start + Clone + Send + Sync + 'static {
             Box::pin(async move {
                 if let Err(err) = connection.with_drain(drain).await {
                     let peer = peer.as_ref().map(tracing::field::display);
-                    tracing::debug!(peer, error = %err, "connection ended with an error");
+                    tracing::debug!(peer, error = %format_args!("{err:#}"), "connection ended with an error");
                 }
             })
         }

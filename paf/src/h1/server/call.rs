@@ -105,7 +105,7 @@ where
         Ok(Ok(Ok(res))) => Answer::Response(res),
         Ok(Ok(Err(err))) => {
             let err = Error::user(err);
-            tracing::warn!(error = %err, "handler failed");
+            tracing::warn!(error = %format_args!("{err:#}"), "handler failed");
             Answer::Refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
         }
         Ok(Err(panic)) => {

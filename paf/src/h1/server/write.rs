@@ -128,7 +128,7 @@ pub(super) async fn refuse<I>(
 where
     I: AsyncRead + AsyncWrite + Unpin,
 {
-    tracing::debug!(%status, error = %err, "refusing request");
+    tracing::debug!(%status, error = %format_args!("{err:#}"), "refusing request");
     let reason = status.canonical_reason().unwrap_or("error");
     let mut text = reason.to_ascii_lowercase();
     text.push('\n');

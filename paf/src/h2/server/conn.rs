@@ -191,7 +191,7 @@ where
             Event::Closed(result) => Some(result.or_else(closed_quietly)),
             Event::ServiceFailed(err) => {
                 let err = Error::user(err);
-                tracing::warn!(error = %err, "service failed; closing the connection");
+                tracing::warn!(error = %format_args!("{err:#}"), "service failed; closing the connection");
                 self.close(Reason::INTERNAL_ERROR, None).await;
                 Some(Err(err))
             }

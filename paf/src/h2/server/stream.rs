@@ -144,7 +144,7 @@ fn failed(mut respond: SendResponse<Bytes>, err: Error) {
     let status = if err.is_body_too_large() {
         StatusCode::PAYLOAD_TOO_LARGE
     } else {
-        tracing::warn!(error = %err, "handler failed");
+        tracing::warn!(error = %format_args!("{err:#}"), "handler failed");
         StatusCode::INTERNAL_SERVER_ERROR
     };
     let _ = respond.send_response(error_head(status), true);
@@ -176,7 +176,7 @@ async fn respond_with<B>(
             if err.is_reset() && err.is_remote() {
                 streams.resets.record();
             } else {
-                tracing::debug!(error = %err, "could not send the response head");
+                tracing::debug!(error = %format_args!("{err:#}"), "could not send the response head");
             }
             return;
         }
@@ -189,7 +189,7 @@ async fn respond_with<B>(
         Err(SendError::Reset(_)) => streams.resets.record(),
         Err(err) => {
             let err = err.into_error();
-            tracing::debug!(error = %err, "response body not sent");
+            tracing::debug!(error = %format_args!("{err:#}"), "response body not sent");
         }
     }
 }
