@@ -91,21 +91,9 @@ pub(crate) struct Switch<I, S> {
     pub(crate) service: S,
 }
 
-/// How an exchange left the connection.
-enum After {
-    /// Ready for the next request.
-    Next,
-    /// Closed.
-    Closed,
-    /// The protocol switched: the stream goes to whoever waits for it.
-    Switched(Upgrade),
-}
-
-/// Where the stream goes if the request switches protocols.
-type Upgrade = Option<oneshot::Sender<Upgraded>>;
-
 /// Serves requests on `io` until the client closes, an error, or shutdown;
-/// or until an h2c upgrade is granted.
+/// or until an h2c upgrade is granted. Each turn reads a head, calls the
+/// handler, plans the response with the codec, and writes it.
 pub(crate) async fn serve<I, S, B>(
     io: I,
     mut service: S,
@@ -121,7 +109,9 @@ where
 {
     let mut conn = Conn::new(io, config, extras);
     loop {
-        let head = match conn.read().await {
+        let (config, signal) = (&*conn.config, &*conn.signal);
+        let last = conn.last_response;
+        let head = match read_head(&mut conn.io, config, signal, &mut conn.deadline, last).await {
             Next::Request(head) => head,
             Next::Close(err) => return close(&mut conn.io, err).await.map(|()| None),
             Next::Refuse(status, err) => return conn.refuse(status, err).await.map(|()| None),
@@ -129,16 +119,44 @@ where
         if conn.h2c && codec::wants_h2c(&head) && !conn.signal.is_set() {
             return conn.switch_to_h2c(head, service).await.map(Some);
         }
-        match conn.exchange(&mut service, head).await? {
-            After::Next => {}
-            After::Closed => return Ok(None),
-            After::Switched(tx) => {
-                if let Some(tx) = tx {
-                    let early = conn.io.read_buf.split().freeze();
-                    let _ = tx.send(Upgraded::new(conn.io.io, early));
-                }
-                return Ok(None);
+        let exchange = Exchange::of(&head);
+        let (body, mut pump) = match request_body(&mut conn.io, &head, &conn.config) {
+            Ok(parts) => parts,
+            Err(status) => {
+                let err = Error::new(Kind::BodyTooLarge);
+                return conn.refuse(status, err).await.map(|()| None);
             }
+        };
+        // Built here, not in a helper: the request is moved into the
+        // handler's future, and a helper's return value costs a copy.
+        let mut req = Request::new(body);
+        *req.method_mut() = head.method;
+        *req.uri_mut() = head.uri;
+        *req.version_mut() = head.version;
+        *req.headers_mut() = head.headers;
+        let upgrade = conn.extend(&mut req, head.upgrade);
+        let res = match call(&mut service, req, &mut pump, &mut conn.io).await {
+            Answer::Response(res) => res,
+            Answer::Refuse(status, err) => return conn.refuse(status, err).await.map(|()| None),
+            Answer::Abort(err) => return Err(err),
+        };
+        let (parts, body) = res.into_parts();
+        let plan = conn.plan(&exchange, &parts, &body, &mut pump);
+        conn.write_head(&parts, &plan);
+        let keep_alive = conn.write_body(body, &plan, &mut pump).await?;
+        if plan.switching {
+            poll_fn(|cx| conn.io.poll_flush(cx))
+                .await
+                .map_err(Error::io)?;
+            if let Some(tx) = upgrade {
+                let early = conn.io.read_buf.split().freeze();
+                let _ = tx.send(Upgraded::new(conn.io.io, early));
+            }
+            return Ok(None);
+        }
+        drop(upgrade);
+        if !conn.finish(&mut pump, keep_alive).await? {
+            return Ok(None);
         }
     }
 }
@@ -173,18 +191,6 @@ where
         }
     }
 
-    async fn read(&mut self) -> Next {
-        let (config, signal) = (&*self.config, &*self.signal);
-        read_head(
-            &mut self.io,
-            config,
-            signal,
-            &mut self.deadline,
-            self.last_response,
-        )
-        .await
-    }
-
     async fn refuse(&mut self, status: StatusCode, err: Error) -> Result<(), Error> {
         refuse(&mut self.io, &self.config, status, err).await
     }
@@ -207,91 +213,66 @@ where
         })
     }
 
-    /// One request: its body, the handler, the planned response, and what
-    /// is left of the request body.
-    async fn exchange<S, B>(&mut self, service: &mut S, head: RequestHead) -> Result<After, Error>
-    where
-        S: Service<Request<Body>, Response = Response<B>>,
-        S::Error: Into<BoxError>,
-        B: HttpBody,
-        B::Error: Into<BoxError>,
-    {
-        let exchange = Exchange::of(&head);
-        let (req, mut pump, upgrade) = match self.request(head) {
-            Ok(parts) => parts,
-            Err(status) => {
-                let err = Error::new(Kind::BodyTooLarge);
-                return self.refuse(status, err).await.map(|()| After::Closed);
-            }
-        };
-        let res = match call(service, req, &mut pump, &mut self.io).await {
-            Answer::Response(res) => res,
-            Answer::Refuse(status, err) => {
-                return self.refuse(status, err).await.map(|()| After::Closed);
-            }
-            Answer::Abort(err) => return Err(err),
-        };
-        let (parts, body) = res.into_parts();
-        let plan = self.plan(&exchange, &parts, &body, &mut pump);
+    /// Writes the response head as planned.
+    #[inline]
+    fn write_head(&mut self, parts: &http::response::Parts, plan: &ResponsePlan) {
         let now = Instant::now();
         self.last_response = Some(now);
+        let (status, headers) = (parts.status, &parts.headers);
+        let (framing, connection) = (plan.framing, plan.connection);
         write_head(
             &mut self.io,
             now,
             &self.config,
-            parts.status,
-            &parts.headers,
-            plan.framing,
-            plan.connection,
+            status,
+            headers,
+            framing,
+            connection,
         );
-        let mut keep_alive = plan.keep_alive;
-        if plan.sends_body {
-            if let Err(err) =
-                write_body(&mut self.io, body, plan.framing, &mut pump, &mut keep_alive).await
-            {
-                // The response cannot be completed: closing tells the client.
-                let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
-                return Err(err);
-            }
-        } else {
-            drop(body);
-        }
-        if plan.switching {
-            poll_fn(|cx| self.io.poll_flush(cx))
-                .await
-                .map_err(Error::io)?;
-            return Ok(After::Switched(upgrade));
-        }
-        drop(upgrade);
-        self.finish(pump, keep_alive).await
     }
 
-    /// The request as the handler sees it, the pump feeding its body, and
-    /// the sender of the stream when it asks to switch protocols. Err is the
-    /// status refusing the body.
-    fn request(
+    /// Writes the response body, if the plan has one; whether the
+    /// connection may still be kept alive.
+    async fn write_body<B>(
         &mut self,
-        head: RequestHead,
-    ) -> Result<(Request<Body>, Option<Pump>, Upgrade), StatusCode> {
-        let (body, pump) = request_body(&mut self.io, &head, &self.config)?;
-        let mut req = Request::new(body);
-        *req.method_mut() = head.method;
-        *req.uri_mut() = head.uri;
-        *req.version_mut() = head.version;
-        *req.headers_mut() = head.headers;
+        body: B,
+        plan: &ResponsePlan,
+        pump: &mut Option<Pump>,
+    ) -> Result<bool, Error>
+    where
+        B: HttpBody,
+        B::Error: Into<BoxError>,
+    {
+        let mut keep_alive = plan.keep_alive;
+        if !plan.sends_body {
+            return Ok(keep_alive);
+        }
+        if let Err(err) = write_body(&mut self.io, body, plan.framing, pump, &mut keep_alive).await
+        {
+            // The response cannot be completed: closing tells the client.
+            let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
+            return Err(err);
+        }
+        Ok(keep_alive)
+    }
+
+    /// Gives the request the connection's extensions, and an
+    /// [`OnUpgrade`] when it asks to switch protocols; returns where the
+    /// stream goes if it does.
+    fn extend(&self, req: &mut Request<Body>, upgrade: bool) -> Option<oneshot::Sender<Upgraded>> {
         if !self.extensions.is_empty() {
             req.extensions_mut().extend(self.extensions.clone());
         }
-        let mut upgrade = None;
-        if head.upgrade {
-            let (tx, on_upgrade) = OnUpgrade::pair();
-            req.extensions_mut().insert(on_upgrade);
-            upgrade = Some(tx);
+        if !upgrade {
+            return None;
         }
-        Ok((req, pump, upgrade))
+        let (tx, on_upgrade) = OnUpgrade::pair();
+        req.extensions_mut().insert(on_upgrade);
+        Some(tx)
     }
 
     /// The codec's plan for the response, given what the server allows.
+    #[inline(always)]
     fn plan<B: HttpBody>(
         &self,
         exchange: &Exchange,
@@ -314,12 +295,12 @@ where
     }
 
     /// After the response: the rest of the request body, then either the
-    /// next request or closing.
+    /// next request (true) or closing (false).
     async fn finish(
         &mut self,
-        mut pump: Option<Pump>,
+        pump: &mut Option<Pump>,
         mut keep_alive: bool,
-    ) -> Result<After, Error> {
+    ) -> Result<bool, Error> {
         let mut unread = pump.as_ref().is_some_and(|pump| !pump.is_done());
         if let Some(pump) = pump.take()
             && unread
@@ -335,13 +316,13 @@ where
                 // unread bytes would reset the connection under the response.
                 linger(&mut self.io).await;
             }
-            return closed.map(|()| After::Closed);
+            return closed.map(|()| false);
         }
         if self.io.read_buf.is_empty() || self.io.write_buf.len() >= WRITE_HIGH_WATER {
             poll_fn(|cx| self.io.poll_flush(cx))
                 .await
                 .map_err(Error::io)?;
         }
-        Ok(After::Next)
+        Ok(true)
     }
 }
