@@ -45,6 +45,8 @@ struct Line {
 ///
 /// `Ok(None)` means the head is not complete yet. On success exactly the head
 /// is removed from `buf`; whatever follows (a body, the next request) stays.
+/// A later HTTP/1 minor version (`HTTP/1.2`) is read as HTTP/1.1, as RFC
+/// 9110 §2.5 asks.
 pub(crate) fn parse_request(
     buf: &mut BytesMut,
     limits: &Limits,
@@ -82,7 +84,13 @@ pub(crate) fn parse_request(
             )
         }
         Ok(httparse::Status::Partial) => return partial(&request, bytes, limits),
-        Err(error) => return Err(refused(error, &request, bytes)),
+        Err(error) => {
+            if let Some(at) = newer_minor(&error, &request, bytes) {
+                buf[at] = b'1';
+                return parse_request(buf, limits);
+            }
+            return Err(refused(error, &request, bytes));
+        }
     };
     let head = buf.split_to(len).freeze();
     finish(head, line, &spans).map(Some)
@@ -108,6 +116,30 @@ fn partial(
     }
 }
 
+/// Where the minor digit of an `HTTP/1.x` version with x above 1 is,
+/// which is then read as `HTTP/1.1`.
+fn newer_minor(
+    error: &httparse::Error,
+    request: &httparse::Request<'_, '_>,
+    buf: &[u8],
+) -> Option<usize> {
+    if *error != httparse::Error::Version {
+        return None;
+    }
+    let at = version_at(request, buf);
+    match raw::token_at(buf, at) {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', b'2'..=b'9'] => Some(at + "HTTP/1.".len()),
+        _ => None,
+    }
+}
+
+/// Where the version starts: after the target and its space.
+fn version_at(request: &httparse::Request<'_, '_>, buf: &[u8]) -> usize {
+    request.path.map_or(buf.len(), |target| {
+        raw::offsets(buf, target.as_bytes()).1 + 1
+    })
+}
+
 /// The error for a request head `httparse` refused.
 fn refused(error: httparse::Error, request: &httparse::Request<'_, '_>, buf: &[u8]) -> HeadError {
     match error {
@@ -116,10 +148,7 @@ fn refused(error: httparse::Error, request: &httparse::Request<'_, '_>, buf: &[u
         }
         httparse::Error::Token => HeadError::BadRequest("invalid request target"),
         httparse::Error::Version => {
-            let at = request.path.map_or(buf.len(), |target| {
-                raw::offsets(buf, target.as_bytes()).1 + 1
-            });
-            raw::version_error(raw::token_at(buf, at))
+            raw::version_error(raw::token_at(buf, version_at(request, buf)))
         }
         _ => raw::field_error(error, buf),
     }
@@ -136,8 +165,7 @@ fn finish(head: Bytes, line: Line, spans: &Spans) -> Result<RequestHead, HeadErr
         .get(target.0..target.1)
         .map(|target| head.slice_ref(target))
         .ok_or(HeadError::BadRequest("invalid request target"))?;
-    let uri = Uri::from_maybe_shared(target)
-        .map_err(|_| HeadError::BadRequest("invalid request target"))?;
+    let uri = request_target(target, &method)?;
     let mut facts = Facts::default();
     let headers = raw::field_map(&head, spans.as_slice(), |name, value| {
         facts.observe(name, value)
@@ -170,6 +198,34 @@ fn finish(head: Bytes, line: Line, spans: &Spans) -> Result<RequestHead, HeadErr
         expect_continue,
         upgrade,
     })
+}
+
+/// The request target in the form its method allows (RFC 9112 §3.2):
+/// authority-form for `CONNECT` and for nothing else, asterisk-form for
+/// `OPTIONS` only, and no fragment, which is never sent.
+fn request_target(target: Bytes, method: &Method) -> Result<Uri, HeadError> {
+    if target.contains(&b'#') {
+        return Err(HeadError::BadRequest("fragment in the request target"));
+    }
+    let asterisk = &target[..] == b"*";
+    let uri = Uri::from_maybe_shared(target)
+        .map_err(|_| HeadError::BadRequest("invalid request target"))?;
+    let authority_form = uri.scheme().is_none() && uri.authority().is_some();
+    if *method == Method::CONNECT {
+        return match authority_form && uri.port().is_some() {
+            true => Ok(uri),
+            false => Err(HeadError::BadRequest("CONNECT needs a host:port target")),
+        };
+    }
+    if authority_form {
+        return Err(HeadError::BadRequest(
+            "a host:port target is only for CONNECT",
+        ));
+    }
+    if asterisk && *method != Method::OPTIONS {
+        return Err(HeadError::BadRequest("the `*` target is only for OPTIONS"));
+    }
+    Ok(uri)
 }
 
 /// The body framing of a request (RFC 9112 §6.3); requests are never
@@ -407,7 +463,7 @@ mod tests {
     #[test]
     fn request_targets() {
         let cases: [(&[u8], &str); 4] = [
-            (b"GET * HTTP/1.1\r\nHost: h\r\n\r\n", "*"),
+            (b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", "*"),
             (
                 b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n",
                 "http://a.example/x",
@@ -479,11 +535,42 @@ mod tests {
     }
 
     #[test]
+    fn later_http1_minor_versions_are_read_as_1_1() {
+        for text in [
+            &b"GET /x HTTP/1.2\r\nHost: h\r\n\r\n"[..],
+            b"GET /x HTTP/1.9\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            let head = parsed(text);
+            assert_eq!((head.version, head.uri.path()), (Version::HTTP_11, "/x"));
+        }
+    }
+
+    #[test]
     fn more_refused_request_lines() {
         use HeadError::*;
-        let cases: [(&[u8], HeadError); 6] = [
-            (b"GET / HTTP/1.2\r\nHost: h\r\n\r\n", VersionNotSupported),
+        let cases: [(&[u8], HeadError); 11] = [
             (b"GET / HTTP/2\r\n", VersionNotSupported),
+            (b"GET / HTTP/0.9\r\nHost: h\r\n\r\n", VersionNotSupported),
+            (
+                b"GET * HTTP/1.1\r\nHost: h\r\n\r\n",
+                BadRequest("the `*` target is only for OPTIONS"),
+            ),
+            (
+                b"GET h:80 HTTP/1.1\r\nHost: h\r\n\r\n",
+                BadRequest("a host:port target is only for CONNECT"),
+            ),
+            (
+                b"CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n",
+                BadRequest("CONNECT needs a host:port target"),
+            ),
+            (
+                b"CONNECT h HTTP/1.1\r\nHost: h\r\n\r\n",
+                BadRequest("CONNECT needs a host:port target"),
+            ),
+            (
+                b"GET /a#b HTTP/1.1\r\nHost: h\r\n\r\n",
+                BadRequest("fragment in the request target"),
+            ),
             (
                 b"GET / HTTP/1.1x\r\nHost: h\r\n\r\n",
                 BadRequest("invalid line ending"),

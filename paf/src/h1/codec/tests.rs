@@ -69,7 +69,8 @@ fn request_round_trip() {
         (Method::POST, b"/upload?x=1", Framing::Length(42)),
         (Method::PUT, b"http://a.example/x", Framing::Chunked),
         (Method::CONNECT, b"a.example:443", Framing::Empty),
-        (Method::from_bytes(b"PURGE").unwrap(), b"*", Framing::Empty),
+        (Method::OPTIONS, b"*", Framing::Empty),
+        (Method::from_bytes(b"PURGE").unwrap(), b"/cache/x", Framing::Empty),
     ];
     for (method, target, framing) in cases {
         let head = RequestHeadOut {
