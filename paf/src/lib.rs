@@ -42,7 +42,8 @@
 //! # Organization
 //! The modules form layers; each uses only the layers below it.
 //! 1. `error.rs`; shared pieces: `signal.rs` (graceful shutdown),
-//!    `timer.rs`, `date.rs`, `rewind.rs`, `debug.rs` (`PAF_DEBUG`).
+//!    `timer.rs`, `date.rs`, `rewind.rs`, `debug.rs` (`PAF_DEBUG`),
+//!    `linger.rs` (what is read and thrown away after an early answer).
 //! 2. [`body`]: [`Body`], its sender and the received bodies of both
 //!    protocols; [`upgrade`]: taking over a connection.
 //! 3. `h1/`: HTTP/1.1, a sans-I/O codec and the connection loops;
@@ -55,6 +56,7 @@
 mod date;
 mod debug;
 mod error;
+mod linger;
 mod rewind;
 mod signal;
 mod timer;

@@ -9,8 +9,10 @@ use testkit::layers::check;
 /// paf, bottom first.
 const PAF: &[&[&str]] = &[
     // Shared pieces: errors, timers, the date cache, the shutdown flag,
-    // replayed bytes, PAF_DEBUG.
-    &["error", "date", "debug", "rewind", "signal", "timer"],
+    // replayed bytes, PAF_DEBUG, discarding after an early answer.
+    &[
+        "error", "date", "debug", "linger", "rewind", "signal", "timer",
+    ],
     // Bodies of both protocols; taking over a connection.
     &["body", "upgrade"],
     // The protocols, which do not know each other.

@@ -3,6 +3,12 @@
 //! Received data is handed back to the peer's window only once the reader
 //! takes it, so a slow reader holds the sender back instead of filling
 //! memory.
+//!
+//! A server's request body dropped before its end is read on and thrown
+//! away for a while ([`linger`](crate::linger)) in a task of its own: the
+//! stream stays open, so a client still sending is not reset under the
+//! answer it is about to read, and frames that break the protocol on that
+//! stream are still answered as RFC 9113 requires.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +19,12 @@ use h2::RecvStream;
 use http_body::Frame;
 
 use crate::error::{Error, Kind};
+use crate::linger;
 
 /// The receiving end of a stream, as a body.
 pub(crate) struct Recv {
-    stream: RecvStream,
+    /// Taken only when dropped.
+    stream: Option<RecvStream>,
     data_done: bool,
     finished: bool,
     /// The declared length still to come, when one was declared.
@@ -25,18 +33,28 @@ pub(crate) struct Recv {
     budget: Option<u64>,
     /// Keeps the stream counted as active while its body is read.
     _active: Option<Active>,
+    /// Whether an unread rest is discarded when dropped (a server's
+    /// request body); a client's response body is reset instead.
+    discard: bool,
 }
 
 impl Recv {
     pub(crate) fn new(stream: RecvStream, length: Option<u64>, limit: Option<u64>) -> Recv {
         Recv {
-            stream,
+            stream: Some(stream),
             data_done: false,
             finished: false,
             remaining: length,
             budget: limit,
             _active: None,
+            discard: false,
         }
+    }
+
+    /// Discards what is left unread when dropped, as a server does.
+    pub(crate) fn discard_on_drop(mut self) -> Recv {
+        self.discard = true;
+        self
     }
 
     pub(crate) fn with_guard(mut self, active: Active) -> Recv {
@@ -48,13 +66,16 @@ impl Recv {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(None);
+        };
         while !self.data_done {
-            match ready!(self.stream.poll_data(cx)) {
+            match ready!(stream.poll_data(cx)) {
                 Some(Ok(data)) => {
                     let len = data.len();
                     // Failing to release means the stream is gone, which the
                     // next poll reports.
-                    let _ = self.stream.flow_control().release_capacity(len);
+                    let _ = stream.flow_control().release_capacity(len);
                     if len == 0 {
                         continue;
                     }
@@ -83,7 +104,7 @@ impl Recv {
             return Poll::Ready(None);
         }
         self.finished = true;
-        match ready!(self.stream.poll_trailers(cx)) {
+        match ready!(stream.poll_trailers(cx)) {
             Ok(Some(trailers)) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
             Ok(None) => Poll::Ready(None),
             Err(err) => Poll::Ready(Some(Err(recv_error(err)))),
@@ -91,7 +112,7 @@ impl Recv {
     }
 
     pub(crate) fn is_end_stream(&self) -> bool {
-        self.finished || self.stream.is_end_stream()
+        self.finished || self.stream.as_ref().is_none_or(RecvStream::is_end_stream)
     }
 
     pub(crate) fn remaining(&self) -> Option<u64> {
@@ -100,6 +121,45 @@ impl Recv {
         }
         self.remaining
     }
+}
+
+impl Drop for Recv {
+    fn drop(&mut self) {
+        if !self.discard || self.is_end_stream() {
+            return;
+        }
+        // Outside a runtime (a body moved elsewhere) the stream is reset.
+        if let (Some(stream), Ok(runtime)) =
+            (self.stream.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(discard(stream));
+        }
+    }
+}
+
+/// Reads and throws away the rest of a stream, within [`linger`]'s bounds;
+/// the stream is reset (`NO_ERROR` once answered) if more is left.
+async fn discard(mut stream: RecvStream) {
+    let read = async {
+        let mut left = linger::BYTES;
+        loop {
+            let next = tokio::time::timeout(linger::QUIET, stream.data()).await;
+            let Ok(Some(Ok(data))) = next else {
+                break;
+            };
+            let _ = stream.flow_control().release_capacity(data.len());
+            left = left.saturating_sub(data.len() as u64);
+            if left == 0 {
+                return;
+            }
+        }
+        if stream.is_end_stream() {
+            return;
+        }
+        // The data ended: trailers, if any, end the stream.
+        let _ = tokio::time::timeout(linger::QUIET, stream.trailers()).await;
+    };
+    let _ = tokio::time::timeout(linger::TIME, read).await;
 }
 
 /// Counts a stream as active until dropped.

@@ -3,7 +3,6 @@
 
 use std::future::poll_fn;
 use std::task::Poll;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -11,14 +10,8 @@ use super::Config;
 use crate::error::Error;
 use crate::h1::io::Buffered;
 use crate::h1::pump::Pump;
+use crate::linger;
 use crate::timer::{self, Deadline};
-
-/// How long a closing connection keeps reading (and discarding) so that the
-/// peer receives the last response before the close resets the connection.
-const LINGER: Duration = Duration::from_secs(2);
-/// Lingering stops earlier when the client is quiet this long.
-const LINGER_QUIET: Duration = Duration::from_millis(500);
-const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
 /// After the response: lets the handler finish reading the request body,
 /// or reads and discards a small unread rest. Returns whether the
@@ -71,14 +64,14 @@ where
 {
     let mut read = 0;
     let drain = async {
-        while read < LINGER_BYTES {
+        while read < linger::BYTES {
             io.read_buf.clear();
-            let next = tokio::time::timeout(LINGER_QUIET, poll_fn(|cx| io.poll_read_body(cx)));
+            let next = tokio::time::timeout(linger::QUIET, poll_fn(|cx| io.poll_read_body(cx)));
             match next.await {
-                Ok(Ok(n)) if n > 0 => read += n,
+                Ok(Ok(n)) if n > 0 => read += n as u64,
                 _ => break,
             }
         }
     };
-    let _ = tokio::time::timeout(LINGER, drain).await;
+    let _ = tokio::time::timeout(linger::TIME, drain).await;
 }

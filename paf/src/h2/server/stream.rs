@@ -58,8 +58,9 @@ pub(super) fn dispatch<S, B>(
         Some(req) => req,
         None => match request(req, &streams.config) {
             Ok(req) => req,
-            Err(status) => {
+            Err((status, body)) => {
                 let _ = respond.send_response(error_head(status), true);
+                drop(body);
                 return;
             }
         },
@@ -87,20 +88,21 @@ pub(super) fn dispatch<S, B>(
     }
 }
 
-/// The request as the handler sees it, or the status refusing it.
-fn request(req: Request<RecvStream>, config: &Config) -> Result<Request<Body>, StatusCode> {
+/// The request as the handler sees it, or the status refusing it with the
+/// body that is discarded once the answer is sent.
+fn request(req: Request<RecvStream>, config: &Config) -> Result<Request<Body>, (StatusCode, Body)> {
     let (parts, recv) = req.into_parts();
     let length = content_length(&parts.headers);
-    if let (Some(n), Some(limit)) = (length, config.max_body)
-        && n > limit
-    {
-        return Err(StatusCode::PAYLOAD_TOO_LARGE);
-    }
     let body = if recv.is_end_stream() {
         Body::empty()
     } else {
-        Body::h2(Recv::new(recv, length, config.max_body))
+        Body::h2(Recv::new(recv, length, config.max_body).discard_on_drop())
     };
+    if let (Some(n), Some(limit)) = (length, config.max_body)
+        && n > limit
+    {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, body));
+    }
     Ok(Request::from_parts(parts, body))
 }
 
