@@ -25,11 +25,29 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use futures_util::Stream;
+use http::Method;
 use http_body::{Frame, SizeHint};
 
 pub use self::collect::Collected;
 pub use self::sender::Sender;
 use crate::error::{BoxError, Error};
+
+/// Whether a request with `method` whose body is exactly `length` bytes
+/// declares that length, in HTTP/1.1 and HTTP/2 alike: methods that carry
+/// no body send nothing for an empty one; the others say 0, so that the
+/// server does not wait for a body (RFC 9110 §8.6).
+pub(crate) fn declares_length(method: &Method, length: u64) -> bool {
+    length > 0
+        || ![
+            Method::GET,
+            Method::HEAD,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::TRACE,
+            Method::CONNECT,
+        ]
+        .contains(method)
+}
 
 type Dyn = Pin<Box<dyn http_body::Body<Data = Bytes, Error = Error> + Send>>;
 

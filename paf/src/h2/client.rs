@@ -24,8 +24,8 @@ use super::ping::KeepAlive;
 use super::send::{SendError, send_body};
 use super::settings::Settings;
 use super::{content_length, strip_connection_fields};
-use crate::body::Body;
 use crate::body::h2_stream::{Active, Recv};
+use crate::body::{Body, declares_length};
 use crate::error::{Error, Kind};
 
 type H2Sender = h2::client::SendRequest<Bytes>;
@@ -145,6 +145,14 @@ impl Handle {
         parts.uri = absolute_uri(parts.uri, &mut parts.headers, &self.scheme)?;
         parts.version = Version::HTTP_2;
         strip_connection_fields(&mut parts.headers);
+        // As in HTTP/1.1: servers such as ACME CAs refuse a body of known
+        // size without its length.
+        if let Some(length) = http_body::Body::size_hint(&body).exact()
+            && declares_length(&parts.method, length)
+            && !parts.headers.contains_key(header::CONTENT_LENGTH)
+        {
+            parts.headers.insert(header::CONTENT_LENGTH, length.into());
+        }
         let end = http_body::Body::is_end_stream(&body);
         let (response, mut stream) = sender
             .send_request(Request::from_parts(parts, ()), end)

@@ -8,6 +8,7 @@ use http::{HeaderMap, Method, StatusCode, Version};
 use super::framing::Framing;
 use super::request::RequestHead;
 use super::syntax::connection_has;
+use crate::body::declares_length;
 
 /// What the response plan needs to know of its request, kept once the
 /// head has been handed to the handler.
@@ -138,24 +139,10 @@ pub(crate) fn plan_request(
         return Ok(Framing::Chunked);
     }
     Ok(match length {
-        // Methods without a body get no framing field; the others say 0 so
-        // that the server does not wait for one (RFC 9110 §8.6).
-        Some(0) if bodiless(method) => Framing::Empty,
-        Some(length) => Framing::Length(length),
+        Some(length) if declares_length(method, length) => Framing::Length(length),
+        Some(_) => Framing::Empty,
         None => Framing::Chunked,
     })
-}
-
-fn bodiless(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::DELETE,
-        Method::OPTIONS,
-        Method::TRACE,
-        Method::CONNECT,
-    ]
-    .contains(method)
 }
 
 #[cfg(test)]
