@@ -11,12 +11,13 @@
 //! stream are still answered as RFC 9113 requires.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use h2::RecvStream;
 use http_body::Frame;
+use tokio::sync::Notify;
 
 use crate::error::{Error, Kind};
 use crate::linger;
@@ -36,6 +37,40 @@ pub(crate) struct Recv {
     /// Whether an unread rest is discarded when dropped (a server's
     /// request body); a client's response body is reset instead.
     discard: bool,
+    /// Told when the stream's receiving side is over.
+    ended: Option<Arc<StreamEnd>>,
+}
+
+/// Whether a request's stream has stopped arriving (ended, reset, or given
+/// up on), told by its body to whoever answers it.
+#[derive(Debug, Default)]
+pub(crate) struct StreamEnd {
+    ended: AtomicBool,
+    notify: Notify,
+}
+
+impl StreamEnd {
+    fn set(&self) {
+        self.ended.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    pub(crate) fn is_set(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Completes once the stream stopped arriving.
+    pub(crate) async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Recv {
@@ -48,12 +83,15 @@ impl Recv {
             budget: limit,
             _active: None,
             discard: false,
+            ended: None,
         }
     }
 
-    /// Discards what is left unread when dropped, as a server does.
-    pub(crate) fn discard_on_drop(mut self) -> Recv {
+    /// Discards what is left unread when dropped, as a server does, and
+    /// tells `ended` when the stream stopped arriving.
+    pub(crate) fn discard_on_drop(mut self, ended: Arc<StreamEnd>) -> Recv {
         self.discard = true;
+        self.ended = Some(ended);
         self
     }
 
@@ -66,6 +104,16 @@ impl Recv {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let frame = self.poll_next(cx);
+        if self.finished
+            && let Some(ended) = &self.ended
+        {
+            ended.set();
+        }
+        frame
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let Some(stream) = self.stream.as_mut() else {
             return Poll::Ready(None);
         };
@@ -125,21 +173,29 @@ impl Recv {
 
 impl Drop for Recv {
     fn drop(&mut self) {
+        let ended = self.ended.take();
         if !self.discard || self.is_end_stream() {
+            ended.inspect(|ended| ended.set());
             return;
         }
         // Outside a runtime (a body moved elsewhere) the stream is reset.
-        if let (Some(stream), Ok(runtime)) =
-            (self.stream.take(), tokio::runtime::Handle::try_current())
-        {
-            runtime.spawn(discard(stream));
+        match (self.stream.take(), tokio::runtime::Handle::try_current()) {
+            (Some(stream), Ok(runtime)) => drop(runtime.spawn(discard(stream, ended))),
+            _ => drop(ended.inspect(|ended| ended.set())),
         }
     }
 }
 
 /// Reads and throws away the rest of a stream, within [`linger`]'s bounds;
 /// the stream is reset (`NO_ERROR` once answered) if more is left.
-async fn discard(mut stream: RecvStream) {
+async fn discard(stream: RecvStream, ended: Option<Arc<StreamEnd>>) {
+    discard_rest(stream).await;
+    if let Some(ended) = ended {
+        ended.set();
+    }
+}
+
+async fn discard_rest(mut stream: RecvStream) {
     let read = async {
         let mut left = linger::BYTES;
         loop {

@@ -160,7 +160,7 @@ impl Handle {
         let guard = Active::new(&self.active);
         if !end {
             let mut pump = Box::pin(async move {
-                if let Err(err) = send_body(body, &mut stream).await {
+                if let Err(err) = send_body(body, &mut stream, None).await {
                     let err = match err {
                         // The server answered without wanting the rest.
                         SendError::Reset(_) => return,

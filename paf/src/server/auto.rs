@@ -159,7 +159,7 @@ impl Auto {
     /// Whether the connection is HTTP/2, and what was read to tell.
     async fn choose<I>(&self, io: &mut I, tls: Option<&TlsInfo>) -> Result<(bool, BytesMut), Error>
     where
-        I: AsyncRead + Unpin,
+        I: AsyncRead + AsyncWrite + Unpin,
     {
         let http2 = match tls.map(|tls| tls.alpn.as_deref()) {
             Some(Some(alpn)) => match (alpn, self.h1, self.h2) {
@@ -194,9 +194,12 @@ impl Auto {
     {
         let tls = extensions.get::<Connected>().and_then(Connected::tls);
         let clear_text = tls.is_none();
-        let (http2, early) = self.choose(&mut io, tls).await?;
+        let (http2, mut early) = self.choose(&mut io, tls).await?;
         let h2_config = self.http2.config.clone();
         if http2 {
+            if early.is_empty() {
+                early = h2c::expect_preface(&mut io, h2_config.handshake_timeout).await?;
+            }
             let io = Rewind::new(io, early.freeze());
             let extras = h2::server::Extras {
                 extensions,

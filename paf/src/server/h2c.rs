@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{self, HeaderMap};
 use http::{Request, Uri, Version};
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::body::Body;
 use crate::error::{Error, Kind, Timeout};
@@ -32,22 +32,60 @@ const MAX_SETTINGS: usize = 16 * 1024;
 /// opens the stream; the request it stands for is the upgrading one.
 const OPEN_STREAM_1: [u8; FRAME_HEADER + 3] = [0, 0, 3, 0x1, 0x5, 0, 0, 0, 1, 0x82, 0x86, 0x84];
 
-/// Reads until the first bytes either are the HTTP/2 preface or cannot be.
-/// Returns whether they are, and what was read.
+/// GOAWAY, last stream 0, `PROTOCOL_ERROR`: the answer to a broken
+/// preface (RFC 9113, section 3.4).
+const GOAWAY_PROTOCOL_ERROR: [u8; FRAME_HEADER + 8] =
+    [0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// Reads until the first bytes either are the HTTP/2 preface or cannot be;
+/// whether they are, and what was read. A preface that starts right and
+/// goes wrong is refused (no HTTP/1.1 request starts that way).
 pub(super) async fn sniff<I>(
     io: &mut I,
     timeout: Option<Duration>,
 ) -> Result<(bool, BytesMut), Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let (seen, buf) = read_preface(io, timeout).await?;
+    match seen {
+        Preface::Invalid => Err(refuse_preface(io).await),
+        seen => Ok((seen == Preface::Http2, buf)),
+    }
+}
+
+/// Reads the HTTP/2 preface of a client that must speak HTTP/2 from its
+/// first byte; what was read, the preface included. Anything else is
+/// answered with GOAWAY (RFC 9113, section 3.4) before the connection is
+/// closed, which the `h2` crate does not do.
+pub(crate) async fn expect_preface<I>(
+    io: &mut I,
+    timeout: Option<Duration>,
+) -> Result<BytesMut, Error>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    match read_preface(io, timeout).await? {
+        (Preface::Http2, buf) => Ok(buf),
+        _ => Err(refuse_preface(io).await),
+    }
+}
+
+/// Reads until the codec can tell what the first bytes are, or the peer
+/// stops sending (then `Other`).
+async fn read_preface<I>(
+    io: &mut I,
+    timeout: Option<Duration>,
+) -> Result<(Preface, BytesMut), Error>
 where
     I: AsyncRead + Unpin,
 {
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let read = async {
         loop {
-            match preface(&buf) {
-                Preface::Http2 => return Ok(true),
-                Preface::Other => return Ok(false),
-                Preface::Partial => {}
+            let seen = preface(&buf);
+            if seen != Preface::Partial {
+                return Ok(seen);
             }
             let read = poll_fn(|cx| {
                 tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut *io), cx, &mut buf)
@@ -56,13 +94,30 @@ where
             .map_err(Error::io)?;
             if read == 0 {
                 // Too short to tell: HTTP/1.1 will say what is wrong, if anything.
-                return Ok(false);
+                return Ok(Preface::Other);
             }
         }
     };
-    let is_h2 = with_timeout(timeout, read).await?;
-    Ok((is_h2, buf))
+    let seen = with_timeout(timeout, read).await?;
+    Ok((seen, buf))
 }
+
+/// Sends GOAWAY `PROTOCOL_ERROR` and closes, reading what the client sent
+/// meanwhile so that the close does not reset the connection under it.
+async fn refuse_preface<I>(io: &mut I) -> Error
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = io.write_all(&GOAWAY_PROTOCOL_ERROR).await;
+    let _ = io.shutdown().await;
+    let mut rest = [0; 4096];
+    let discard = async { while matches!(io.read(&mut rest).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(REFUSE_LINGER, discard).await;
+    bad_preface("invalid HTTP/2 connection preface")
+}
+
+/// How long a refused connection is read from before it is closed.
+const REFUSE_LINGER: Duration = Duration::from_millis(200);
 
 async fn with_timeout<T>(
     timeout: Option<Duration>,

@@ -7,8 +7,9 @@ use http::Extensions;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::serve::sealed::Start;
-use super::{Connection, HttpService, ResponseBody, Serve};
+use super::{Connection, HttpService, ResponseBody, Serve, h2c};
 use crate::h2;
+use crate::rewind::Rewind;
 
 /// HTTP/2 server settings; serves connections with them through [`Serve`],
 /// to clients that speak HTTP/2 from the first byte (prior knowledge, or
@@ -166,13 +167,16 @@ impl Start for Http2 {
         B: ResponseBody,
     {
         let config = self.config.clone();
-        Connection::start(move |signal| {
+        Connection::start(move |signal| async move {
+            let mut io = io;
+            let preface = h2c::expect_preface(&mut io, config.handshake_timeout).await?;
             let extras = h2::server::Extras {
                 extensions,
                 signal,
                 first: None,
             };
-            h2::server::serve(io, service, config, extras)
+            let io = Rewind::new(io, preface.freeze());
+            h2::server::serve(io, service, config, extras).await
         })
     }
 }

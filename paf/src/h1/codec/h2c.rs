@@ -23,6 +23,9 @@ pub(crate) enum Preface {
     Http2,
     /// Not the preface: HTTP/1.1, or nothing valid.
     Other,
+    /// The preface's request line, then something else: an HTTP/2 client
+    /// that broke the protocol, as no HTTP/1.1 request starts that way.
+    Invalid,
     /// A prefix of the preface: more bytes will tell.
     Partial,
 }
@@ -31,7 +34,12 @@ pub(crate) enum Preface {
 pub(crate) fn preface(read: &[u8]) -> Preface {
     let n = read.len().min(PREFACE.len());
     if read[..n] != PREFACE[..n] {
-        Preface::Other
+        let line = b"PRI * HTTP/2.0\r\n".len();
+        if n > line && read[..line] == PREFACE[..line] {
+            Preface::Invalid
+        } else {
+            Preface::Other
+        }
     } else if n == PREFACE.len() {
         Preface::Http2
     } else {
@@ -91,6 +99,10 @@ mod tests {
         assert_eq!(preface(PREFACE), Preface::Http2);
         assert_eq!(preface(b"GET / HTTP/1.1\r\n"), Preface::Other);
         assert_eq!(preface(b"PRI * HTTP/1.1"), Preface::Other);
+        assert_eq!(
+            preface(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
+            Preface::Invalid
+        );
     }
 
     #[test]

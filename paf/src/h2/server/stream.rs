@@ -23,7 +23,7 @@ use tower_service::Service;
 use super::Config;
 use super::resets::Resets;
 use crate::body::Body;
-use crate::body::h2_stream::Recv;
+use crate::body::h2_stream::{Recv, StreamEnd};
 use crate::debug::{self, Side};
 use crate::error::{BoxError, Error};
 use crate::h2::send::{SendError, send_body};
@@ -54,10 +54,10 @@ pub(super) fn dispatch<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let mut req = match upgraded {
-        Some(req) => req,
+    let (mut req, request_end) = match upgraded {
+        Some(req) => (req, None),
         None => match request(req, &streams.config) {
-            Ok(req) => req,
+            Ok(incoming) => incoming,
             Err((status, body)) => {
                 let _ = respond.send_response(error_head(status), true);
                 drop(body);
@@ -65,7 +65,10 @@ pub(super) fn dispatch<S, B>(
             }
         },
     };
-    let is_head = req.method() == Method::HEAD;
+    let exchange = Exchange {
+        is_head: req.method() == Method::HEAD,
+        request_end,
+    };
     if !streams.extensions.is_empty() {
         req.extensions_mut().extend(streams.extensions.clone());
     }
@@ -80,7 +83,7 @@ pub(super) fn dispatch<S, B>(
     let future = service
         .call(req)
         .map(|result| result.map_err(Into::<BoxError>::into));
-    let mut task = Box::pin(answer(future, respond, is_head, streams.clone()));
+    let mut task = Box::pin(answer(future, respond, exchange, streams.clone()));
     // Most handlers answer at once: a poll here saves spawning a task.
     let mut cx = Context::from_waker(Waker::noop());
     if task.as_mut().poll(&mut cx).is_pending() {
@@ -88,29 +91,43 @@ pub(super) fn dispatch<S, B>(
     }
 }
 
-/// The request as the handler sees it, or the status refusing it with the
+/// What answering a stream needs to know of its request.
+struct Exchange {
+    is_head: bool,
+    /// Told when the request body stops arriving; none when it had
+    /// arrived whole with the head.
+    request_end: Option<Arc<StreamEnd>>,
+}
+
+/// A request as the handler sees it, with what tells when its body stopped
+/// arriving.
+type Incoming = (Request<Body>, Option<Arc<StreamEnd>>);
+
+/// The request as the handler sees it; or the status refusing it, with the
 /// body that is discarded once the answer is sent.
-fn request(req: Request<RecvStream>, config: &Config) -> Result<Request<Body>, (StatusCode, Body)> {
+fn request(req: Request<RecvStream>, config: &Config) -> Result<Incoming, (StatusCode, Body)> {
     let (parts, recv) = req.into_parts();
     let length = content_length(&parts.headers);
-    let body = if recv.is_end_stream() {
-        Body::empty()
+    let (body, end) = if recv.is_end_stream() {
+        (Body::empty(), None)
     } else {
-        Body::h2(Recv::new(recv, length, config.max_body).discard_on_drop())
+        let end = Arc::new(StreamEnd::default());
+        let recv = Recv::new(recv, length, config.max_body).discard_on_drop(end.clone());
+        (Body::h2(recv), Some(end))
     };
     if let (Some(n), Some(limit)) = (length, config.max_body)
         && n > limit
     {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, body));
     }
-    Ok(Request::from_parts(parts, body))
+    Ok((Request::from_parts(parts, body), end))
 }
 
 /// Runs the handler and sends its response.
 async fn answer<F, B, E>(
     future: F,
     mut respond: SendResponse<Bytes>,
-    is_head: bool,
+    exchange: Exchange,
     streams: Arc<StreamContext>,
 ) where
     F: Future<Output = Result<Response<B>, E>>,
@@ -138,7 +155,7 @@ async fn answer<F, B, E>(
             return;
         }
     };
-    respond_with(res, respond, is_head, &streams).await;
+    respond_with(res, respond, &exchange, &streams).await;
 }
 
 /// Answers a stream whose handler failed.
@@ -156,7 +173,7 @@ fn failed(mut respond: SendResponse<Bytes>, err: Error) {
 async fn respond_with<B>(
     res: Response<B>,
     mut respond: SendResponse<Bytes>,
-    is_head: bool,
+    exchange: &Exchange,
     streams: &StreamContext,
 ) where
     B: HttpBody,
@@ -164,15 +181,17 @@ async fn respond_with<B>(
 {
     let (mut parts, body) = res.into_parts();
     let status = parts.status;
-    let bodiless = is_head
+    let bodiless = exchange.is_head
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
     prepare_head(&mut parts.headers, &body, bodiless, &streams.config);
+    let request = exchange.request_end.as_deref();
+    let request_done = request.is_none_or(StreamEnd::is_set);
     let end = bodiless || body.is_end_stream();
     debug::response(Side::Server, http::Version::HTTP_2, status, &parts.headers);
     let head = Response::from_parts(parts, ());
-    let mut stream = match respond.send_response(head, end) {
+    let mut stream = match respond.send_response(head, end && request_done) {
         Ok(stream) => stream,
         Err(err) => {
             if err.is_reset() && err.is_remote() {
@@ -183,10 +202,12 @@ async fn respond_with<B>(
             return;
         }
     };
-    if end {
-        return;
-    }
-    match send_body(body, &mut stream).await {
+    let sent = match (end, request_done) {
+        (true, true) => return,
+        (true, false) => send_body(Body::empty(), &mut stream, request).await,
+        (false, _) => send_body(body, &mut stream, request).await,
+    };
+    match sent {
         Ok(()) => {}
         Err(SendError::Reset(_)) => streams.resets.record(),
         Err(err) => {
