@@ -8,6 +8,7 @@
 //!   tinyproxy), waited for and killed when dropped; [`free_port`] and
 //!   [`http_get`] to set it up and ask it whether it is ready.
 //! - [`layers`]: the check that a crate's modules import one way.
+//! - [`open_files`]: room for the descriptors a test opens.
 
 pub mod layers;
 
@@ -17,6 +18,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Raises this process's limit on open files to `wanted`, within the hard
+/// limit (no privilege needed). Whether there is room for `wanted` now; if
+/// not, says so loudly on stderr.
+///
+/// # Panics
+/// When there is no room and `PAF_REQUIRE_PEERS=1`: CI machines must allow
+/// the tests' descriptors.
+pub fn open_files(wanted: u64) -> bool {
+    let limit = rlimit::increase_nofile_limit(wanted).unwrap_or(0);
+    if limit >= wanted {
+        return true;
+    }
+    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("only {limit} open files allowed, {wanted} needed (raise the hard limit)");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!! SKIPPED: only {limit} open files allowed, this test needs {wanted} !!!!!\n"
+    );
+    false
+}
 
 /// The path of an external tool (searched in `PATH`, then the sbin
 /// folders), or `None` with a loud message on stderr.

@@ -15,6 +15,7 @@ use mimic::flow::Addr;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::{JoinError, JoinSet};
 
+use super::reclaim::{Reclaim, Slot};
 use super::{Drain, ErrorHook, Failure};
 use crate::listener::{BoxListener, Connecting, Listener};
 
@@ -23,6 +24,10 @@ use crate::listener::{BoxListener, Connecting, Listener};
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// The longest pause after accept errors.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// How many waiting connections one new connection at the limit closes:
+/// a few at once, as nginx does with idle keep-alive connections, so that
+/// a queue of new clients is not let in one scheduler round at a time.
+const RECLAIM_BATCH: usize = 8;
 
 /// What every connection task shares.
 pub(super) struct ConnShared<H> {
@@ -34,7 +39,7 @@ pub(super) struct ConnShared<H> {
 }
 
 /// One listener of the accept loop, with its accept in progress if any.
-struct Slot {
+struct ListenerSlot {
     addr: Addr,
     state: SlotState,
 }
@@ -49,13 +54,26 @@ enum SlotState {
 }
 
 pub(super) struct AcceptLoop<H> {
-    slots: Vec<Slot>,
+    slots: Vec<ListenerSlot>,
     /// The slot polled first next time, so that a busy listener cannot
     /// starve the others.
     next: usize,
-    limit: Option<Arc<Semaphore>>,
+    limit: Option<Limit>,
     connections: JoinSet<()>,
     conn: Arc<ConnShared<H>>,
+}
+
+/// The connection limit: permits, and the connections that could make
+/// room.
+struct Limit {
+    permits: Arc<Semaphore>,
+    reclaim: Arc<Reclaim>,
+}
+
+/// What the loop does next.
+enum Step {
+    Go,
+    Stop,
 }
 
 impl<H, F> AcceptLoop<H>
@@ -71,7 +89,7 @@ where
     ) -> AcceptLoop<H> {
         let slots = listeners
             .into_iter()
-            .map(|listener| Slot {
+            .map(|listener| ListenerSlot {
                 addr: listener.local_addr(),
                 state: SlotState::Idle(listener),
             })
@@ -79,7 +97,10 @@ where
         AcceptLoop {
             slots,
             next: 0,
-            limit: limit.map(|n| Arc::new(Semaphore::new(n))),
+            limit: limit.map(|n| Limit {
+                permits: Arc::new(Semaphore::new(n)),
+                reclaim: Arc::new(Reclaim::new()),
+            }),
             connections: JoinSet::new(),
             conn: Arc::new(conn),
         }
@@ -90,21 +111,10 @@ where
         let mut permit: Option<OwnedSemaphorePermit> = None;
         let mut backoff = MIN_BACKOFF;
         loop {
-            // A permit first: at the limit, connections stay in the system's
-            // queue instead of being accepted and left waiting.
             if let Some(limit) = &self.limit
                 && permit.is_none()
             {
-                tokio::select! {
-                    biased;
-                    _ = &mut stop => break,
-                    Some(done) = self.connections.join_next() => log_panic(done),
-                    acquired = limit.clone().acquire_owned() => match acquired {
-                        Ok(acquired) => permit = Some(acquired),
-                        Err(_) => break, // never closed
-                    },
-                }
-                continue;
+                permit = limit.permits.clone().try_acquire_owned().ok();
             }
             let (index, result) = tokio::select! {
                 biased;
@@ -115,29 +125,19 @@ where
                 }
                 accepted = accept_any(&mut self.slots, &mut self.next) => accepted,
             };
-            match result {
+            let step = match result {
                 Ok(connecting) => {
                     backoff = MIN_BACKOFF;
-                    let listener = self.slots[index].addr.clone();
-                    self.spawn(connecting, listener, permit.take());
-                }
-                Err(error) if is_connection_error(&error) => {
-                    tracing::debug!(%error, "conduit: a connection failed while being accepted");
+                    self.admit(connecting, index, permit.take(), &mut stop)
+                        .await
                 }
                 Err(error) => {
-                    let retry_in = backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    (self.conn.on_error)(&Failure::Accept {
-                        listener: self.slots[index].addr.clone(),
-                        error,
-                        retry_in,
-                    });
-                    tokio::select! {
-                        biased;
-                        _ = &mut stop => break,
-                        () = tokio::time::sleep(retry_in) => {}
-                    }
+                    self.accept_failed(error, index, &mut backoff, &mut stop)
+                        .await
                 }
+            };
+            if let Step::Stop = step {
+                break;
             }
         }
         // Closes the listeners, and removes Unix socket files.
@@ -148,6 +148,69 @@ where
         self.connections
     }
 
+    /// Starts a new connection. At the limit, the connections that have
+    /// waited longest for their peers are closed to make room; without
+    /// one, the new connection waits for a slot (and nothing else is
+    /// accepted).
+    async fn admit(
+        &mut self,
+        connecting: Connecting,
+        index: usize,
+        mut permit: Option<OwnedSemaphorePermit>,
+        stop: &mut oneshot::Receiver<()>,
+    ) -> Step {
+        if let Some(limit) = &self.limit
+            && permit.is_none()
+        {
+            let closed = limit.reclaim.reclaim_oldest(RECLAIM_BATCH);
+            if closed > 0 {
+                tracing::debug!(
+                    closed,
+                    "conduit: at the connection limit, closed the longest idle"
+                );
+            }
+            let permits = limit.permits.clone();
+            permit = loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut *stop => return Step::Stop,
+                    Some(done) = self.connections.join_next() => log_panic(done),
+                    acquired = permits.clone().acquire_owned() => break acquired.ok(),
+                }
+            };
+        }
+        let listener = self.slots[index].addr.clone();
+        self.spawn(connecting, listener, permit);
+        Step::Go
+    }
+
+    /// Reports an accept error and backs off, unless the error was only the
+    /// new connection's.
+    async fn accept_failed(
+        &mut self,
+        error: io::Error,
+        index: usize,
+        backoff: &mut Duration,
+        stop: &mut oneshot::Receiver<()>,
+    ) -> Step {
+        if is_connection_error(&error) {
+            tracing::debug!(%error, "conduit: a connection failed while being accepted");
+            return Step::Go;
+        }
+        let retry_in = *backoff;
+        *backoff = (*backoff * 2).min(MAX_BACKOFF);
+        (self.conn.on_error)(&Failure::Accept {
+            listener: self.slots[index].addr.clone(),
+            error,
+            retry_in,
+        });
+        tokio::select! {
+            biased;
+            _ = stop => Step::Stop,
+            () = tokio::time::sleep(retry_in) => Step::Go,
+        }
+    }
+
     fn spawn(
         &mut self,
         connecting: Connecting,
@@ -156,10 +219,17 @@ where
     ) {
         let conn = self.conn.clone();
         let guard = ActiveGuard::new(conn.active.clone());
-        self.connections.spawn(async move {
+        let reclaim = self.limit.as_ref().map(|limit| limit.reclaim.clone());
+        let slot = reclaim
+            .as_ref()
+            .map(|reclaim| SlotGuard::open(reclaim.clone()));
+        let tracked = slot.as_ref().map(|guard| guard.slot.clone());
+        let drain_slot = tracked.clone();
+        let task = self.connections.spawn(async move {
             let _permit = permit;
             let _guard = guard;
-            let drain = Drain::new(conn.drain.clone());
+            let _slot = slot;
+            let drain = Drain::new(conn.drain.clone(), drain_slot);
             let peer = connecting.peer_addr().cloned();
             let setup = tokio::time::timeout(conn.handshake_timeout, connecting);
             let flow = tokio::select! {
@@ -181,14 +251,22 @@ where
                 // Shutting down: no request was made on it yet, close it.
                 () = drain.signaled() => return,
             };
+            // The handler says when it waits for its peer, if it does.
+            drain.set_idle(false);
             (conn.handler)(flow, drain).await;
         });
+        if let (Some(reclaim), Some(slot)) = (reclaim, tracked) {
+            reclaim.started(&slot, task);
+        }
     }
 }
 
 /// Waits for a connection on any listener. Accepts in progress are kept
 /// between calls, so nothing is lost when the caller stops waiting.
-async fn accept_any(slots: &mut [Slot], next: &mut usize) -> (usize, io::Result<Connecting>) {
+async fn accept_any(
+    slots: &mut [ListenerSlot],
+    next: &mut usize,
+) -> (usize, io::Result<Connecting>) {
     poll_fn(|cx| {
         let count = slots.len();
         for offset in 0..count {
@@ -211,6 +289,25 @@ async fn accept_any(slots: &mut [Slot], next: &mut usize) -> (usize, io::Result<
         Poll::Pending
     })
     .await
+}
+
+/// A connection's [`Slot`], forgotten when the connection ends.
+struct SlotGuard {
+    reclaim: Arc<Reclaim>,
+    slot: Arc<Slot>,
+}
+
+impl SlotGuard {
+    fn open(reclaim: Arc<Reclaim>) -> SlotGuard {
+        let slot = reclaim.open();
+        SlotGuard { reclaim, slot }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.reclaim.close(&self.slot);
+    }
 }
 
 /// Counts a connection as active for as long as it lives.

@@ -5,6 +5,7 @@
 //! - [`Builder`], [`Server`] (here): settings, listeners, start and shutdown.
 //! - `accept.rs`: the accept loop, the connection limit, back-off on accept
 //!   errors, a task per connection.
+//! - `reclaim.rs`: at the limit, which connection makes room.
 //! - [`Failure`] (`failure.rs`): what the [`on_error`](Builder::on_error)
 //!   hook is told.
 //! - [`Drain`], [`ShutdownReport`] (`shutdown.rs`): the signal to finish,
@@ -67,6 +68,7 @@ pub use shutdown::{Drain, ShutdownReport};
 
 mod accept;
 mod failure;
+mod reclaim;
 mod shutdown;
 
 /// The default time a connection has to complete its setup (the TLS
@@ -102,9 +104,13 @@ impl Builder {
     }
 
     /// At most `limit` connections at a time, across all listeners (default:
-    /// no limit). At the limit the server stops accepting: new clients wait
-    /// in the system's queue until a connection closes. A limit of 0 is
-    /// taken as 1.
+    /// no limit). At the limit, a new connection closes the ones that have
+    /// waited longest for their peers (up to eight at once, as nginx closes
+    /// idle keep-alive connections): handshakes still in progress, and
+    /// connections their handler marked idle with [`Drain::set_idle`]
+    /// (paf's servers mark them idle between requests and while a request
+    /// head arrives). Without such connections, new clients wait in the
+    /// system's queue until one closes. A limit of 0 is taken as 1.
     pub fn max_connections(mut self, limit: usize) -> Self {
         self.max_connections = Some(limit.clamp(1, Semaphore::MAX_PERMITS));
         self

@@ -1,6 +1,10 @@
 //! The signal that tells connections to finish, and what shutdown did.
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
+
+use super::reclaim::Slot;
 
 /// Tells a connection handler that the server is shutting down.
 ///
@@ -29,14 +33,35 @@ use tokio::sync::watch;
 /// }
 /// # let _ = handle;
 /// ```
+///
+/// At a [connection limit](super::Builder::max_connections), a handler can
+/// also say when its connection only waits for the peer
+/// ([`set_idle`](Drain::set_idle)), so that the server may close it to make
+/// room for a new one.
 #[derive(Clone, Debug)]
 pub struct Drain {
     rx: watch::Receiver<bool>,
+    slot: Option<Arc<Slot>>,
 }
 
 impl Drain {
-    pub(crate) fn new(rx: watch::Receiver<bool>) -> Drain {
-        Drain { rx }
+    pub(crate) fn new(rx: watch::Receiver<bool>, slot: Option<Arc<Slot>>) -> Drain {
+        Drain { rx, slot }
+    }
+
+    /// Says whether the connection waits for its peer: idle between
+    /// requests, or a request still arriving (true), or works on a request
+    /// (false, the state a handler starts in).
+    ///
+    /// At its connection limit, the server closes the connection that has
+    /// waited longest to make room for a new one, as nginx closes idle
+    /// keep-alive connections; connections whose handshake is still in
+    /// progress count as waiting too. Without a limit this does nothing.
+    /// Cheap enough to call for every request.
+    pub fn set_idle(&self, idle: bool) {
+        if let Some(slot) = &self.slot {
+            slot.set_waiting(idle);
+        }
     }
 
     /// Completes once shutdown has begun (at once if it already has).

@@ -150,8 +150,17 @@ impl Connection {
         self.signal.set();
     }
 
-    /// Serves until done, shutting down gracefully when `drain` is signaled.
+    /// Serves until done, shutting down gracefully when `drain` is
+    /// signaled. The connection tells `drain` when it only waits for its
+    /// client ([`Drain::set_idle`]): before its first request, between
+    /// requests and while a request head arrives on HTTP/1.1, before the
+    /// preface on HTTP/2; a server at its connection limit may close it to
+    /// make room.
     pub async fn with_drain(self, drain: Drain) -> Result<(), Error> {
+        let idle = drain.clone();
+        self.signal
+            .on_waiting(Box::new(move |waiting| idle.set_idle(waiting)));
+        self.signal.waiting(true);
         // A watcher task rather than a `select!`: the connection is woken
         // for every request, the drain signal once in its life.
         let signal = self.signal.clone();

@@ -50,8 +50,11 @@ where
     }
     loop {
         match codec::parse_request(&mut io.read_buf, &config.limits) {
-            Ok(Some(head)) => return Next::Request(head),
-            Ok(None) => {}
+            Ok(Some(head)) => {
+                signal.waiting(false);
+                return Next::Request(head);
+            }
+            Ok(None) => signal.waiting(true),
             Err(err) => return Next::Refuse(err.status(), parse_error(err)),
         }
         if !io.write_buf.is_empty()

@@ -107,5 +107,6 @@ where
         None => handshake.await,
     }
     .map_err(Error::h2)?;
+    extras.signal.waiting(false);
     Conn::new(conn, service, config, extras).run().await
 }
