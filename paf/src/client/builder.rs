@@ -174,7 +174,9 @@ impl ClientBuilder {
 
     /// The longest time for a whole request: connecting, redirects, and
     /// reading the response body to its end (none by default). Expiry is
-    /// [`Error::is_request_timeout`], from the request or the body's reader.
+    /// [`Error::is_request_timeout`], from the request or the body's reader;
+    /// a body that expires closes its HTTP/1.1 connection at once, or
+    /// resets its HTTP/2 stream.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.request = timeout;
         self
@@ -183,7 +185,8 @@ impl ClientBuilder {
     /// The longest wait for the response head, counted from when the
     /// request starts to go out (so a request body's upload counts), and
     /// for each piece of the response body after it (none by default).
-    /// Expiry is [`Error::is_read_timeout`]. A feed that may stay quiet, such
+    /// Expiry is [`Error::is_read_timeout`], and closes the connection as
+    /// [`timeout`](Self::timeout) does. A feed that may stay quiet, such
     /// as Docker's events, needs none; a slow upload needs a longer one.
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.read = timeout;
