@@ -5,16 +5,24 @@
 
 mod support;
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use paf::Client;
+use conduit::listener::TcpListener;
+use conduit::serve::Server;
+use http::{Request, Response};
 use paf::client::Proxies;
+use paf::server::{Auto, Serve};
+use paf::{Body, Client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use support::nginx::{self, Nginx, Options};
 use support::server::PROMPT;
 
 async fn within<F: Future>(future: F) -> F::Output {
@@ -119,6 +127,144 @@ async fn an_http2_flood_of_interim_responses_ends_with_the_read_timeout() {
         assert!(sent > 32, "only {sent} interim responses were sent");
         let reason = tokio::time::timeout(PROMPT, reset).await.unwrap().unwrap();
         assert_eq!(reason, Some(h2::Reason::CANCEL));
+    })
+    .await;
+}
+
+/// A listener that must never see a connection: where refused redirects
+/// point. Counts the connections it accepts.
+async fn trap() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            // Held, unanswered.
+            std::mem::forget(tcp);
+        }
+    });
+    (addr, accepted)
+}
+
+/// Answers `/away?to=URI` with a `302` to `URI`, anything else with its
+/// path.
+async fn away(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_string();
+    if path == "/away" {
+        let to = req
+            .uri()
+            .query()
+            .unwrap_or_default()
+            .trim_start_matches("to=");
+        let res = Response::builder().status(302).header("location", to);
+        return Ok(res.body(Body::empty()).unwrap());
+    }
+    Ok(Response::new(Body::full(path)))
+}
+
+/// A client whose requests cannot hang: a redirect followed to a listener
+/// that never answers ends in a read timeout.
+fn bounded() -> Client {
+    client()
+        .read_timeout(Some(Duration::from_secs(2)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn redirects_to_other_schemes_are_refused() {
+    let tcp = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = tcp.local_socket_addr();
+    let _server = Server::builder()
+        .listener(tcp)
+        .serve(Auto::new().handler(paf::service_fn(away)));
+    let (trap, accepted) = trap().await;
+    within(async {
+        let client = bounded();
+        for scheme in ["gopher", "redis", "ftp", "ws"] {
+            let location = format!("{scheme}://{trap}/x");
+            let err = client
+                .get(format!("http://{addr}/away?to={location}"))
+                .await
+                .unwrap_err();
+            assert!(err.is_redirect(), "{scheme}: {err:#}");
+            assert_eq!(
+                format!("{err:#}"),
+                format!(
+                    "cannot follow the redirect: `location: {location}` from http://{addr}/away?to={location}: \
+                     the scheme `{scheme}` is not followed, only http and https"
+                )
+            );
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+        // http and https still are.
+        let res = client.get(format!("http://{addr}/away?to=/end")).await.unwrap();
+        assert_eq!(res.text().await.unwrap(), "/end");
+        let res = client
+            .get(format!("http://{addr}/away?to=http://{addr}/other"))
+            .await
+            .unwrap();
+        assert_eq!(res.redirects().len(), 1);
+        assert_eq!(res.text().await.unwrap(), "/other");
+    })
+    .await;
+}
+
+/// `http+unix://<socket, percent-encoded>/path`.
+fn unix_uri(socket: &Path, path: &str) -> String {
+    let mut uri = String::from("http+unix://");
+    for byte in socket.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                uri.push(char::from(*byte));
+            }
+            _ => uri.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    uri.push_str(path);
+    uri
+}
+
+#[tokio::test]
+async fn nginx_redirects_to_other_schemes_are_refused_and_a_socket_keeps_its_own() {
+    let (trap, accepted) = trap().await;
+    let server = format!(
+        "location = /gopher {{ return 302 gopher://{trap}/x; }}
+         location = /redis {{ return 301 redis://{trap}/; }}
+         location = /hop {{ return 302 /hello.txt; }}"
+    );
+    let Some(nginx) = Nginx::start_with(Options {
+        server,
+        ..Options::default()
+    }) else {
+        return;
+    };
+    within(async {
+        let client = bounded();
+        let base = format!("http://127.0.0.1:{}", nginx.port);
+        for (path, scheme) in [("/gopher", "gopher"), ("/redis", "redis")] {
+            let err = client.get(format!("{base}{path}")).await.unwrap_err();
+            assert!(err.is_redirect(), "{err:#}");
+            let text = format!("{err:#}");
+            assert!(
+                text.contains(&format!("the scheme `{scheme}` is not followed")),
+                "{text}"
+            );
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+
+        // On the Unix socket, a redirect to a path stays on the socket; one
+        // to another scheme is refused the same way.
+        let socket = nginx.unix_socket();
+        let res = client.get(unix_uri(&socket, "/hop")).await.unwrap();
+        assert_eq!(res.redirects().len(), 1);
+        assert_eq!(res.connection().protocols().collect::<Vec<_>>(), ["unix"]);
+        assert_eq!(res.text().await.unwrap(), nginx::HELLO);
+        let err = client.get(unix_uri(&socket, "/gopher")).await.unwrap_err();
+        assert!(err.is_redirect(), "{err:#}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
     })
     .await;
 }
