@@ -14,9 +14,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use bytes::Bytes;
 use conduit::listener::TcpListener;
 use conduit::serve::Server;
-use http::{Request, Response};
+use futures_util::StreamExt;
+use http::{Request, Response, Version};
 use paf::client::Proxies;
 use paf::server::{Auto, Serve};
 use paf::{Body, Client};
@@ -265,6 +267,166 @@ async fn nginx_redirects_to_other_schemes_are_refused_and_a_socket_keeps_its_own
         let err = client.get(unix_uri(&socket, "/gopher")).await.unwrap_err();
         assert!(err.is_redirect(), "{err:#}");
         assert_eq!(accepted.load(Ordering::SeqCst), 0);
+    })
+    .await;
+}
+
+/// Bodies of every kind: `/sized/N` (N bytes, with `content-length`),
+/// `/chunked/N` (N bytes in pieces of 1000, without a length), `/json/N`
+/// (a JSON string of N bytes in all), `/endless` (16 KiB pieces without
+/// end).
+async fn bodies(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path();
+    let n = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    let body = if let Some(n) = n("/sized/") {
+        Body::full(vec![b'x'; n])
+    } else if let Some(n) = n("/chunked/") {
+        let pieces = (0..n)
+            .step_by(1000)
+            .map(move |at| Ok::<_, Infallible>(Bytes::from(vec![b'x'; (n - at).min(1000)])));
+        Body::from_stream(futures_util::stream::iter(pieces))
+    } else if let Some(n) = n("/json/") {
+        let text = format!("\"{}\"", "x".repeat(n - 2));
+        Body::from_stream(futures_util::stream::iter([Ok::<_, Infallible>(text)]))
+    } else if path == "/endless" {
+        let piece = Bytes::from(vec![b'x'; 16 * 1024]);
+        Body::from_stream(futures_util::stream::repeat_with(move || {
+            Ok::<_, Infallible>(piece.clone())
+        }))
+    } else {
+        Body::empty()
+    };
+    Ok(Response::new(body))
+}
+
+/// Serves [`bodies`] over HTTP/1.1 and HTTP/2 (prior knowledge).
+fn serve_bodies() -> (String, Server) {
+    let tcp = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let base = format!("http://{}", tcp.local_socket_addr());
+    let server = Server::builder()
+        .listener(tcp)
+        .serve(Auto::new().handler(paf::service_fn(bodies)));
+    (base, server)
+}
+
+#[tokio::test]
+async fn bytes_and_text_read_at_most_the_limit() {
+    let (base, _server) = serve_bodies();
+    within(async {
+        for http2 in [false, true] {
+            let mut builder = client().max_response_body(Some(100_000));
+            if http2 {
+                builder = builder.http2_prior_knowledge();
+            }
+            let client = builder.build().unwrap();
+            let get = |path: &str| client.get(format!("{base}{path}"));
+            for path in ["/sized/100000", "/chunked/100000"] {
+                let res = get(path).await.unwrap();
+                assert_eq!(res.version() == Version::HTTP_2, http2);
+                assert_eq!(res.bytes().await.unwrap().len(), 100_000, "{path}");
+            }
+            for path in ["/sized/100001", "/chunked/100001", "/endless"] {
+                let err = get(path).await.unwrap().text().await.unwrap_err();
+                assert!(err.is_body_too_large(), "{path}: {err:#}");
+                assert_eq!(
+                    format!("{err:#}"),
+                    "body larger than the limit: more than 100000 bytes, the most `bytes()`, \
+                     `text()` and `json()` read (ClientBuilder::max_response_body): \
+                     read it piece by piece with `chunk()`"
+                );
+            }
+            // The pieces have no limit.
+            let mut pieces = std::pin::pin!(get("/chunked/300000").await.unwrap().chunks());
+            let mut total = 0;
+            while let Some(piece) = pieces.next().await {
+                total += piece.unwrap().len();
+            }
+            assert_eq!(total, 300_000);
+            // What was left unread cost the HTTP/1.1 connections; the HTTP/2
+            // one was only reset streams.
+            let expected = if http2 { (0, 1) } else { (1, 0) };
+            assert_eq!(client.pool_size(), expected);
+
+            let unlimited = self::client().max_response_body(None).build().unwrap();
+            let res = unlimited
+                .get(format!("{base}/chunked/300000"))
+                .await
+                .unwrap();
+            assert_eq!(res.bytes().await.unwrap().len(), 300_000);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_endless_body_ends_at_the_default_limit() {
+    let (base, _server) = serve_bodies();
+    within(async {
+        let client = client().build().unwrap();
+        let err = client
+            .get(format!("{base}/endless"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap_err();
+        assert!(err.is_body_too_large(), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("more than 67108864 bytes"),
+            "{err:#}"
+        );
+    })
+    .await;
+}
+
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn json_reads_at_most_the_limit() {
+    let (base, _server) = serve_bodies();
+    within(async {
+        let client = client().max_response_body(Some(1000)).build().unwrap();
+        let res = client.get(format!("{base}/json/1000")).await.unwrap();
+        assert_eq!(res.json::<String>().await.unwrap().len(), 998);
+        let res = client.get(format!("{base}/json/1001")).await.unwrap();
+        assert!(res.json::<String>().await.unwrap_err().is_body_too_large());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nginx_bodies_are_read_up_to_the_limit_exactly() {
+    let Some(nginx) = Nginx::start() else { return };
+    within(async {
+        let tls = mimic::tls::Tls::builder()
+            .without_webpki_roots()
+            .add_ca_pem(nginx.ca_pem().as_bytes().to_vec())
+            .build()
+            .unwrap();
+        let http = format!("http://127.0.0.1:{}", nginx.port);
+        let https = format!("https://localhost:{}", nginx.tls_port);
+        // 1 MiB with its length; 16 KiB chunked (server-side includes).
+        let (big, medium) = (1024 * 1024, nginx::medium_text().len() as u64);
+        for base in [http, https] {
+            for (path, size) in [("/big.bin", big), ("/ssi/medium.shtml", medium)] {
+                let limited = |limit| {
+                    client()
+                        .tls(tls.clone())
+                        .max_response_body(Some(limit))
+                        .build()
+                        .unwrap()
+                };
+                let url = format!("{base}{path}");
+                let res = limited(size).get(&url).await.unwrap();
+                let version = res.version();
+                assert_eq!(res.bytes().await.unwrap().len() as u64, size, "{url}");
+                let res = limited(size - 1).get(&url).await.unwrap();
+                let err = res.bytes().await.unwrap_err();
+                assert!(err.is_body_too_large(), "{url} over {version:?}: {err:#}");
+            }
+        }
     })
     .await;
 }
