@@ -338,6 +338,40 @@ async fn interim_responses_are_skipped() {
 }
 
 #[tokio::test]
+async fn interim_responses_are_limited_per_request() {
+    within(async {
+        let interim = |n: usize| "HTTP/1.1 100 Continue\r\n\r\n".repeat(n) + OK_HELLO;
+        // 32 per request, the default: each request counts its own.
+        let (mut sender, _conn, mut peer) = connect(Builder::new());
+        let (most, too_many) = (interim(32), interim(33));
+        for _ in 0..2 {
+            let (res, _) = tokio::join!(sender.send(get("http://a.example/")), peer.answer(&most));
+            assert_eq!(res.unwrap().into_body().text().await.unwrap(), "hello");
+        }
+        // One more fails the request and closes the connection.
+        let (res, _) = tokio::join!(
+            sender.send(get("http://a.example/")),
+            peer.answer(&too_many)
+        );
+        let err = res.unwrap_err();
+        assert!(err.is_parse(), "{err:#}");
+        assert_eq!(
+            format!("{err:#}"),
+            "invalid message head: more than 32 interim (1xx) responses to one request"
+        );
+        assert!(sender.is_closed());
+        peer.expect_eof().await;
+
+        let (mut sender, conn, mut peer) = connect(Builder::new().max_interim_responses(2));
+        let three = interim(3);
+        let (res, _) = tokio::join!(sender.send(get("http://a.example/")), peer.answer(&three));
+        assert!(res.unwrap_err().is_parse());
+        assert!(conn.await.unwrap().unwrap_err().is_parse());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_close_delimited_body_ends_with_the_connection() {
     within(async {
         let (mut sender, conn, mut peer) = connect(Builder::new());

@@ -106,6 +106,25 @@ impl Sender {
         Poll::Pending
     }
 
+    /// Whether the receiver was dropped; if not, the task is woken when it
+    /// is. A connection waiting on the network for the next piece calls
+    /// this, so that a body dropped meanwhile is noticed then, not when
+    /// the peer sends more (a silent peer never would).
+    pub(crate) fn poll_gone(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut state = lock(&self.shared);
+        if state.receiver_gone {
+            return true;
+        }
+        if !state
+            .tx_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            state.tx_waker = Some(cx.waker().clone());
+        }
+        false
+    }
+
     /// Whether the receiver was dropped.
     pub(crate) fn is_gone(&self) -> bool {
         lock(&self.shared).receiver_gone
@@ -241,6 +260,28 @@ mod tests {
         assert!(poll_fn(|cx| rx.poll_frame(cx)).await.is_none());
     }
 
+    #[test]
+    fn dropping_the_receiver_wakes_a_sender_waiting_for_the_network() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let woken = Arc::new(Count(Default::default()));
+        let count = || woken.0.load(std::sync::atomic::Ordering::SeqCst);
+        let waker = Waker::from(woken.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (mut tx, rx) = pipe(None);
+        // The slot is free: the connection goes to read the network.
+        assert!(matches!(tx.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+        assert!(!tx.poll_gone(&mut cx));
+        assert_eq!(count(), 0);
+        drop(rx);
+        assert_eq!(count(), 1);
+        assert!(tx.poll_gone(&mut cx));
+    }
+
     #[tokio::test]
     async fn a_dropped_sender_is_an_incomplete_body() {
         let (tx, mut rx) = pipe(None);
@@ -259,6 +300,7 @@ mod tests {
         assert!(matches!(tx.poll_wanted(&mut cx), Poll::Ready(Ok(()))));
         drop(rx);
         assert!(tx.is_gone());
+        assert!(tx.poll_gone(&mut cx));
         assert!(matches!(tx.poll_ready(&mut cx), Poll::Ready(Err(Gone))));
     }
 }

@@ -28,6 +28,7 @@ use crate::error::{Error, Kind};
 /// | read timeout | none |
 /// | idle connections | 32 per endpoint, 512 in all, closed after 90 s idle |
 /// | retries | once, on a fresh connection, as [`Client`] documents |
+/// | body read whole (`bytes`, `text`, `json`) | at most 64 MiB |
 /// | `user-agent` | `paf/<version>` |
 ///
 /// ```
@@ -56,7 +57,13 @@ pub struct ClientBuilder {
     proxies: Option<Proxies>,
     headers: HeaderMap,
     retry: bool,
+    body_limit: Option<u64>,
 }
+
+/// The most bytes [`Response::bytes`](super::Response::bytes) reads, by
+/// default: more than any page or API answer, and still far from what
+/// would strain a small machine; a larger download streams (`chunk()`).
+const MAX_RESPONSE_BODY: u64 = 64 * 1024 * 1024;
 
 impl Default for ClientBuilder {
     fn default() -> ClientBuilder {
@@ -81,6 +88,7 @@ impl Default for ClientBuilder {
             proxies: None,
             headers,
             retry: true,
+            body_limit: Some(MAX_RESPONSE_BODY),
         }
     }
 }
@@ -174,7 +182,9 @@ impl ClientBuilder {
 
     /// The longest time for a whole request: connecting, redirects, and
     /// reading the response body to its end (none by default). Expiry is
-    /// [`Error::is_request_timeout`], from the request or the body's reader.
+    /// [`Error::is_request_timeout`], from the request or the body's reader;
+    /// a body that expires closes its HTTP/1.1 connection at once, or
+    /// resets its HTTP/2 stream.
     pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.request = timeout;
         self
@@ -183,7 +193,8 @@ impl ClientBuilder {
     /// The longest wait for the response head, counted from when the
     /// request starts to go out (so a request body's upload counts), and
     /// for each piece of the response body after it (none by default).
-    /// Expiry is [`Error::is_read_timeout`]. A feed that may stay quiet, such
+    /// Expiry is [`Error::is_read_timeout`], and closes the connection as
+    /// [`timeout`](Self::timeout) does. A feed that may stay quiet, such
     /// as Docker's events, needs none; a slow upload needs a longer one.
     pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.read = timeout;
@@ -225,6 +236,27 @@ impl ClientBuilder {
         self
     }
 
+    /// The most bytes [`Response::bytes`](super::Response::bytes),
+    /// [`text`](super::Response::text) and `json` read: 64 MiB by default;
+    /// `None` for no limit. A larger body fails with
+    /// [`Error::is_body_too_large`], so that a server sending without end
+    /// cannot fill the client's memory. Reading piece by piece
+    /// ([`Response::chunk`](super::Response::chunk),
+    /// [`chunks`](super::Response::chunks),
+    /// [`into_body`](super::Response::into_body)) has no limit: write a
+    /// large download out as it comes.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), paf::Error> {
+    /// // An API client that expects small answers.
+    /// let client = paf::Client::builder().max_response_body(Some(1 << 20)).build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn max_response_body(mut self, limit: Option<u64>) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
     /// Builds the client. Fails when both a resolver and a TLS
     /// configuration are given.
     pub fn build(self) -> Result<Client, Error> {
@@ -257,6 +289,7 @@ impl ClientBuilder {
                 proxies: self.proxies.unwrap_or_else(Proxies::from_env),
                 headers: self.headers,
                 retry: self.retry,
+                body_limit: self.body_limit,
                 plans: Default::default(),
             }),
         })

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use http::Version;
 use mimic::report::Outcome;
 
 use super::Client;
@@ -95,11 +96,16 @@ impl Client {
         };
         let (sender, connection) = builder.handshake_flow(flow);
         tracing::debug!(route = %plan.route, version = ?sender.version(), "connected");
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %format_args!("{err:#}"), "client connection ended with an error");
             }
         });
-        Ok(Conn { sender, info })
+        let abort = (sender.version() != Version::HTTP_2).then(|| task.abort_handle());
+        Ok(Conn {
+            sender,
+            info,
+            abort,
+        })
     }
 }

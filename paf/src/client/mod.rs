@@ -125,8 +125,9 @@ use crate::error::{Error, Kind, Timeout};
 /// # Errors
 /// One [`Error`] type: [`Error::is_connect`] with [`Error::report`] for
 /// mimic's per-candidate account, [`Error::is_tls`], the three timeouts,
-/// [`Error::is_redirect`], [`Error::is_request`] for a bad URI, and the
-/// protocol errors of [`conn`].
+/// [`Error::is_redirect`], [`Error::is_request`] for a bad URI,
+/// [`Error::is_body_too_large`] for a body larger than
+/// [`Response::bytes`] reads, and the protocol errors of [`conn`].
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
@@ -144,6 +145,8 @@ struct Shared {
     proxies: Proxies,
     headers: HeaderMap,
     retry: bool,
+    /// The most bytes `Response::bytes` reads.
+    body_limit: Option<u64>,
     /// Plans by origin.
     plans: Mutex<HashMap<String, Arc<Plan>, pool::FastHash>>,
 }
@@ -292,13 +295,14 @@ impl Client {
     async fn execute(&self, text: String, req: Request<Body>) -> Result<Response, Error> {
         let deadline = self.shared.timeouts.request.map(crate::timer::after);
         let exchange = self.follow(text, req, deadline);
-        match deadline {
+        let res = match deadline {
             // Boxed, as the timer would enlarge every request's future.
             Some(at) => Box::pin(tokio::time::timeout_at(at, exchange))
                 .await
                 .unwrap_or_else(|_| Err(Error::new(Kind::Timeout(Timeout::Request)))),
             None => exchange.await,
-        }
+        };
+        res.map(|res| res.with_body_limit(self.shared.body_limit))
     }
 
     /// Idle HTTP/1.1 connections and open HTTP/2 connections in the pool.

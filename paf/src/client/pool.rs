@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use conduit::Endpoint;
 use mimic::Info;
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::conn::SendRequest;
@@ -74,6 +75,11 @@ impl Default for Limits {
 pub(crate) struct Conn {
     pub(crate) sender: SendRequest,
     pub(crate) info: Arc<Info>,
+    /// Ends an HTTP/1.1 connection's task, closing its socket: one given
+    /// up on in the middle of an exchange is closed at once rather than
+    /// left to notice. (An HTTP/2 connection is shared: a stream given up
+    /// on is reset, the connection stays.)
+    pub(crate) abort: Option<AbortHandle>,
 }
 
 /// The turn to open a connection to a route, and whether the last attempt
@@ -415,9 +421,14 @@ fn evict_oldest(idle: &mut HashMap<Arc<Route>, Vec<Idle>, FastHash>) {
 }
 
 impl Pooled {
-    /// Gives the connection up: it goes back to no pool.
+    /// Gives the connection up: it goes back to no pool, and an HTTP/1.1
+    /// connection is closed now, whatever it was doing (reading a body
+    /// that timed out from a server gone silent, say).
     pub(crate) fn discard(mut self) {
         self.pool = Weak::new();
+        if let Some(abort) = &self.conn.abort {
+            abort.abort();
+        }
     }
 }
 

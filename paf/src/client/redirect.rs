@@ -20,6 +20,14 @@ use crate::error::{Error, Kind};
 ///   another server.
 /// - A redirect from `https` to `http` is followed only with
 ///   [`Redirect::allow_downgrade`].
+/// - Only `http` and `https` are followed, whatever the resolver knows:
+///   a `location` in another scheme (`gopher://`, `redis://`, `file:`,
+///   `http+unix://`) fails with
+///   [`Error::is_redirect`](crate::Error::is_redirect), naming the scheme.
+///   A request to a Unix socket is redirected within it by a path (or its
+///   `http://localhost/...` form); a request in a custom scheme may be
+///   redirected within its own scheme and authority: the server cannot
+///   send the client anywhere new that way.
 ///
 /// More redirects than the limit fail with
 /// [`Error::is_redirect`](crate::Error::is_redirect), naming the chain.
@@ -96,15 +104,7 @@ pub(crate) fn next(
     let Some(current) = chain.last() else {
         return Ok(Next::Stop);
     };
-    let uri = resolve(current, location.as_bytes()).ok_or_else(|| {
-        Error::with(
-            Kind::Redirect,
-            format!(
-                "`location: {}` from {current} is not a usable URI",
-                String::from_utf8_lossy(location.as_bytes())
-            ),
-        )
-    })?;
+    let uri = target(current, location.as_bytes())?;
     if chain.len() > policy.limit {
         let hops: Vec<String> = chain.iter().map(Uri::to_string).collect();
         return Err(Error::with(
@@ -132,6 +132,50 @@ pub(crate) fn next(
         method,
         keep_body,
     })
+}
+
+/// Where `location` leads from `current`, if it may be followed: `http` or
+/// `https`, or `current`'s own custom scheme within its origin.
+fn target(current: &Uri, location: &[u8]) -> Result<Uri, Error> {
+    let shown = || String::from_utf8_lossy(location);
+    let refused = |scheme: &str| {
+        let why = format!(
+            "`location: {}` from {current}: the scheme `{scheme}` is not followed, only http and https",
+            shown()
+        );
+        Error::with(Kind::Redirect, why)
+    };
+    // Checked before resolving, so that `file:` or `data:` is refused by
+    // its name rather than as an unusable URI.
+    if let Some(scheme) = scheme_of(location)
+        && !is_http(scheme)
+        && !current
+            .scheme_str()
+            .is_some_and(|own| own.eq_ignore_ascii_case(scheme))
+    {
+        return Err(refused(scheme));
+    }
+    let uri = resolve(current, location).ok_or_else(|| {
+        let why = format!("`location: {}` from {current} is not a usable URI", shown());
+        Error::with(Kind::Redirect, why)
+    })?;
+    if let Some(scheme) = uri.scheme_str()
+        && !is_http(scheme)
+        && !same_origin(current, &uri)
+    {
+        return Err(refused(scheme));
+    }
+    Ok(uri)
+}
+
+fn is_http(scheme: &str) -> bool {
+    scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+}
+
+/// The scheme `location` starts with, if any.
+fn scheme_of(location: &[u8]) -> Option<&str> {
+    let location = std::str::from_utf8(location).ok()?.trim();
+    has_scheme(location).then(|| location.split_once(':').map(|(scheme, _)| scheme))?
 }
 
 /// Whether two URIs have the same origin: scheme, host and port.
@@ -379,5 +423,61 @@ mod tests {
             &uri("http://a.test/x"),
             &uri("http://a.test/y")
         ));
+    }
+
+    /// Where a `302` with `location` from `current` leads: the next URI,
+    /// or the error's whole text.
+    fn redirect(current: &str, location: &str) -> Result<String, String> {
+        let mut headers = HeaderMap::new();
+        let value = http::HeaderValue::from_str(location).expect("a field value");
+        headers.insert(header::LOCATION, value);
+        let chain = [uri(current)];
+        let policy = Redirect::default();
+        match next(&policy, StatusCode::FOUND, &Method::GET, &headers, &chain) {
+            Ok(Next::Follow { uri, .. }) => Ok(uri.to_string()),
+            Ok(Next::Stop) => Err("stopped".into()),
+            Err(err) if err.is_redirect() => Err(format!("{err:#}")),
+            Err(err) => panic!("not a redirect error: {err:#}"),
+        }
+    }
+
+    #[test]
+    fn only_http_and_https_are_followed() {
+        let web = |location| redirect("http://a.test/p", location);
+        assert_eq!(web("https://b.test/x").as_deref(), Ok("https://b.test/x"));
+        assert_eq!(web("HTTP://b.test/x").as_deref(), Ok("http://b.test/x"));
+        assert_eq!(web("//b.test/x").as_deref(), Ok("http://b.test/x"));
+        for (location, scheme) in [
+            ("gopher://127.0.0.1:70/x", "gopher"),
+            ("redis://127.0.0.1:6379/", "redis"),
+            ("REDIS://127.0.0.1/", "REDIS"),
+            ("ftp://b.test/f", "ftp"),
+            ("file:///etc/passwd", "file"),
+            ("data:text/plain,hi", "data"),
+            ("javascript:alert(1)", "javascript"),
+            (
+                "http+unix://%2Frun%2Fdocker.sock/containers/json",
+                "http+unix",
+            ),
+        ] {
+            let err = web(location).expect_err(location);
+            let expected = format!(
+                "cannot follow the redirect: `location: {location}` from http://a.test/p: \
+                 the scheme `{scheme}` is not followed, only http and https"
+            );
+            assert_eq!(err, expected);
+        }
+    }
+
+    #[test]
+    fn a_custom_scheme_is_followed_within_its_origin() {
+        let custom = |location| redirect("app://svc/a", location);
+        assert_eq!(custom("/b").as_deref(), Ok("app://svc/b"));
+        assert_eq!(custom("APP://svc/c").as_deref(), Ok("APP://svc/c"));
+        for elsewhere in ["app://other/b", "//other/b"] {
+            let err = custom(elsewhere).expect_err(elsewhere);
+            assert!(err.contains("the scheme `app` is not followed"), "{err}");
+        }
+        assert_eq!(custom("https://b.test/").as_deref(), Ok("https://b.test/"));
     }
 }

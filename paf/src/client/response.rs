@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::Stream;
 use http::{HeaderMap, StatusCode, Uri, Version};
 use http_body::{Body as _, Frame, SizeHint};
@@ -27,6 +27,13 @@ use crate::error::{Error, Kind, Timeout};
 /// either way the connection goes back to the pool (see
 /// [`ClientBuilder`](super::ClientBuilder) for what a dropped body costs).
 ///
+/// `bytes`, `text` and `json` hold the whole body in memory, so they take
+/// at most the client's
+/// [`max_response_body`](super::ClientBuilder::max_response_body) (64 MiB
+/// by default) and fail with [`Error::is_body_too_large`] past it: a server
+/// sending without end cannot fill the client's memory. The pieces
+/// (`chunk`, `chunks`, [`into_body`](Response::into_body)) have no limit.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), paf::Error> {
 /// let client = paf::Client::new();
@@ -42,6 +49,8 @@ pub struct Response {
     uri: Uri,
     info: Arc<Info>,
     redirects: Vec<Uri>,
+    /// The most bytes `bytes`, `text` and `json` read.
+    limit: Option<u64>,
 }
 
 impl Response {
@@ -56,7 +65,14 @@ impl Response {
             uri,
             info,
             redirects,
+            limit: None,
         }
+    }
+
+    /// Sets the most bytes `bytes`, `text` and `json` read.
+    pub(crate) fn with_body_limit(mut self, limit: Option<u64>) -> Response {
+        self.limit = limit;
+        self
     }
 
     /// The status code.
@@ -108,17 +124,27 @@ impl Response {
         self.inner.into_body()
     }
 
-    /// Reads the whole body.
+    /// Reads the whole body, up to the client's
+    /// [`max_response_body`](super::ClientBuilder::max_response_body).
+    ///
+    /// A larger body fails with [`Error::is_body_too_large`]: at once when
+    /// its declared length is larger, or as soon as the limit is passed.
+    /// The rest is not read: the HTTP/1.1 connection is closed (unless
+    /// little is left), the HTTP/2 stream reset.
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        self.into_body().bytes().await
+        let limit = self.limit;
+        read_limited(self.into_body(), limit).await
     }
 
-    /// Reads the whole body as UTF-8 text.
+    /// Reads the whole body as UTF-8 text, up to the same limit as
+    /// [`bytes`](Response::bytes).
     pub async fn text(self) -> Result<String, Error> {
-        self.into_body().text().await
+        let bytes = self.bytes().await?;
+        String::from_utf8(bytes.into()).map_err(|err| Error::with(Kind::Body, err.utf8_error()))
     }
 
-    /// Reads the whole body as JSON into a `T`.
+    /// Reads the whole body as JSON into a `T`, up to the same limit as
+    /// [`bytes`](Response::bytes).
     #[cfg(feature = "serde")]
     #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
@@ -165,6 +191,47 @@ impl fmt::Debug for Response {
             .field("headers", self.headers())
             .finish()
     }
+}
+
+/// Reads `body` whole, failing once it is over `limit` bytes (at once when
+/// its declared length is).
+async fn read_limited(mut body: Body, limit: Option<u64>) -> Result<Bytes, Error> {
+    let Some(limit) = limit else {
+        return body.bytes().await;
+    };
+    let too_large = || {
+        let why = format!(
+            "more than {limit} bytes, the most `bytes()`, `text()` and `json()` read \
+             (ClientBuilder::max_response_body): read it piece by piece with `chunk()`"
+        );
+        Error::with(Kind::BodyTooLarge, why)
+    };
+    if body.size_hint().lower() > limit {
+        return Err(too_large());
+    }
+    // One piece, the common case, is kept without copying.
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    let mut total = 0u64;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        total += data.len() as u64;
+        if total > limit {
+            return Err(too_large());
+        }
+        match first.take() {
+            None if rest.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    rest.put(earlier);
+                }
+                rest.put(data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
 }
 
 /// Timers on a response body.

@@ -39,12 +39,32 @@ use crate::body::{Body, pipe};
 use crate::error::{Error, Kind};
 use crate::upgrade::{OnUpgrade, Upgraded};
 
+/// How many interim (1xx) responses a request may get before its final
+/// one, by default. Servers send one `100 Continue`, a few `103 Early
+/// Hints`, or a `102 Processing` now and then during a long operation;
+/// without a bound, a server sending them without end would hold the
+/// request (and keep the client reading) forever.
+pub(crate) const MAX_INTERIM: usize = 32;
+
 /// The settings of a client connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) pipeline: bool,
     pub(crate) absolute_form: bool,
+    /// The most interim responses to one request.
+    pub(crate) max_interim: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            limits: Limits::default(),
+            pipeline: false,
+            absolute_form: false,
+            max_interim: MAX_INTERIM,
+        }
+    }
 }
 
 /// Starts a connection on `io`: the handle sends requests, the future runs
@@ -85,7 +105,7 @@ where
         writing: None,
         waiting: VecDeque::new(),
         reading: None,
-        began: false,
+        interim: 0,
         reusable: true,
         taken: 0,
         unflushed: false,
@@ -152,9 +172,8 @@ struct Conn<I> {
     waiting: VecDeque<Waiting>,
     /// The body of the response being read.
     reading: Option<Incoming>,
-    /// Whether part of the oldest waiting request's response (an interim
-    /// response) arrived.
-    began: bool,
+    /// How many interim responses the oldest waiting request got.
+    interim: usize,
     /// Whether the connection may carry more requests.
     reusable: bool,
     /// Requests taken since the connection was last idle.
@@ -427,7 +446,7 @@ where
         let front = &*front;
         loop {
             match codec::parse_response(&mut self.io.read_buf, &self.config.limits, &front.method) {
-                Ok(Some(head)) => return Poll::Ready(Ok(self.on_head(head))),
+                Ok(Some(head)) => return Poll::Ready(self.on_head(head)),
                 Ok(None) => {}
                 Err(err) => {
                     return Poll::Ready(Err(self.fail_front(Error::with(Kind::Parse, err))));
@@ -462,7 +481,7 @@ where
         Poll::Ready(Err(err))
     }
 
-    fn on_head(&mut self, head: ResponseHead) -> Read {
+    fn on_head(&mut self, head: ResponseHead) -> Result<Read, Error> {
         let connect = self
             .waiting
             .front()
@@ -470,16 +489,14 @@ where
         let switching =
             head.status == StatusCode::SWITCHING_PROTOCOLS || (connect && head.status.is_success());
         if head.status.is_informational() && !switching {
-            // 100 Continue and the like: the final response follows.
-            self.began = true;
-            return Read::Progress;
+            return self.on_interim();
         }
         let Some(front) = self.waiting.pop_front() else {
-            return Read::Progress;
+            return Ok(Read::Progress);
         };
-        self.began = false;
+        self.interim = 0;
         if switching {
-            return Read::End(self.switch(front, head));
+            return Ok(Read::End(self.switch(front, head)));
         }
         if self.writing.is_some() && self.waiting.is_empty() && !head.status.is_success() {
             // Refused before its body was sent: the server does not want the
@@ -517,7 +534,19 @@ where
         self.settle();
         // A caller that gave up drops the body; it is then discarded.
         let _ = front.reply.send(Ok(response(head, body)));
-        Read::Progress
+        Ok(Read::Progress)
+    }
+
+    /// 100 Continue and the like: the final response follows, unless the
+    /// server sends them without end.
+    fn on_interim(&mut self) -> Result<Read, Error> {
+        self.interim += 1;
+        if self.interim > self.config.max_interim {
+            let max = self.config.max_interim;
+            let why = format!("more than {max} interim (1xx) responses to one request");
+            return Err(self.fail_front(Error::with(Kind::Parse, why)));
+        }
+        Ok(Read::Progress)
     }
 
     /// A protocol switch: the response carries the [`OnUpgrade`] that gets
@@ -545,7 +574,7 @@ where
 
     /// The connection ended (or failed) while a response head was awaited.
     fn closed_early(&mut self, read_error: Option<io::Error>) -> Error {
-        let began = self.began || !self.io.read_buf.is_empty();
+        let began = self.interim > 0 || !self.io.read_buf.is_empty();
         let err = match read_error {
             Some(err) if began || !is_reset(&err) => Error::io(err),
             Some(err) => Error::with(Kind::Unanswered, err),

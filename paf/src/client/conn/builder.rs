@@ -15,7 +15,8 @@ use crate::{h1, h2};
 /// `h2` by ALPN.
 ///
 /// The HTTP/1.1 defaults: one request at a time, response heads up to
-/// 64 KiB with at most 100 fields, targets in origin-form (`/path?query`).
+/// 64 KiB with at most 100 fields, at most 32 interim (1xx) responses per
+/// request, targets in origin-form (`/path?query`).
 /// The HTTP/2 defaults: windows of 1 MiB per stream and 4 MiB per
 /// connection, 16 KiB frames, response heads up to 64 KiB, no keep-alive
 /// PINGs, server push refused.
@@ -83,6 +84,21 @@ impl Builder {
     /// fail the request with [`Error::is_parse`](crate::Error::is_parse).
     pub fn max_headers(mut self, count: usize) -> Self {
         self.config.limits.max_headers = count;
+        self
+    }
+
+    /// The most interim (1xx) responses one request may get before its
+    /// final response: 32 by default. One more fails the request with
+    /// [`Error::is_parse`](crate::Error::is_parse) and closes the
+    /// connection, so that a server sending them without end cannot hold
+    /// a request, and the client reading, forever. A server sends one
+    /// `100 Continue`, a few `103 Early Hints`, or a `102 Processing` now
+    /// and then during a long operation: raise it for such a server.
+    ///
+    /// Over HTTP/2 the `h2` crate reads interim responses without a
+    /// bound; the client's timeouts end such a request.
+    pub fn max_interim_responses(mut self, max: usize) -> Self {
+        self.config.max_interim = max;
         self
     }
 

@@ -70,9 +70,11 @@
 //! # Responses
 //! [`SendRequest::send`] returns once the response head has arrived; the
 //! body streams from the connection as it is read. Interim responses (`100
-//! Continue`, `103 Early Hints`) are skipped; a request with `expect:
-//! 100-continue` is sent with its body at once, without waiting for the
-//! `100`. A response that arrives before the request body is fully sent is
+//! Continue`, `103 Early Hints`) are skipped, up to 32 per request on
+//! HTTP/1.1 ([`Builder::max_interim_responses`]): one more fails the
+//! request with [`Error::is_parse`] and closes the connection. A request
+//! with `expect: 100-continue` is sent with its body at once, without
+//! waiting for the `100`. A response that arrives before the request body is fully sent is
 //! returned at once; unless it is a 2xx (a server streaming its answer as
 //! the upload goes on), the rest of the request body is not sent and the
 //! connection is not reused.

@@ -95,6 +95,11 @@ impl Incoming {
                 Ok(None) => {
                     match io.poll_read_body(cx) {
                         Poll::Pending => {
+                            // A body dropped while the network is silent
+                            // must wake this task: nothing else would.
+                            if self.tx.as_mut().is_some_and(|tx| tx.poll_gone(cx)) {
+                                continue;
+                            }
                             let expired = self
                                 .give_up
                                 .as_mut()
