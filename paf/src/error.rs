@@ -70,7 +70,8 @@ pub(crate) enum Kind {
     Tls,
     /// The request could not be built: a bad URI, scheme or header.
     Request,
-    /// A redirect could not be followed: too many, or a bad `location`.
+    /// A redirect could not be followed: too many, a bad `location`, or a
+    /// scheme that is not followed.
     Redirect,
 }
 
@@ -227,8 +228,9 @@ impl Error {
         self.inner.kind == Kind::Request
     }
 
-    /// A redirect could not be followed: more than the policy allows, or a
-    /// `location` that is not a usable URI.
+    /// A redirect could not be followed: more than the policy allows, a
+    /// `location` that is not a usable URI, or one in a scheme other than
+    /// `http` and `https` (the caller's own scheme aside).
     pub fn is_redirect(&self) -> bool {
         self.inner.kind == Kind::Redirect
     }
