@@ -1,0 +1,259 @@
+//! What the stack's lock guards: the interface, its sockets, and the
+//! bookkeeping of listeners and closing connections.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::task::Waker;
+use std::time::Duration;
+
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
+use smoltcp::socket::{Socket, tcp};
+use smoltcp::time::Instant;
+
+use super::device::Syn;
+use crate::config::Config;
+use crate::rng::Rng;
+
+/// How long a dropped connection may take to close before it is reset.
+const LINGER: Duration = Duration::from_secs(30);
+
+/// A listener's sockets: one armed in LISTEN whenever there is room, the
+/// ones in handshake, and the established ones not accepted yet.
+pub(crate) struct Listening {
+    pub(crate) addr: SocketAddr,
+    pub(crate) backlog: usize,
+    pub(crate) armed: Vec<SocketHandle>,
+    pub(crate) ready: VecDeque<SocketHandle>,
+    pub(crate) waker: Option<Waker>,
+}
+
+pub(crate) struct Core {
+    pub(crate) iface: Interface,
+    pub(crate) sockets: SocketSet<'static>,
+    pub(crate) listeners: HashMap<u64, Listening>,
+    next_listener: u64,
+    /// Connections whose stream was dropped, closing, with the time by which
+    /// they are reset if not closed.
+    orphans: Vec<(SocketHandle, Instant)>,
+    pub(crate) dhcp: Option<SocketHandle>,
+    pub(crate) dns: SocketHandle,
+    /// How many servers the DNS socket asks.
+    pub(crate) dns_servers: usize,
+    pub(crate) config: Config,
+    rng: Rng,
+}
+
+impl Core {
+    pub(crate) fn new(
+        iface: Interface,
+        sockets: SocketSet<'static>,
+        dhcp: Option<SocketHandle>,
+        dns: SocketHandle,
+        config: Config,
+    ) -> Core {
+        Core {
+            iface,
+            sockets,
+            listeners: HashMap::new(),
+            next_listener: 1,
+            orphans: Vec::new(),
+            dhcp,
+            dns,
+            dns_servers: config.dns_servers.len(),
+            config,
+            rng: Rng::new(Rng::entropy()),
+        }
+    }
+
+    /// A new TCP socket with the configured buffers and options.
+    pub(crate) fn tcp_socket(&self) -> tcp::Socket<'static> {
+        let rx = tcp::SocketBuffer::new(vec![0; self.config.rx_buffer]);
+        let tx = tcp::SocketBuffer::new(vec![0; self.config.tx_buffer]);
+        let mut socket = tcp::Socket::new(rx, tx);
+        socket.set_nagle_enabled(self.config.nagle);
+        socket.set_timeout(Some(self.config.connect_timeout.into()));
+        socket
+    }
+
+    /// Options for a connection once established: no handshake timeout.
+    pub(crate) fn established(&mut self, handle: SocketHandle) {
+        let keepalive = self.config.keepalive.map(Into::into);
+        let socket = self.sockets.get_mut::<tcp::Socket>(handle);
+        socket.set_timeout(None);
+        socket.set_keep_alive(keepalive);
+    }
+
+    pub(crate) fn tcp(&mut self, handle: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.sockets.get_mut::<tcp::Socket>(handle)
+    }
+
+    /// A local port no TCP socket uses, from the dynamic range.
+    pub(crate) fn ephemeral_port(&mut self) -> Option<u16> {
+        for _ in 0..64 {
+            let port = 49152 + (self.rng.next_u64() % 16384) as u16;
+            if !self.port_in_use(port) {
+                return Some(port);
+            }
+        }
+        (49152..=65535).find(|port| !self.port_in_use(*port))
+    }
+
+    pub(crate) fn port_in_use(&self, port: u16) -> bool {
+        let listening = self.listeners.values().any(|l| l.addr.port() == port);
+        listening
+            || self.sockets.iter().any(|(_, socket)| match socket {
+                Socket::Tcp(tcp) => tcp.local_endpoint().is_some_and(|e| e.port == port),
+                _ => false,
+            })
+    }
+
+    pub(crate) fn add_listener(&mut self, addr: SocketAddr, backlog: usize) -> u64 {
+        let id = self.next_listener;
+        self.next_listener += 1;
+        self.listeners.insert(
+            id,
+            Listening {
+                addr,
+                backlog,
+                armed: Vec::new(),
+                ready: VecDeque::new(),
+                waker: None,
+            },
+        );
+        self.refresh(id);
+        id
+    }
+
+    /// Closes a listener: connections not accepted yet are reset.
+    pub(crate) fn remove_listener(&mut self, id: u64) {
+        let Some(listening) = self.listeners.remove(&id) else {
+            return;
+        };
+        for handle in listening.armed.into_iter().chain(listening.ready) {
+            self.tcp(handle).abort();
+            self.orphans.push((handle, Instant::from_millis(0)));
+        }
+    }
+
+    /// Whether a SYN must be ignored: it is for a listener with no room,
+    /// and no socket of it is already in handshake with that peer. The peer
+    /// repeats its SYN, as it does when a kernel's queue is full.
+    pub(crate) fn refuses(&self, syn: &Syn) -> bool {
+        let Some(listening) = self.listener_for(syn) else {
+            return false;
+        };
+        let sockets = &self.sockets;
+        !listening.armed.iter().any(|handle| {
+            let socket = sockets.get::<tcp::Socket>(*handle);
+            socket.state() == tcp::State::Listen
+                || socket.remote_endpoint().map(SocketAddr::from) == Some(syn.src)
+        })
+    }
+
+    fn listener_for(&self, syn: &Syn) -> Option<&Listening> {
+        self.listeners.values().find(|l| {
+            l.addr.port() == syn.dst.port()
+                && (l.addr.ip().is_unspecified() || l.addr.ip() == syn.dst.ip())
+        })
+    }
+
+    /// The listener that a SYN went to, to re-arm it at once.
+    pub(crate) fn listener_id_for(&self, syn: &Syn) -> Option<u64> {
+        self.listeners.iter().find_map(|(id, l)| {
+            let matches = l.addr.port() == syn.dst.port()
+                && (l.addr.ip().is_unspecified() || l.addr.ip() == syn.dst.ip());
+            matches.then_some(*id)
+        })
+    }
+
+    pub(crate) fn refresh_all(&mut self) {
+        let ids: Vec<u64> = self.listeners.keys().copied().collect();
+        for id in ids {
+            self.refresh(id);
+        }
+    }
+
+    /// Moves established connections to the accept queue, drops failed
+    /// handshakes, and arms a listening socket when there is room.
+    pub(crate) fn refresh(&mut self, id: u64) {
+        let Some(listening) = self.listeners.get_mut(&id) else {
+            return;
+        };
+        let mut armed_listen = false;
+        let mut promoted = Vec::new();
+        let mut index = 0;
+        while index < listening.armed.len() {
+            let handle = listening.armed[index];
+            match self.sockets.get::<tcp::Socket>(handle).state() {
+                tcp::State::Listen => {
+                    armed_listen = true;
+                    index += 1;
+                }
+                tcp::State::SynReceived => index += 1,
+                tcp::State::Closed => {
+                    listening.armed.swap_remove(index);
+                    self.sockets.remove(handle);
+                }
+                _ => {
+                    listening.armed.swap_remove(index);
+                    listening.ready.push_back(handle);
+                    promoted.push(handle);
+                }
+            }
+        }
+        if !promoted.is_empty()
+            && let Some(waker) = listening.waker.take()
+        {
+            waker.wake();
+        }
+        let room = listening.armed.len() + listening.ready.len() < listening.backlog;
+        let addr = listening.addr;
+        if !armed_listen && room {
+            let mut socket = self.tcp_socket();
+            match socket.listen(addr) {
+                Ok(()) => {
+                    let handle = self.sockets.add(socket);
+                    if let Some(listening) = self.listeners.get_mut(&id) {
+                        listening.armed.push(handle);
+                    }
+                }
+                Err(err) => tracing::warn!(%addr, ?err, "tcpip: cannot arm a listening socket"),
+            }
+        }
+        for handle in promoted {
+            self.established(handle);
+        }
+    }
+
+    /// Takes a dropped stream's socket: closes it gracefully, or frees it at
+    /// once when it is already closed.
+    pub(crate) fn orphan(&mut self, handle: SocketHandle, now: Instant) {
+        let socket = self.tcp(handle);
+        socket.close();
+        if socket.state() == tcp::State::Closed {
+            self.sockets.remove(handle);
+        } else {
+            self.orphans.push((handle, now + LINGER.into()));
+        }
+    }
+
+    /// Frees closed orphans, and resets those that took too long.
+    pub(crate) fn reap(&mut self, now: Instant) {
+        let sockets = &mut self.sockets;
+        self.orphans.retain(|(handle, deadline)| {
+            let socket = sockets.get_mut::<tcp::Socket>(*handle);
+            match socket.state() {
+                tcp::State::Closed | tcp::State::TimeWait => {
+                    sockets.remove(*handle);
+                    false
+                }
+                _ if *deadline <= now => {
+                    // Freed at the next step, after the reset is sent.
+                    socket.abort();
+                    true
+                }
+                _ => true,
+            }
+        });
+    }
+}

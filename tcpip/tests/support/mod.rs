@@ -1,0 +1,65 @@
+//! Two stacks joined in memory, and helpers the tests share.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tcpip::link::{MemLink, MemLinkConfig};
+use tcpip::{Config, Stack};
+
+/// How long a test waits for anything before failing.
+pub const PROMPT: Duration = Duration::from_secs(20);
+
+pub const CLIENT: &str = "10.0.0.1";
+pub const SERVER: &str = "10.0.0.2";
+
+/// A client stack at 10.0.0.1 and a server stack at 10.0.0.2 (and
+/// fd00::1, fd00::2), on one in-memory link.
+pub fn pair(link: MemLinkConfig, config: impl Fn(Config) -> Config) -> (Stack, Stack) {
+    let (a, b) = MemLink::pair(link);
+    let client = Stack::new(
+        a,
+        config(
+            Config::new()
+                .address("10.0.0.1/24".parse().expect("a CIDR literal"))
+                .address("fd00::1/64".parse().expect("a CIDR literal")),
+        ),
+    )
+    .expect("a valid client configuration");
+    let server = Stack::new(
+        b,
+        config(
+            Config::new()
+                .address("10.0.0.2/24".parse().expect("a CIDR literal"))
+                .address("fd00::2/64".parse().expect("a CIDR literal")),
+        ),
+    )
+    .expect("a valid server configuration");
+    (client, server)
+}
+
+/// A perfect link and the default configuration.
+pub fn plain_pair() -> (Stack, Stack) {
+    pair(MemLinkConfig::default(), |c| c)
+}
+
+pub fn server_addr(port: u16) -> SocketAddr {
+    SocketAddr::new(SERVER.parse().expect("an IP literal"), port)
+}
+
+/// Fails the test if `future` takes longer than `PROMPT`.
+pub async fn prompt<F: std::future::Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(PROMPT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what} took longer than {PROMPT:?}"),
+    }
+}
+
+/// A deterministic byte pattern, so corruption and reordering show.
+pub fn pattern(offset: u64, buf: &mut [u8]) {
+    for (i, byte) in buf.iter_mut().enumerate() {
+        let n = offset + i as u64;
+        *byte = (n ^ (n >> 8) ^ (n >> 17)) as u8;
+    }
+}
