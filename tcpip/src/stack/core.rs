@@ -17,6 +17,11 @@ use crate::rng::Rng;
 /// How long a dropped connection may take to close before it is reset.
 const LINGER: Duration = Duration::from_secs(30);
 
+/// How many SYNs past its backlog a listener holds, to answer as soon as
+/// the application makes room; past that, SYNs are dropped and the peer
+/// repeats them.
+pub(crate) const HELD_SYNS: usize = 1024;
+
 /// A listener's sockets: one armed in LISTEN whenever there is room, the
 /// ones in handshake, and the established ones not accepted yet.
 pub(crate) struct Listening {
@@ -25,6 +30,16 @@ pub(crate) struct Listening {
     pub(crate) armed: Vec<SocketHandle>,
     pub(crate) ready: VecDeque<SocketHandle>,
     pub(crate) waker: Option<Waker>,
+    /// SYNs that came while the backlog was full, oldest first, with the
+    /// time they came.
+    held: VecDeque<(Syn, Vec<u8>, Instant)>,
+}
+
+impl Listening {
+    fn takes(&self, syn: &Syn) -> bool {
+        self.addr.port() == syn.dst.port()
+            && (self.addr.ip().is_unspecified() || self.addr.ip() == syn.dst.ip())
+    }
 }
 
 pub(crate) struct Core {
@@ -118,6 +133,7 @@ impl Core {
                 armed: Vec::new(),
                 ready: VecDeque::new(),
                 waker: None,
+                held: VecDeque::new(),
             },
         );
         self.refresh(id);
@@ -135,35 +151,71 @@ impl Core {
         }
     }
 
-    /// Whether a SYN must be ignored: it is for a listener with no room,
-    /// and no socket of it is already in handshake with that peer. The peer
-    /// repeats its SYN, as it does when a kernel's queue is full.
+    /// Whether a SYN must wait: it is for a listener with no room, and no
+    /// socket of it is already in handshake with that peer.
     pub(crate) fn refuses(&self, syn: &Syn) -> bool {
-        let Some(listening) = self.listener_for(syn) else {
+        let Some(listening) = self.listeners.values().find(|l| l.takes(syn)) else {
             return false;
         };
-        let sockets = &self.sockets;
-        !listening.armed.iter().any(|handle| {
-            let socket = sockets.get::<tcp::Socket>(*handle);
-            socket.state() == tcp::State::Listen
-                || socket.remote_endpoint().map(SocketAddr::from) == Some(syn.src)
+        !self.has_room(listening)
+            && !listening.armed.iter().any(|handle| {
+                let socket = self.sockets.get::<tcp::Socket>(*handle);
+                socket.remote_endpoint().map(SocketAddr::from) == Some(syn.src)
+            })
+    }
+
+    /// Whether a socket of the listener is in LISTEN, free for a new peer.
+    fn has_room(&self, listening: &Listening) -> bool {
+        listening.armed.iter().any(|handle| {
+            self.sockets.get::<tcp::Socket>(*handle).state() == tcp::State::Listen
         })
     }
 
-    fn listener_for(&self, syn: &Syn) -> Option<&Listening> {
-        self.listeners.values().find(|l| {
-            l.addr.port() == syn.dst.port()
-                && (l.addr.ip().is_unspecified() || l.addr.ip() == syn.dst.ip())
-        })
+    /// Holds a SYN the listener has no room for; a repeated SYN replaces
+    /// the one held from the same peer. Past [`HELD_SYNS`] the SYN is
+    /// dropped, and the peer repeats it.
+    pub(crate) fn hold(&mut self, syn: Syn, frame: Vec<u8>, now: Instant) {
+        let Some(listening) = self.listeners.values_mut().find(|l| l.takes(&syn)) else {
+            return;
+        };
+        if let Some(held) = listening.held.iter_mut().find(|(s, _, _)| s.src == syn.src) {
+            held.1 = frame;
+        } else if listening.held.len() < HELD_SYNS {
+            listening.held.push_back((syn, frame, now));
+        }
+    }
+
+    /// A held SYN that the listener has room for now. SYNs held longer
+    /// than the connect timeout are dropped: the peer has given up or
+    /// repeated them.
+    pub(crate) fn release_held(&mut self, now: Instant) -> Option<(Syn, Vec<u8>)> {
+        let expiry: smoltcp::time::Duration = self.config.connect_timeout.into();
+        let ids: Vec<u64> = self
+            .listeners
+            .iter()
+            .filter(|(_, l)| !l.held.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let listening = &self.listeners[&id];
+            if !self.has_room(listening) {
+                continue;
+            }
+            let listening = self.listeners.get_mut(&id).expect("an id just listed");
+            while let Some((syn, frame, at)) = listening.held.pop_front() {
+                if at + expiry > now {
+                    return Some((syn, frame));
+                }
+            }
+        }
+        None
     }
 
     /// The listener that a SYN went to, to re-arm it at once.
     pub(crate) fn listener_id_for(&self, syn: &Syn) -> Option<u64> {
-        self.listeners.iter().find_map(|(id, l)| {
-            let matches = l.addr.port() == syn.dst.port()
-                && (l.addr.ip().is_unspecified() || l.addr.ip() == syn.dst.ip());
-            matches.then_some(*id)
-        })
+        self.listeners
+            .iter()
+            .find_map(|(id, l)| l.takes(syn).then_some(*id))
     }
 
     pub(crate) fn refresh_all(&mut self) {

@@ -82,9 +82,21 @@ impl<L: Link> Driver<L> {
         let now = self.shared.now();
         let mut guard = self.shared.lock();
         let core = &mut *guard;
+        // SYNs held for a full backlog go first, as far as there is room.
+        while let Some((syn, frame)) = core.release_held(now) {
+            self.frames.rx = Some(frame);
+            core.iface
+                .poll_ingress_single(now, &mut self.frames, &mut core.sockets);
+            if let Some(id) = core.listener_id_for(&syn) {
+                core.refresh(id);
+            }
+        }
         for frame in self.received.drain(..) {
             let syn = syn_of(&frame, medium);
-            if syn.is_some_and(|syn| core.refuses(&syn)) {
+            if let Some(syn) = syn
+                && core.refuses(&syn)
+            {
+                core.hold(syn, frame, now);
                 continue;
             }
             self.frames.rx = Some(frame);

@@ -2,10 +2,10 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::task::Poll;
 
-use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{Interface, SocketHandle};
 use smoltcp::socket::tcp::{self, ConnectError};
 
 use super::TcpStream;
@@ -80,6 +80,15 @@ impl Stack {
 
     fn start(&self, addr: SocketAddr) -> io::Result<SocketHandle> {
         let mut core = self.shared.lock();
+        if !routable(&core.iface, addr.ip()) {
+            return Err(io::Error::new(
+                io::ErrorKind::NetworkUnreachable,
+                format!(
+                    "no route to {addr}: it is on none of the stack's networks, \
+                     and the stack has no gateway of its family"
+                ),
+            ));
+        }
         let port = core.ephemeral_port().ok_or_else(|| {
             io::Error::new(io::ErrorKind::AddrNotAvailable, "no free local port")
         })?;
@@ -89,14 +98,25 @@ impl Stack {
             Ok(()) => Ok(core.sockets.add(socket)),
             Err(ConnectError::Unaddressable) => Err(io::Error::new(
                 io::ErrorKind::NetworkUnreachable,
-                format!(
-                    "no route to {addr}: the stack has no address of its family, \
-                     nor a gateway for it"
-                ),
+                format!("no route to {addr}: the stack has no address of its family"),
             )),
             Err(ConnectError::InvalidState) => Err(io::Error::other(
                 "a new socket refused to connect (smoltcp said: invalid state)",
             )),
         }
     }
+}
+
+/// Whether `ip` is on one of the interface's networks, or has a gateway.
+fn routable(iface: &Interface, ip: IpAddr) -> bool {
+    let on_link = iface
+        .ip_addrs()
+        .iter()
+        .any(|cidr| cidr.contains_addr(&ip.into()));
+    let routes = iface.routes();
+    on_link
+        || match ip {
+            IpAddr::V4(_) => routes.get_default_ipv4_route().is_some(),
+            IpAddr::V6(_) => routes.get_default_ipv6_route().is_some(),
+        }
 }

@@ -56,10 +56,26 @@ pub async fn prompt<F: std::future::Future>(what: &str, future: F) -> F::Output 
     }
 }
 
-/// A deterministic byte pattern, so corruption and reordering show.
+/// The period of the pattern: a prime, so that it never lines up with
+/// buffer or segment sizes.
+const PERIOD: usize = 65521;
+
+fn table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..2 * PERIOD)
+            .map(|n| ((n % PERIOD) * 7 + (n % PERIOD) / 251) as u8)
+            .collect()
+    })
+}
+
+/// A deterministic byte pattern, so corruption and reordering show: the
+/// bytes from `offset` on fill `buf`.
 pub fn pattern(offset: u64, buf: &mut [u8]) {
-    for (i, byte) in buf.iter_mut().enumerate() {
-        let n = offset + i as u64;
-        *byte = (n ^ (n >> 8) ^ (n >> 17)) as u8;
+    let table = table();
+    let mut at = (offset % PERIOD as u64) as usize;
+    for chunk in buf.chunks_mut(PERIOD) {
+        chunk.copy_from_slice(&table[at..at + chunk.len()]);
+        at = (at + chunk.len()) % PERIOD;
     }
 }
