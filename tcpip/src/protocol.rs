@@ -28,7 +28,7 @@
 //!     .with(&keys::PORT, 80)
 //!     .resolve()
 //!     .await?;
-//! assert_eq!(flow.info().protocols(), ["tcpip"]);
+//! assert_eq!(flow.info().protocol(), "tcpip");
 //! # Ok(()) }
 //! ```
 

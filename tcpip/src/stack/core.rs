@@ -9,6 +9,7 @@ use std::time::Duration;
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{Socket, tcp};
 use smoltcp::time::Instant;
+use smoltcp::wire::IpListenEndpoint;
 
 use super::device::Syn;
 use crate::config::Config;
@@ -262,7 +263,12 @@ impl Core {
         let addr = listening.addr;
         if !armed_listen && room {
             let mut socket = self.tcp_socket();
-            match socket.listen(addr) {
+            // The unspecified address of either family takes every address.
+            let endpoint = IpListenEndpoint {
+                addr: (!addr.ip().is_unspecified()).then(|| addr.ip().into()),
+                port: addr.port(),
+            };
+            match socket.listen(endpoint) {
                 Ok(()) => {
                     let handle = self.sockets.add(socket);
                     if let Some(listening) = self.listeners.get_mut(&id) {

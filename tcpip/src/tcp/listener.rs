@@ -38,8 +38,9 @@ impl std::fmt::Debug for TcpListener {
 }
 
 impl Stack {
-    /// Listens on `addr` (an address of the stack, or the unspecified
-    /// address for all of them) with the configured backlog.
+    /// Listens on `addr` with the configured backlog. The unspecified
+    /// address (`0.0.0.0` or `[::]`) takes connections to every address of
+    /// the stack, IPv4 and IPv6 alike.
     pub fn listen(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         let backlog = self.shared.lock().config.backlog;
         self.listen_with_backlog(addr, backlog)
