@@ -33,7 +33,10 @@ fn server(stack: &Stack, identity: Identity) -> Result<Server, Box<dyn Error>> {
         .alpn(auto.alpn_protocols())
         .build()?;
     Ok(Server::builder()
-        .listener(TlsListener::new(stack.listen("10.0.0.2:443".parse()?)?, acceptor))
+        .listener(TlsListener::new(
+            stack.listen("10.0.0.2:443".parse()?)?,
+            acceptor,
+        ))
         .listener(stack.listen("10.0.0.2:80".parse()?)?)
         .serve(auto.handler(paf::service_fn(hello))))
 }
@@ -49,7 +52,13 @@ fn client(stack: &Stack, ca_pem: &str) -> Result<paf::Client, Box<dyn Error>> {
         .base(stack.install(tls.install(mimic::Ctx::new())))
         .dns(None)
         .services_file(None)
-        .static_host("server.test", Destination::Host { host: "10.0.0.2".into(), port: None })
+        .static_host(
+            "server.test",
+            Destination::Host {
+                host: "10.0.0.2".into(),
+                port: None,
+            },
+        )
         .build()?;
     Ok(paf::Client::builder()
         .resolver(resolver)
@@ -81,12 +90,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let res = client.get(url).await?;
         let info = res.connection().clone();
         let stack: Vec<_> = info.protocols().collect();
-        let peer = info.peer_addr().map(ToString::to_string).unwrap_or_default();
-        println!("{url}: {} {:?} over {} to {peer}", res.status(), res.version(), stack.join("/"));
+        let peer = info
+            .peer_addr()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        println!(
+            "{url}: {} {:?} over {} to {peer}",
+            res.status(),
+            res.version(),
+            stack.join("/")
+        );
         println!("  {}", res.text().await?);
     }
     let report = server.shutdown(Duration::from_secs(5)).await;
-    println!("server: {} connections finished, {} aborted", report.finished, report.aborted);
+    println!(
+        "server: {} connections finished, {} aborted",
+        report.finished, report.aborted
+    );
     if let Some(path) = pcap {
         println!("frames captured in {path}");
     }

@@ -78,9 +78,11 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         }
     }
     if args.tap.is_empty() || (args.cidrs.is_empty() && !args.dhcp) {
-        return Err("usage: tcpip_tap --tap NAME (--cidr ADDR/PREFIX | --dhcp) [--gateway IP] \
+        return Err(
+            "usage: tcpip_tap --tap NAME (--cidr ADDR/PREFIX | --dhcp) [--gateway IP] \
                     [--dns IP] [--mtu N] [--cert-out FILE] [--pcap FILE] [--fetch URL]"
-            .into());
+                .into(),
+        );
     }
     Ok(args)
 }
@@ -109,7 +111,10 @@ async fn handle(req: Request<Body>) -> Result<Response<Body>, Infallible> {
         let n: usize = n.parse().unwrap_or(0).min(1 << 30);
         return Ok(Response::new(Body::full(Bytes::from(vec![b'x'; n]))));
     }
-    let text = format!("Hello from a user-space TCP/IP stack, over {:?}!\n", req.version());
+    let text = format!(
+        "Hello from a user-space TCP/IP stack, over {:?}!\n",
+        req.version()
+    );
     Ok(Response::new(Body::full(text)))
 }
 
@@ -135,13 +140,19 @@ async fn serve(stack: Stack, args: &Args) -> Result<(), Box<dyn Error>> {
         .build()?;
     let server = Server::builder()
         .listener(stack.listen("0.0.0.0:80".parse()?)?)
-        .listener(TlsListener::new(stack.listen("0.0.0.0:443".parse()?)?, acceptor))
+        .listener(TlsListener::new(
+            stack.listen("0.0.0.0:443".parse()?)?,
+            acceptor,
+        ))
         .on_error(|failure| eprintln!("tcpip_tap: {failure:#}"))
         .serve(auto.handler(paf::service_fn(handle)));
     println!("tcpip_tap: serving on {ip} (http://{ip}/ and https://{ip}/)");
     stop_signal().await?;
     let report = server.shutdown(Duration::from_secs(5)).await;
-    eprintln!("tcpip_tap: {} finished, {} aborted", report.finished, report.aborted);
+    eprintln!(
+        "tcpip_tap: {} finished, {} aborted",
+        report.finished, report.aborted
+    );
     Ok(())
 }
 
@@ -166,7 +177,11 @@ async fn fetch(stack: Stack, url: &str) -> Result<bool, Box<dyn Error>> {
         .build()?;
     let res = client.get(url).await?;
     let status = res.status();
-    println!("{status} {:?} over {:?}", res.version(), res.connection().protocols().collect::<Vec<_>>());
+    println!(
+        "{status} {:?} over {:?}",
+        res.version(),
+        res.connection().protocols().collect::<Vec<_>>()
+    );
     let body = res.bytes().await?;
     println!("{}", String::from_utf8_lossy(&body));
     Ok(status.is_success())

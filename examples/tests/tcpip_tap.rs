@@ -34,7 +34,9 @@ fn privileged() -> bool {
     }
     let why = format!("root: {root}, /dev/net/tun: {tun}");
     if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("the TAP tests need root and /dev/net/tun ({why}), and PAF_REQUIRE_PEERS=1 requires them");
+        panic!(
+            "the TAP tests need root and /dev/net/tun ({why}), and PAF_REQUIRE_PEERS=1 requires them"
+        );
     }
     let _ = writeln!(
         std::io::stderr(),
@@ -77,7 +79,15 @@ impl Netns {
         let ns = Netns(name);
         ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
         ip(&["-n", &ns.0, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
-        ip(&["-n", &ns.0, "addr", "add", &format!("{KERNEL}/24"), "dev", "tap0"]);
+        ip(&[
+            "-n",
+            &ns.0,
+            "addr",
+            "add",
+            &format!("{KERNEL}/24"),
+            "dev",
+            "tap0",
+        ]);
         ip(&["-n", &ns.0, "link", "set", "tap0", "up"]);
         ns
     }
@@ -188,19 +198,58 @@ fn curl_speaks_h1_h2c_and_tls_h2_to_paf_on_the_stack_and_ping_is_answered() {
     let dir = TempDir::new("tcpip-tap");
     let cert = dir.join("cert.pem");
     let cert_arg = cert.to_str().expect("a UTF-8 temporary path");
-    let _stack = serve(&ns, &["--cidr", &format!("{STACK}/24"), "--cert-out", cert_arg]);
+    let _stack = serve(
+        &ns,
+        &["--cidr", &format!("{STACK}/24"), "--cert-out", cert_arg],
+    );
 
     let out = run_in(&ns.0, &ping, &["-c", "3", "-W", "5", STACK]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains(" 0% packet loss"), "{text}");
+    assert!(
+        out.status.success() && text.contains(" 0% packet loss"),
+        "{text}"
+    );
 
-    let h1 = curl(&ns, &curl_bin, &["--http1.1", "-w", "\n%{http_version} %{size_download}", &format!("http://{STACK}/bytes/1000000")]);
-    assert!(h1.ends_with("\n1.1 1000000"), "{}", &h1[h1.len().saturating_sub(40)..]);
-    let h2c = curl(&ns, &curl_bin, &["--http2-prior-knowledge", &format!("http://{STACK}/")]);
+    let h1 = curl(
+        &ns,
+        &curl_bin,
+        &[
+            "--http1.1",
+            "-w",
+            "\n%{http_version} %{size_download}",
+            &format!("http://{STACK}/bytes/1000000"),
+        ],
+    );
+    assert!(
+        h1.ends_with("\n1.1 1000000"),
+        "{}",
+        &h1[h1.len().saturating_sub(40)..]
+    );
+    let h2c = curl(
+        &ns,
+        &curl_bin,
+        &["--http2-prior-knowledge", &format!("http://{STACK}/")],
+    );
     assert!(h2c.contains("over HTTP/2.0"), "{h2c}");
     let resolve = format!("tcpip.test:443:{STACK}");
-    let tls = curl(&ns, &curl_bin, &["--http2", "--cacert", cert_arg, "--resolve", &resolve, "-w", "\n%{http_version}", "https://tcpip.test/"]);
-    assert!(tls.contains("over HTTP/2.0") && tls.ends_with("\n2"), "{tls}");
+    let tls = curl(
+        &ns,
+        &curl_bin,
+        &[
+            "--http2",
+            "--cacert",
+            cert_arg,
+            "--resolve",
+            &resolve,
+            "-w",
+            "\n%{http_version}",
+            "https://tcpip.test/",
+        ],
+    );
+    assert!(
+        tls.contains("over HTTP/2.0") && tls.ends_with("\n2"),
+        "{tls}"
+    );
 }
 
 /// nginx in the namespace on the kernel's side, serving `hello.txt`.
@@ -238,9 +287,16 @@ fn pafs_client_on_the_stack_fetches_from_nginx_on_the_kernel_side() {
     }
     let ns = Netns::new("nginx");
     let _nginx = nginx(&ns, &nginx_bin);
-    let out = fetch(&ns, &["--cidr", &format!("{STACK}/24")], &format!("http://{KERNEL}:8080/hello.txt"));
+    let out = fetch(
+        &ns,
+        &["--cidr", &format!("{STACK}/24")],
+        &format!("http://{KERNEL}:8080/hello.txt"),
+    );
     assert!(out.starts_with("200 OK HTTP/1.1 over [\"tcpip\"]"), "{out}");
-    assert!(out.contains("Hello from nginx on the kernel's side!"), "{out}");
+    assert!(
+        out.contains("Hello from nginx on the kernel's side!"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -260,8 +316,17 @@ fn dhcp_and_dns_from_dnsmasq_bring_the_stack_to_nginx_by_name() {
     command
         .args(["netns", "exec", &ns.0])
         .arg(dnsmasq)
-        .args(["--keep-in-foreground", "--log-facility=-", "--conf-file=/dev/null"])
-        .args(["--interface=tap0", "--bind-interfaces", "--no-resolv", "--no-hosts"])
+        .args([
+            "--keep-in-foreground",
+            "--log-facility=-",
+            "--conf-file=/dev/null",
+        ])
+        .args([
+            "--interface=tap0",
+            "--bind-interfaces",
+            "--no-resolv",
+            "--no-hosts",
+        ])
         .arg("--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,1h")
         .arg(format!("--dhcp-option=option:router,{KERNEL}"))
         .arg(format!("--dhcp-option=option:dns-server,{KERNEL}"))
@@ -272,7 +337,10 @@ fn dhcp_and_dns_from_dnsmasq_bring_the_stack_to_nginx_by_name() {
         .unwrap_or_else(|stderr| panic!("dnsmasq did not start: {stderr}"));
 
     let out = fetch(&ns, &["--dhcp"], "http://web.test:8080/hello.txt");
-    assert!(out.contains("Hello from nginx on the kernel's side!"), "{out}");
+    assert!(
+        out.contains("Hello from nginx on the kernel's side!"),
+        "{out}"
+    );
     let leases = std::fs::read_to_string(&leases).expect("dnsmasq wrote its leases");
     assert!(leases.contains("10.77.0."), "no lease given: {leases}");
 }

@@ -47,7 +47,11 @@ impl FromStr for Cidr {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<Cidr, Error> {
-        let bad = || Error::config(format!("`{text}` is not ADDRESS/PREFIX (10.0.0.2/24, fd00::2/64)"));
+        let bad = || {
+            Error::config(format!(
+                "`{text}` is not ADDRESS/PREFIX (10.0.0.2/24, fd00::2/64)"
+            ))
+        };
         let (addr, prefix) = text.split_once('/').ok_or_else(bad)?;
         let addr = addr.parse().map_err(|_| bad())?;
         let prefix = prefix.parse().map_err(|_| bad())?;

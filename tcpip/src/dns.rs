@@ -21,7 +21,9 @@ impl Drop for Query<'_> {
         if let Some(handle) = self.handle.take() {
             let mut core = self.stack.shared.lock();
             let dns = core.dns;
-            core.sockets.get_mut::<dns::Socket>(dns).cancel_query(handle);
+            core.sockets
+                .get_mut::<dns::Socket>(dns)
+                .cancel_query(handle);
         }
     }
 }

@@ -116,7 +116,9 @@ impl Stack {
             &tcp::ENDPOINT,
             (req(&keys::ADDRS), req(&keys::PORT)),
             |(addrs, port)| async move {
-                let addrs = addrs.into_iter().map(|ip| std::net::SocketAddr::new(ip, port));
+                let addrs = addrs
+                    .into_iter()
+                    .map(|ip| std::net::SocketAddr::new(ip, port));
                 Ok::<_, std::convert::Infallible>(Some(TcpEndpoint::new(addrs)))
             },
         );

@@ -35,7 +35,10 @@ async fn check_pattern(stream: &mut (impl AsyncReadExt + Unpin)) -> io::Result<u
             return Ok(received);
         }
         pattern(received, &mut expected[..n]);
-        assert!(buf[..n] == expected[..n], "corrupt data at offset {received}");
+        assert!(
+            buf[..n] == expected[..n],
+            "corrupt data at offset {received}"
+        );
         received += n as u64;
     }
 }
@@ -98,7 +101,10 @@ async fn loss_and_reordering_still_deliver_intact_data() {
     tokio::time::timeout(Duration::from_secs(90), bad_link)
         .await
         .expect("256 KiB each way over a bad link within 90 s");
-    eprintln!("256 KiB each way over the bad link in {:?}", started.elapsed());
+    eprintln!(
+        "256 KiB each way over the bad link in {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -111,16 +117,23 @@ async fn ipv6_connects_and_half_close_keeps_reading() {
         assert!(peer.is_ipv6());
         let mut request = Vec::new();
         // Reads to the client's FIN, then answers on the half still open.
-        stream.read_to_end(&mut request).await.expect("reads to FIN");
+        stream
+            .read_to_end(&mut request)
+            .await
+            .expect("reads to FIN");
         stream.write_all(&request).await.expect("answers");
         stream.shutdown().await.expect("closes");
     });
-    let mut stream = prompt("connect", client.connect(addr)).await.expect("connects");
+    let mut stream = prompt("connect", client.connect(addr))
+        .await
+        .expect("connects");
     assert_eq!(stream.peer_addr(), addr);
     stream.write_all(b"ping over v6").await.expect("writes");
     stream.shutdown().await.expect("half-closes");
     let mut answer = Vec::new();
-    prompt("the answer", stream.read_to_end(&mut answer)).await.expect("reads");
+    prompt("the answer", stream.read_to_end(&mut answer))
+        .await
+        .expect("reads");
     assert_eq!(answer, b"ping over v6");
     echo.await.expect("the server task");
 }
@@ -133,14 +146,19 @@ async fn a_reset_is_an_error_not_the_end_of_the_stream() {
     let (mut accepted, _) = listener.accept().await.expect("a connection");
     accepted.write_all(b"before").await.expect("writes");
     let mut first = [0u8; 6];
-    prompt("data", stream.read_exact(&mut first)).await.expect("reads");
+    prompt("data", stream.read_exact(&mut first))
+        .await
+        .expect("reads");
     accepted.abort();
     let mut rest = Vec::new();
     let err = prompt("the reset", stream.read_to_end(&mut rest))
         .await
         .expect_err("a reset is not an end of stream");
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
-    let err = stream.write_all(b"after").await.expect_err("writing after a reset fails");
+    let err = stream
+        .write_all(b"after")
+        .await
+        .expect_err("writing after a reset fails");
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
 }
 
@@ -149,11 +167,15 @@ async fn a_closed_port_refuses_and_a_silent_address_times_out() {
     let (client, _server) = pair(MemLinkConfig::default(), |c| {
         c.connect_timeout(Duration::from_millis(500))
     });
-    let err = prompt("refusal", client.connect(server_addr(9))).await.expect_err("nothing listens");
+    let err = prompt("refusal", client.connect(server_addr(9)))
+        .await
+        .expect_err("nothing listens");
     assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
     // Nobody has 10.0.0.3: ARP goes unanswered.
     let silent = "10.0.0.3:80".parse().expect("a socket address literal");
-    let err = prompt("timeout", client.connect(silent)).await.expect_err("nobody answers");
+    let err = prompt("timeout", client.connect(silent))
+        .await
+        .expect_err("nobody answers");
     assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
     let far = "192.0.2.1:80".parse().expect("a socket address literal");
     let err = client.connect(far).await.expect_err("no gateway");

@@ -1,7 +1,7 @@
 //! Two links joined in memory.
 
-use std::collections::{BinaryHeap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -122,7 +122,9 @@ impl Queue {
 
 fn lock(pipe: &Pipe) -> MutexGuard<'_, Queue> {
     // A panic while holding the lock leaves a queue of whole frames: still usable.
-    pipe.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pipe.queue
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemLink {
@@ -145,7 +147,9 @@ impl MemLink {
     }
 
     fn wait_until(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {
-        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
         if sleep.deadline() != at {
             sleep.as_mut().reset(at);
         }
@@ -200,7 +204,10 @@ impl Link for MemLink {
 
     fn send(&mut self, frame: Vec<u8>) -> io::Result<()> {
         if frame.len() > self.caps().max_frame() {
-            tracing::debug!(len = frame.len(), "tcpip: mem link drops a frame over its MTU");
+            tracing::debug!(
+                len = frame.len(),
+                "tcpip: mem link drops a frame over its MTU"
+            );
             return Ok(());
         }
         if self.config.loss > 0.0 && self.rng.unit() < self.config.loss {

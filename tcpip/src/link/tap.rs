@@ -62,7 +62,9 @@ impl TapLink {
             .up()
             .build()
             .map_err(|e| fail(e.into()))?;
-        let tun = tuns.pop().ok_or_else(|| fail("tokio-tun gave no queue".into()))?;
+        let tun = tuns
+            .pop()
+            .ok_or_else(|| fail("tokio-tun gave no queue".into()))?;
         Ok(TapLink {
             tun: TunDebug(tun),
             mtu,

@@ -167,9 +167,10 @@ impl Core {
 
     /// Whether a socket of the listener is in LISTEN, free for a new peer.
     fn has_room(&self, listening: &Listening) -> bool {
-        listening.armed.iter().any(|handle| {
-            self.sockets.get::<tcp::Socket>(*handle).state() == tcp::State::Listen
-        })
+        listening
+            .armed
+            .iter()
+            .any(|handle| self.sockets.get::<tcp::Socket>(*handle).state() == tcp::State::Listen)
     }
 
     /// Holds a SYN the listener has no room for; a repeated SYN replaces

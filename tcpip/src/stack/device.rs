@@ -67,7 +67,7 @@ impl phy::Device for Frames {
     }
 
     fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        (self.tx.len() < TX_QUEUE).then(|| TxToken(&mut self.tx))
+        (self.tx.len() < TX_QUEUE).then_some(TxToken(&mut self.tx))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -155,6 +155,9 @@ mod tests {
         assert_eq!(syn_of(&ipv4_tcp(0x12), Medium::Ethernet), None);
         assert_eq!(syn_of(&ipv4_tcp(0x10), Medium::Ethernet), None);
         assert_eq!(syn_of(&ipv4_tcp(0x02)[..30], Medium::Ethernet), None);
-        assert_eq!(syn_of(&ipv4_tcp(0x02)[14..], Medium::Ip).map(|s| s.dst.port()), Some(80));
+        assert_eq!(
+            syn_of(&ipv4_tcp(0x02)[14..], Medium::Ip).map(|s| s.dst.port()),
+            Some(80)
+        );
     }
 }

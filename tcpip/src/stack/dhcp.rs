@@ -40,14 +40,20 @@ impl Core {
                 // Just removed: the table has room.
                 let _ = self.iface.routes_mut().add_default_ipv4_route(router);
             }
-            servers.extend(dns_servers.into_iter().map(|ip| IpAddress::from(IpAddr::V4(ip))));
+            servers.extend(
+                dns_servers
+                    .into_iter()
+                    .map(|ip| IpAddress::from(IpAddr::V4(ip))),
+            );
         } else {
             tracing::info!("tcpip: the DHCP lease is gone");
         }
         servers.truncate(4);
         self.dns_servers = servers.len();
         let dns = self.dns;
-        self.sockets.get_mut::<dns::Socket>(dns).update_servers(&servers);
+        self.sockets
+            .get_mut::<dns::Socket>(dns)
+            .update_servers(&servers);
         Some(self.iface.ip_addrs().iter().map(cidr_of).collect())
     }
 }

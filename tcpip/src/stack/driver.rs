@@ -108,7 +108,9 @@ impl<L: Link> Driver<L> {
             }
         }
         core.iface.poll_maintenance(now);
-        while core.iface.poll_egress(now, &mut self.frames, &mut core.sockets)
+        while core
+            .iface
+            .poll_egress(now, &mut self.frames, &mut core.sockets)
             == PollResult::SocketStateChanged
             && self.frames.tx.len() < super::device::TX_QUEUE
         {}

@@ -107,7 +107,9 @@ impl Shared {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
         // Every step leaves the sockets consistent: a panic elsewhere while
         // holding the lock does not make them unusable.
-        self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Wakes the driver: a socket has something to send, or room to receive.
@@ -175,10 +177,13 @@ impl Stack {
     pub async fn ipv4(&self) -> std::net::Ipv4Addr {
         let mut watch = self.shared.addresses.subscribe();
         loop {
-            let found = watch.borrow_and_update().iter().find_map(|c| match c.addr() {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            });
+            let found = watch
+                .borrow_and_update()
+                .iter()
+                .find_map(|c| match c.addr() {
+                    IpAddr::V4(v4) => Some(v4),
+                    IpAddr::V6(_) => None,
+                });
             if let Some(v4) = found {
                 return v4;
             }
@@ -231,7 +236,9 @@ fn configure(iface: &mut Interface, config: &Config) -> Result<(), Error> {
             IpAddr::V6(v6) => iface.routes_mut().add_default_ipv6_route(*v6).map(drop),
         };
         if added.is_err() {
-            return Err(Error::config(format!("cannot add the route to gateway {gateway}")));
+            return Err(Error::config(format!(
+                "cannot add the route to gateway {gateway}"
+            )));
         }
     }
     Ok(())

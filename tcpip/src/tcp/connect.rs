@@ -73,7 +73,10 @@ impl Stack {
             Ok(Err(err)) => Err(err),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("connecting to {addr} timed out after {} ms", timeout.as_millis()),
+                format!(
+                    "connecting to {addr} timed out after {} ms",
+                    timeout.as_millis()
+                ),
             )),
         }
     }
@@ -89,9 +92,9 @@ impl Stack {
                 ),
             ));
         }
-        let port = core.ephemeral_port().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::AddrNotAvailable, "no free local port")
-        })?;
+        let port = core
+            .ephemeral_port()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no free local port"))?;
         let mut socket = core.tcp_socket();
         let core = &mut *core;
         match socket.connect(core.iface.context(), addr, port) {

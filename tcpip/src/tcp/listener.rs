@@ -33,7 +33,9 @@ pub struct TcpListener {
 
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener").field("addr", &self.addr).finish()
+        f.debug_struct("TcpListener")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::convert::Infallible;
 
-use conduit::listener::{Identity, TlsAcceptor, TlsListener};
 use conduit::Destination;
+use conduit::listener::{Identity, TlsAcceptor, TlsListener};
 use conduit::serve::Server;
 use http::{Request, Response};
 use paf::Body;
