@@ -41,7 +41,9 @@ struct Options {
 
 impl Options {
     fn wants(&self, name: &str) -> bool {
-        self.only.as_ref().is_none_or(|only| name.contains(only.as_str()))
+        self.only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
     }
 
     /// Runs `f` for the rounds and prints its row, if `--only` selects it.
@@ -184,8 +186,14 @@ fn mem_pair(mtu: usize, skip_checksums: bool) -> Result<(Stack, Stack), BoxError
         ..MemLinkConfig::default()
     };
     let (a, b) = MemLink::pair(link);
-    let client = Stack::new(a, Config::new().address("10.0.0.1/24".parse()?).backlog(1024))?;
-    let server = Stack::new(b, Config::new().address("10.0.0.2/24".parse()?).backlog(1024))?;
+    let client = Stack::new(
+        a,
+        Config::new().address("10.0.0.1/24".parse()?).backlog(1024),
+    )?;
+    let server = Stack::new(
+        b,
+        Config::new().address("10.0.0.2/24".parse()?).backlog(1024),
+    )?;
     Ok((client, server))
 }
 
@@ -236,7 +244,11 @@ async fn loopback_rate(total: usize) -> Result<f64, BoxError> {
 /// Resident memory of this process, in bytes.
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -264,7 +276,11 @@ async fn idle_rss(count: usize) -> Result<f64, BoxError> {
 
 fn row(name: &str, values: Vec<f64>, unit: &str) {
     let shown: Vec<String> = values.iter().map(|v| format!("{v:.2}")).collect();
-    println!("| {name} | {:.2} {unit} | {} |", median(values), shown.join(", "));
+    println!(
+        "| {name} | {:.2} {unit} | {} |",
+        median(values),
+        shown.join(", ")
+    );
 }
 
 async fn repeat<F, Fut>(rounds: usize, mut f: F) -> Result<Vec<f64>, BoxError>
@@ -291,10 +307,17 @@ async fn local(o: &Options) -> Result<(), BoxError> {
     let gib = o.bytes as f64 / (1u64 << 30) as f64;
     let name = format!("bulk {gib:.0} GiB, kernel loopback");
     o.run(&name, "Gbit/s", || loopback_bulk(o.bytes)).await?;
-    for (mtu, skip) in [(1500, false), (1500, true), (9000, false), (65535, false), (65535, true)] {
+    for (mtu, skip) in [
+        (1500, false),
+        (1500, true),
+        (9000, false),
+        (65535, false),
+        (65535, true),
+    ] {
         let checksums = if skip { ", no checksums" } else { "" };
         let name = format!("bulk {gib:.0} GiB, two stacks in memory, MTU {mtu}{checksums}");
-        o.run(&name, "Gbit/s", || mem_bulk(mtu, skip, o.bytes)).await?;
+        o.run(&name, "Gbit/s", || mem_bulk(mtu, skip, o.bytes))
+            .await?;
     }
     let name = format!("{} connections, kernel loopback", o.conns);
     o.run(&name, "conn/s", || loopback_rate(o.conns)).await?;
@@ -306,7 +329,10 @@ async fn local(o: &Options) -> Result<(), BoxError> {
 /// 10.77.0.1; the kernel connects to the stack and back.
 async fn tap_child(o: &Options) -> Result<(), BoxError> {
     let tap = TapLink::open_with_mtu("tap0", 1500)?;
-    let stack = Stack::new(tap, Config::new().address("10.77.0.2/24".parse()?).backlog(1024))?;
+    let stack = Stack::new(
+        tap,
+        Config::new().address("10.77.0.2/24".parse()?).backlog(1024),
+    )?;
     let at_stack: SocketAddr = "10.77.0.2:9".parse()?;
     let gib = o.bytes as f64 / (1u64 << 30) as f64;
     let mut listener = stack.listen(at_stack)?;
@@ -316,7 +342,11 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         let (rx, _) = listener.accept().await?;
         values.push(bulk(tx, rx, o.bytes).await?);
     }
-    row(&format!("bulk {gib:.0} GiB over TAP, kernel to stack"), values, "Gbit/s");
+    row(
+        &format!("bulk {gib:.0} GiB over TAP, kernel to stack"),
+        values,
+        "Gbit/s",
+    );
     let kernel = tokio::net::TcpListener::bind("10.77.0.1:9").await?;
     let mut values = Vec::new();
     for _ in 0..o.rounds {
@@ -324,7 +354,11 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         let (rx, _) = kernel.accept().await?;
         values.push(bulk(tx, rx, o.bytes).await?);
     }
-    row(&format!("bulk {gib:.0} GiB over TAP, stack to kernel"), values, "Gbit/s");
+    row(
+        &format!("bulk {gib:.0} GiB over TAP, stack to kernel"),
+        values,
+        "Gbit/s",
+    );
     let rate_addr: SocketAddr = "10.77.0.2:7".parse()?;
     let mut rate_listener = stack.listen(rate_addr)?;
     tokio::spawn(async move {
@@ -333,7 +367,11 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         }
     });
     let values = repeat(o.rounds, || conn_rate(KernelTo(rate_addr), o.conns)).await?;
-    row(&format!("{} connections over TAP, kernel to stack", o.conns), values, "conn/s");
+    row(
+        &format!("{} connections over TAP, kernel to stack", o.conns),
+        values,
+        "conn/s",
+    );
     Ok(())
 }
 
@@ -359,7 +397,12 @@ fn tap(o: &Options) -> Result<(), BoxError> {
             .args(["netns", "exec", &ns])
             .arg(std::env::current_exe()?)
             .args(["--tap-child", "--bytes", &o.bytes.to_string()])
-            .args(["--conns", &o.conns.to_string(), "--rounds", &o.rounds.to_string()])
+            .args([
+                "--conns",
+                &o.conns.to_string(),
+                "--rounds",
+                &o.rounds.to_string(),
+            ])
             .status()?;
         if !status.success() {
             return Err("the TAP run failed".into());

@@ -72,6 +72,8 @@ pub struct MemLink {
     config: MemLinkConfig,
     rng: Rng,
     sleep: Option<Pin<Box<Sleep>>>,
+    /// The arrival time of frames without delay, never read.
+    epoch: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -140,10 +142,16 @@ impl MemLink {
             rng: Rng::new(seed),
             config: config.clone(),
             sleep: None,
+            epoch: Instant::now(),
         };
         let a = end(&ab, &ba, config.seed);
         let b = end(&ba, &ab, config.seed ^ 0x9e37_79b9_7f4a_7c15);
         (a, b)
+    }
+
+    /// Whether frames arrive at once: no delay, no jitter.
+    fn immediate(&self) -> bool {
+        self.config.delay.is_zero() && self.config.jitter.is_zero()
     }
 
     fn wait_until(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {
@@ -170,9 +178,19 @@ impl Link for MemLink {
         loop {
             let due = {
                 let mut queue = lock(&self.rx);
-                if let Some(frame) = queue.pop_due(Instant::now()) {
+                let full = queue.len() >= self.config.queue;
+                let frame = if self.immediate() {
+                    // No delay: no clock to read.
+                    queue.fifo.pop_front().map(|(_, frame)| frame)
+                } else {
+                    queue.pop_due(Instant::now())
+                };
+                if let Some(frame) = frame {
                     drop(queue);
-                    self.rx.writable.wake();
+                    // Only a full queue can have a sender waiting.
+                    if full {
+                        self.rx.writable.wake();
+                    }
                     return Poll::Ready(Ok(frame));
                 }
                 self.rx.readable.register(cx.waker());
@@ -211,6 +229,17 @@ impl Link for MemLink {
             return Ok(());
         }
         if self.config.loss > 0.0 && self.rng.unit() < self.config.loss {
+            return Ok(());
+        }
+        if self.immediate() {
+            let mut queue = lock(&self.tx);
+            let was_empty = queue.len() == 0;
+            queue.fifo.push_back((self.epoch, frame));
+            drop(queue);
+            // A receiver waits only on an empty queue.
+            if was_empty {
+                self.tx.readable.wake();
+            }
             return Ok(());
         }
         let mut at = Instant::now() + self.config.delay;

@@ -18,6 +18,10 @@ use crate::rng::Rng;
 /// How long a dropped connection may take to close before it is reset.
 const LINGER: Duration = Duration::from_secs(30);
 
+/// How many closed sockets are kept to be used again: a new socket's
+/// buffers cost an allocation and zeroing, a closed one's are ready.
+const SPARE_SOCKETS: usize = 64;
+
 /// How many SYNs past its backlog a listener holds, to answer as soon as
 /// the application makes room; past that, SYNs are dropped and the peer
 /// repeats them.
@@ -51,6 +55,8 @@ pub(crate) struct Core {
     /// Connections whose stream was dropped, closing, with the time by which
     /// they are reset if not closed.
     orphans: Vec<(SocketHandle, Instant)>,
+    /// Closed sockets with nothing left to send, ready for a new connection.
+    spare: Vec<SocketHandle>,
     pub(crate) dhcp: Option<SocketHandle>,
     pub(crate) dns: SocketHandle,
     /// How many servers the DNS socket asks.
@@ -73,6 +79,7 @@ impl Core {
             listeners: HashMap::new(),
             next_listener: 1,
             orphans: Vec::new(),
+            spare: Vec::new(),
             dhcp,
             dns,
             dns_servers: config.dns_servers.len(),
@@ -81,14 +88,32 @@ impl Core {
         }
     }
 
-    /// A new TCP socket with the configured buffers and options.
-    pub(crate) fn tcp_socket(&self) -> tcp::Socket<'static> {
-        let rx = tcp::SocketBuffer::new(vec![0; self.config.rx_buffer]);
-        let tx = tcp::SocketBuffer::new(vec![0; self.config.tx_buffer]);
-        let mut socket = tcp::Socket::new(rx, tx);
-        socket.set_nagle_enabled(self.config.nagle);
-        socket.set_timeout(Some(self.config.connect_timeout.into()));
-        socket
+    /// A closed TCP socket in the set, with the configured options: a spare
+    /// one, or a new one with the configured buffers.
+    pub(crate) fn socket(&mut self) -> SocketHandle {
+        let handle = match self.spare.pop() {
+            Some(handle) => handle,
+            None => {
+                let rx = tcp::SocketBuffer::new(vec![0; self.config.rx_buffer]);
+                let tx = tcp::SocketBuffer::new(vec![0; self.config.tx_buffer]);
+                self.sockets.add(tcp::Socket::new(rx, tx))
+            }
+        };
+        let (nagle, timeout) = (self.config.nagle, self.config.connect_timeout);
+        let socket = self.tcp(handle);
+        socket.set_nagle_enabled(nagle);
+        socket.set_timeout(Some(timeout.into()));
+        socket.set_keep_alive(None);
+        handle
+    }
+
+    /// Keeps a closed socket for a later connection, or frees it.
+    pub(crate) fn release(&mut self, handle: SocketHandle) {
+        if self.spare.len() < SPARE_SOCKETS {
+            self.spare.push(handle);
+        } else {
+            self.sockets.remove(handle);
+        }
     }
 
     /// Options for a connection once established: no handshake timeout.
@@ -246,7 +271,7 @@ impl Core {
                 tcp::State::SynReceived => index += 1,
                 tcp::State::Closed => {
                     listening.armed.swap_remove(index);
-                    self.sockets.remove(handle);
+                    self.orphans.push((handle, Instant::from_millis(0)));
                 }
                 _ => {
                     listening.armed.swap_remove(index);
@@ -263,20 +288,22 @@ impl Core {
         let room = listening.armed.len() + listening.ready.len() < listening.backlog;
         let addr = listening.addr;
         if !armed_listen && room {
-            let mut socket = self.tcp_socket();
+            let handle = self.socket();
             // The unspecified address of either family takes every address.
             let endpoint = IpListenEndpoint {
                 addr: (!addr.ip().is_unspecified()).then(|| addr.ip().into()),
                 port: addr.port(),
             };
-            match socket.listen(endpoint) {
+            match self.tcp(handle).listen(endpoint) {
                 Ok(()) => {
-                    let handle = self.sockets.add(socket);
                     if let Some(listening) = self.listeners.get_mut(&id) {
                         listening.armed.push(handle);
                     }
                 }
-                Err(err) => tracing::warn!(%addr, ?err, "tcpip: cannot arm a listening socket"),
+                Err(err) => {
+                    tracing::warn!(%addr, ?err, "tcpip: cannot arm a listening socket");
+                    self.release(handle);
+                }
             }
         }
         for handle in promoted {
@@ -284,35 +311,33 @@ impl Core {
         }
     }
 
-    /// Takes a dropped stream's socket: closes it gracefully, or frees it at
-    /// once when it is already closed.
+    /// Takes a dropped stream's socket: closes it gracefully; it is freed
+    /// once closed.
     pub(crate) fn orphan(&mut self, handle: SocketHandle, now: Instant) {
-        let socket = self.tcp(handle);
-        socket.close();
-        if socket.state() == tcp::State::Closed {
-            self.sockets.remove(handle);
-        } else {
-            self.orphans.push((handle, now + LINGER.into()));
-        }
+        self.tcp(handle).close();
+        self.orphans.push((handle, now + LINGER.into()));
     }
 
-    /// Frees closed orphans, and resets those that took too long.
+    /// Frees closed orphans, and resets those that took too long. A socket
+    /// in TIME-WAIT is reset to be used again: its peer has closed too.
     pub(crate) fn reap(&mut self, now: Instant) {
-        let sockets = &mut self.sockets;
-        self.orphans.retain(|(handle, deadline)| {
-            let socket = sockets.get_mut::<tcp::Socket>(*handle);
+        let mut index = 0;
+        while index < self.orphans.len() {
+            let (handle, deadline) = self.orphans[index];
+            let socket = self.sockets.get_mut::<tcp::Socket>(handle);
             match socket.state() {
-                tcp::State::Closed | tcp::State::TimeWait => {
-                    sockets.remove(*handle);
-                    false
+                // Freed once its reset, if any, is sent.
+                tcp::State::Closed if socket.remote_endpoint().is_none() => {
+                    self.orphans.swap_remove(index);
+                    self.release(handle);
+                    continue;
                 }
-                _ if *deadline <= now => {
-                    // Freed at the next step, after the reset is sent.
-                    socket.abort();
-                    true
-                }
-                _ => true,
+                tcp::State::Closed => {}
+                tcp::State::TimeWait => socket.abort(),
+                _ if deadline <= now => socket.abort(),
+                _ => {}
             }
-        });
+            index += 1;
+        }
     }
 }

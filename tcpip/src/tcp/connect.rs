@@ -95,10 +95,15 @@ impl Stack {
         let port = core
             .ephemeral_port()
             .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no free local port"))?;
-        let mut socket = core.tcp_socket();
+        let handle = core.socket();
         let core = &mut *core;
-        match socket.connect(core.iface.context(), addr, port) {
-            Ok(()) => Ok(core.sockets.add(socket)),
+        let socket = core.sockets.get_mut::<tcp::Socket>(handle);
+        let result = socket.connect(core.iface.context(), addr, port);
+        if result.is_err() {
+            core.release(handle);
+        }
+        match result {
+            Ok(()) => Ok(handle),
             Err(ConnectError::Unaddressable) => Err(io::Error::new(
                 io::ErrorKind::NetworkUnreachable,
                 format!("no route to {addr}: the stack has no address of its family"),
