@@ -10,9 +10,11 @@
 //!
 //! Options: `--bytes N` (bulk transfer size, default 2 GiB), `--conns N`
 //! (connections per connection-rate run, default 5000), `--tap` (also TAP:
-//! needs root and `/dev/net/tun`), `--rounds N` (default 3, median shown).
-//! The TAP part runs in a network namespace the bench makes and deletes:
-//! it runs itself there with `--tap-child`.
+//! needs root and `/dev/net/tun`), `--rounds N` (default 3, median shown),
+//! `--only TEXT` (only the runs whose name contains TEXT; TAP runs are not
+//! filtered). The TAP part runs in a network namespace the bench makes and
+//! deletes, with MTU 1500 then 9000 on both sides: it runs itself there
+//! with `--tap-child --mtu N`.
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ struct Options {
     rounds: usize,
     tap: bool,
     tap_child: bool,
+    /// The TAP device's MTU, in the TAP child.
+    mtu: usize,
     /// Only the runs whose name contains this.
     only: Option<String>,
 }
@@ -66,6 +70,7 @@ fn options() -> Result<Options, BoxError> {
         rounds: 3,
         tap: false,
         tap_child: false,
+        mtu: 1500,
         only: None,
     };
     let mut args = std::env::args().skip(1);
@@ -76,6 +81,7 @@ fn options() -> Result<Options, BoxError> {
             "--bytes" => o.bytes = args.next().ok_or("--bytes N")?.parse()?,
             "--conns" => o.conns = args.next().ok_or("--conns N")?.parse()?,
             "--rounds" => o.rounds = args.next().ok_or("--rounds N")?.parse()?,
+            "--mtu" => o.mtu = args.next().ok_or("--mtu N")?.parse()?,
             "--only" => o.only = Some(args.next().ok_or("--only TEXT")?),
             _ => return Err(format!("unknown option {flag}").into()),
         }
@@ -328,13 +334,12 @@ async fn local(o: &Options) -> Result<(), BoxError> {
 /// Inside the namespace: a stack on tap0 at 10.77.0.2, the kernel at
 /// 10.77.0.1; the kernel connects to the stack and back.
 async fn tap_child(o: &Options) -> Result<(), BoxError> {
-    let tap = TapLink::open_with_mtu("tap0", 1500)?;
-    let stack = Stack::new(
-        tap,
-        Config::new().address("10.77.0.2/24".parse()?).backlog(1024),
-    )?;
-    let at_stack: SocketAddr = "10.77.0.2:9".parse()?;
+    let tap = TapLink::open_with_mtu("tap0", o.mtu)?;
+    let config = Config::new().address("10.77.0.2/24".parse()?).backlog(1024);
+    let stack = Stack::new(tap, config)?;
     let gib = o.bytes as f64 / (1u64 << 30) as f64;
+    let prefix = format!("bulk {gib:.0} GiB over TAP, MTU {}", o.mtu);
+    let at_stack: SocketAddr = "10.77.0.2:9".parse()?;
     let mut listener = stack.listen(at_stack)?;
     let mut values = Vec::new();
     for _ in 0..o.rounds {
@@ -342,11 +347,7 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         let (rx, _) = listener.accept().await?;
         values.push(bulk(tx, rx, o.bytes).await?);
     }
-    row(
-        &format!("bulk {gib:.0} GiB over TAP, kernel to stack"),
-        values,
-        "Gbit/s",
-    );
+    row(&format!("{prefix}, kernel to stack"), values, "Gbit/s");
     let kernel = tokio::net::TcpListener::bind("10.77.0.1:9").await?;
     let mut values = Vec::new();
     for _ in 0..o.rounds {
@@ -354,11 +355,14 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         let (rx, _) = kernel.accept().await?;
         values.push(bulk(tx, rx, o.bytes).await?);
     }
-    row(
-        &format!("bulk {gib:.0} GiB over TAP, stack to kernel"),
-        values,
-        "Gbit/s",
-    );
+    row(&format!("{prefix}, stack to kernel"), values, "Gbit/s");
+    if o.mtu == 1500 {
+        tap_rate(o, &stack).await?;
+    }
+    Ok(())
+}
+
+async fn tap_rate(o: &Options, stack: &Stack) -> Result<(), BoxError> {
     let rate_addr: SocketAddr = "10.77.0.2:7".parse()?;
     let mut rate_listener = stack.listen(rate_addr)?;
     tokio::spawn(async move {
@@ -367,11 +371,8 @@ async fn tap_child(o: &Options) -> Result<(), BoxError> {
         }
     });
     let values = repeat(o.rounds, || conn_rate(KernelTo(rate_addr), o.conns)).await?;
-    row(
-        &format!("{} connections over TAP, kernel to stack", o.conns),
-        values,
-        "conn/s",
-    );
+    let name = format!("{} connections over TAP, kernel to stack", o.conns);
+    row(&name, values, "conn/s");
     Ok(())
 }
 
@@ -393,19 +394,22 @@ fn tap(o: &Options) -> Result<(), BoxError> {
         ip(&["-n", &ns, "tuntap", "add", "dev", "tap0", "mode", "tap"])?;
         ip(&["-n", &ns, "addr", "add", "10.77.0.1/24", "dev", "tap0"])?;
         ip(&["-n", &ns, "link", "set", "tap0", "up"])?;
-        let status = Command::new("ip")
-            .args(["netns", "exec", &ns])
-            .arg(std::env::current_exe()?)
-            .args(["--tap-child", "--bytes", &o.bytes.to_string()])
-            .args([
-                "--conns",
-                &o.conns.to_string(),
-                "--rounds",
-                &o.rounds.to_string(),
-            ])
-            .status()?;
-        if !status.success() {
-            return Err("the TAP run failed".into());
+        for mtu in ["1500", "9000"] {
+            ip(&["-n", &ns, "link", "set", "tap0", "mtu", mtu])?;
+            let (bytes, conns, rounds) = (
+                o.bytes.to_string(),
+                o.conns.to_string(),
+                o.rounds.to_string(),
+            );
+            let status = Command::new("ip")
+                .args(["netns", "exec", &ns])
+                .arg(std::env::current_exe()?)
+                .args(["--tap-child", "--mtu", mtu, "--bytes", &bytes])
+                .args(["--conns", &conns, "--rounds", &rounds])
+                .status()?;
+            if !status.success() {
+                return Err("the TAP run failed".into());
+            }
         }
         Ok(())
     };
