@@ -6,82 +6,10 @@ mod support;
 use std::io;
 use std::time::Duration;
 
-use support::{pair, pattern, plain_pair, prompt, server_addr};
+use support::{both_ways, pair, plain_pair, prompt, server_addr};
 use tcpip::link::MemLinkConfig;
 use tcpip::{Config, TcpStream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// Sends `total` bytes of the pattern on `stream`.
-async fn send_pattern(stream: &mut (impl AsyncWriteExt + Unpin), total: u64) -> io::Result<()> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut sent = 0u64;
-    while sent < total {
-        let n = (total - sent).min(buf.len() as u64) as usize;
-        pattern(sent, &mut buf[..n]);
-        stream.write_all(&buf[..n]).await?;
-        sent += n as u64;
-    }
-    Ok(())
-}
-
-/// Reads to the end, checking the pattern; gives the length.
-async fn check_pattern(stream: &mut (impl AsyncReadExt + Unpin)) -> io::Result<u64> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut expected = vec![0u8; 64 * 1024];
-    let mut received = 0u64;
-    loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(received);
-        }
-        pattern(received, &mut expected[..n]);
-        assert!(
-            buf[..n] == expected[..n],
-            "corrupt data at offset {received}"
-        );
-        received += n as u64;
-    }
-}
-
-/// `total` bytes each way at once over one connection, checked byte by byte.
-async fn both_ways(client: &tcpip::Stack, server: &tcpip::Stack, port: u16, total: u64) {
-    let mut listener = server.listen(server_addr(port)).expect("a free port");
-    let accept = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.expect("a connection");
-        let (mut rd, mut wr) = tokio::io::split(stream);
-        let send = async {
-            send_pattern(&mut wr, total).await?;
-            wr.shutdown().await
-        };
-        let (sent, received) = tokio::join!(send, check_pattern(&mut rd));
-        sent.expect("the server sends");
-        received.expect("the server receives")
-    });
-    let stream = client.connect(server_addr(port)).await.expect("connects");
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let send = async {
-        send_pattern(&mut wr, total).await?;
-        wr.shutdown().await
-    };
-    let (sent, received) = tokio::join!(send, check_pattern(&mut rd));
-    sent.expect("the client sends");
-    assert_eq!(received.expect("the client receives"), total);
-    assert_eq!(accept.await.expect("the server task"), total);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_gibibyte_each_way_arrives_intact() {
-    let (client, server) = pair(
-        MemLinkConfig {
-            mtu: 9000,
-            ..MemLinkConfig::default()
-        },
-        |c| c,
-    );
-    let started = std::time::Instant::now();
-    prompt("1 GiB each way", both_ways(&client, &server, 9000, 1 << 30)).await;
-    eprintln!("1 GiB each way in {:?}", started.elapsed());
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loss_and_reordering_still_deliver_intact_data() {
