@@ -18,9 +18,14 @@ use testkit::{Daemon, TempDir, peer_tool};
 const KERNEL: &str = "10.77.0.1";
 const STACK: &str = "10.77.0.2";
 
-/// Whether the tests can make namespaces and TAP devices; a loud skip, or
-/// a failure under `PAF_REQUIRE_PEERS=1`, when they cannot.
+/// Whether the tests can make namespaces and TAP devices (`ip`, root,
+/// `/dev/net/tun`); a loud skip, or a failure under `PAF_REQUIRE_PEERS=1`,
+/// when they cannot.
 fn privileged() -> bool {
+    // Namespaces and TAP devices are made with iproute2's `ip`.
+    if peer_tool("ip").is_none() {
+        return false;
+    }
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -186,6 +191,16 @@ fn curl(ns: &Netns, curl: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `ping` from the kernel's side: three echoes, none lost.
+fn ping_answered(ns: &Netns, ping: &Path) {
+    let out = run_in(&ns.0, ping, &["-c", "3", "-W", "5", STACK]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(" 0% packet loss"),
+        "{text}"
+    );
+}
+
 #[test]
 fn curl_speaks_h1_h2c_and_tls_h2_to_paf_on_the_stack_and_ping_is_answered() {
     let (Some(curl_bin), Some(ping)) = (peer_tool("curl"), peer_tool("ping")) else {
@@ -203,13 +218,7 @@ fn curl_speaks_h1_h2c_and_tls_h2_to_paf_on_the_stack_and_ping_is_answered() {
         &["--cidr", &format!("{STACK}/24"), "--cert-out", cert_arg],
     );
 
-    let out = run_in(&ns.0, &ping, &["-c", "3", "-W", "5", STACK]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && text.contains(" 0% packet loss"),
-        "{text}"
-    );
-
+    ping_answered(&ns, &ping);
     let h1 = curl(
         &ns,
         &curl_bin,
