@@ -45,6 +45,20 @@ const MIMIC: &[&[&str]] = &[
     &["builtins"],
 ];
 
+/// tcpip, bottom first.
+const TCPIP: &[&[&str]] = &[
+    // The error type; the random draws.
+    &["error", "rng"],
+    // What a stack is configured with, and what carries its frames.
+    &["config", "link"],
+    // The interface, its sockets and the driver task.
+    &["stack"],
+    // What runs on the stack: TCP, DNS.
+    &["tcp", "dns"],
+    // mimic's protocol and derivation.
+    &["protocol"],
+];
+
 fn crate_src(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -78,6 +92,11 @@ fn conduit_runs_one_way() {
 #[test]
 fn mimic_runs_one_way() {
     assert_layered("mimic", MIMIC);
+}
+
+#[test]
+fn tcpip_runs_one_way() {
+    assert_layered("tcpip", TCPIP);
 }
 
 /// A copy of paf's layout where `body` names `h2`: the check must fail.
