@@ -114,7 +114,12 @@ pub(crate) fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> 
         Some(p) => Some(p.parse::<u16>().ok()?),
         None => None,
     };
-    Some((host.trim_end_matches('.').to_ascii_lowercase(), port))
+    // The root's dot goes, and with it a host made of dots only.
+    let host = host.trim_end_matches('.');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port))
 }
 
 impl FromStr for Target {
@@ -288,6 +293,20 @@ mod tests {
         }
         let bare: Target = "http://::1:80/x".parse().expect("a bare IPv6 address");
         assert_eq!((bare.host(), bare.port()), (Some("::1"), Some(80)));
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/conduit_target/dots-for-a-host`): a
+    /// host of dots lost them all as the root's dot, leaving an empty host.
+    #[test]
+    fn a_host_of_dots_only_is_refused() {
+        for uri in ["http://./", "http://user@.....:80/x", "https://.."] {
+            let err = uri.parse::<Target>().expect_err(uri);
+            assert!(err.to_string().ends_with("bad host or port"), "{err}");
+        }
+        let root: Target = "http://example.com./"
+            .parse()
+            .expect("a fully qualified name");
+        assert_eq!(root.host(), Some("example.com"));
     }
 
     #[test]
