@@ -70,7 +70,11 @@ fn request_round_trip() {
         (Method::PUT, b"http://a.example/x", Framing::Chunked),
         (Method::CONNECT, b"a.example:443", Framing::Empty),
         (Method::OPTIONS, b"*", Framing::Empty),
-        (Method::from_bytes(b"PURGE").unwrap(), b"/cache/x", Framing::Empty),
+        (
+            Method::from_bytes(b"PURGE").unwrap(),
+            b"/cache/x",
+            Framing::Empty,
+        ),
     ];
     for (method, target, framing) in cases {
         let head = RequestHeadOut {
