@@ -193,6 +193,21 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (`fuzz/corpus/conduit_endpoint/colon-in-host`):
+    /// `0.1.0.cp::1` was read as a host, shown as `[0.1.0.cp::1]`, which
+    /// does not read back. A colon outside brackets now belongs to a bare
+    /// IPv6 address or is refused.
+    #[test]
+    fn a_host_with_a_colon_is_an_ipv6_address_or_refused() {
+        for text in ["tcp://0.1.0.cp::1:2375", "tcp://a:b:80", "tls://h:1:443"] {
+            let err = text.parse::<Endpoint>().expect_err(text);
+            assert!(err.to_string().ends_with("expected host:port"), "{err}");
+        }
+        let bare: Endpoint = "tcp://::1:80".parse().expect("a bare IPv6 address");
+        assert_eq!(bare, Endpoint::tcp("::1", 80));
+        assert_eq!(bare.to_string().parse::<Endpoint>().ok(), Some(bare));
+    }
+
     #[test]
     fn rejects_bad_text_with_a_reason() {
         for (text, reason) in [

@@ -100,10 +100,13 @@ pub(crate) fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> 
             None => (authority, None),
         }
     };
+    // A colon outside brackets is only part of a bare IPv6 address: any
+    // other host with one could not be written back (`[a:b]` is no address).
     let valid_host = !host.is_empty()
         && host
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-._:".contains(c))
+        && (!host.contains(':') || host.parse::<std::net::Ipv6Addr>().is_ok());
     if !valid_host {
         return None;
     }
@@ -111,7 +114,12 @@ pub(crate) fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> 
         Some(p) => Some(p.parse::<u16>().ok()?),
         None => None,
     };
-    Some((host.trim_end_matches('.').to_ascii_lowercase(), port))
+    // The root's dot goes, and with it a host made of dots only.
+    let host = host.trim_end_matches('.');
+    if host.is_empty() {
+        return None;
+    }
+    Some((host.to_ascii_lowercase(), port))
 }
 
 impl FromStr for Target {
@@ -268,6 +276,37 @@ mod tests {
             assert_eq!(t.unix_path().and_then(|p| p.to_str()), *unix, "{uri}");
             assert_eq!(t.path_and_query(), *path, "{uri}");
         }
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/conduit_target/colon-in-host`): the
+    /// host `exaep.mlemlaxpe.com:2211111111111111111:128.0.0.1` was read,
+    /// and the endpoint made of it could not be written back.
+    #[test]
+    fn a_host_with_a_colon_is_an_ipv6_address_or_refused() {
+        for uri in [
+            "https://exaep.mlemlaxpe.com:2211111111111111111:128.0.0.1:8443",
+            "http://a:b:80/",
+            "http://user@h:1:2/",
+        ] {
+            let err = uri.parse::<Target>().expect_err(uri);
+            assert!(err.to_string().ends_with("bad host or port"), "{err}");
+        }
+        let bare: Target = "http://::1:80/x".parse().expect("a bare IPv6 address");
+        assert_eq!((bare.host(), bare.port()), (Some("::1"), Some(80)));
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/conduit_target/dots-for-a-host`): a
+    /// host of dots lost them all as the root's dot, leaving an empty host.
+    #[test]
+    fn a_host_of_dots_only_is_refused() {
+        for uri in ["http://./", "http://user@.....:80/x", "https://.."] {
+            let err = uri.parse::<Target>().expect_err(uri);
+            assert!(err.to_string().ends_with("bad host or port"), "{err}");
+        }
+        let root: Target = "http://example.com./"
+            .parse()
+            .expect("a fully qualified name");
+        assert_eq!(root.host(), Some("example.com"));
     }
 
     #[test]

@@ -51,6 +51,8 @@
 //! 4. [`server`]: serving connections in either protocol (ALPN, preface,
 //!    h2c); [`client`]: the pooled [`Client`], and [`client::conn`] for
 //!    one connection; [`respond`]: ready-made responses.
+//! 5. `fuzzing.rs`: entry points for the fuzz targets in `fuzz/`, compiled
+//!    only under `cfg(fuzzing)`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod date;
@@ -70,6 +72,10 @@ pub(crate) mod h2;
 pub mod client;
 pub mod respond;
 pub mod server;
+
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use body::Body;
 pub use client::{Client, ClientBuilder};

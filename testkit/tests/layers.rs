@@ -19,6 +19,8 @@ const PAF: &[&[&str]] = &[
     &["h1", "h2"],
     // What users call: serving, sending, ready-made responses.
     &["server", "client", "respond"],
+    // Entry points for the fuzz targets, only under `cfg(fuzzing)`.
+    &["fuzzing"],
 ];
 
 /// conduit, bottom first.

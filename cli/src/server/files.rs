@@ -158,7 +158,7 @@ fn to_directory(relative: &Path, query: Option<&str>) -> Response<Body> {
 /// `/` and the segments of `relative` (normal components only), each
 /// percent-encoded as a listing encodes links, each followed by `/`; then
 /// `?query`. Never `//...`: the first segment is never empty.
-fn directory_location(relative: &Path, query: Option<&str>) -> String {
+pub(super) fn directory_location(relative: &Path, query: Option<&str>) -> String {
     let mut location = String::from("/");
     for component in relative.components() {
         if let Component::Normal(segment) = component {

@@ -15,6 +15,8 @@
 //! - `range.rs`: `Range` headers; `conditional.rs`: validators and
 //!   preconditions.
 //! - `echo.rs`: `--echo`; `log.rs`: the access log.
+//! - `fuzzing.rs`: entry points for the fuzz targets in `fuzz/`, compiled
+//!   only under `cfg(fuzzing)`.
 
 mod app;
 mod conditional;
@@ -27,6 +29,10 @@ mod log;
 mod open;
 mod path;
 mod range;
+
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -110,15 +110,52 @@ impl DockerHost {
     pub fn base_uri(&self) -> String {
         match &self.endpoint {
             Endpoint::Unix(path) => {
-                let encoded = path
-                    .display()
-                    .to_string()
-                    .replace('%', "%25")
-                    .replace('/', "%2F");
-                format!("http+unix://{encoded}")
+                // Every byte but the unreserved ones is escaped: a `?` or
+                // `#` left as it is would end the host.
+                let mut encoded = String::from("http+unix://");
+                for b in path.display().to_string().bytes() {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        encoded.push(char::from(b));
+                    } else {
+                        encoded.push_str(&format!("%{b:02X}"));
+                    }
+                }
+                encoded
             }
             Endpoint::Tls { inner, .. } => format!("https{}", &inner.to_string()[3..]),
             other => format!("http{}", &other.to_string()[3..]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    /// Found by fuzzing (`fuzz/corpus/conduit_endpoint/query-in-socket-path`):
+    /// a `?` in the socket path was left in the base URI, where it began a
+    /// query and cut the path short.
+    #[test]
+    fn the_base_uri_names_the_socket_whatever_its_path_holds() {
+        for path in [
+            "/ru\u{1}?x",
+            "/run/a#b",
+            "/tmp/100%/d s@:x.sock",
+            "/caf\u{e9}",
+        ] {
+            let docker = DockerHost::from_vars(|name| {
+                (name == "DOCKER_HOST").then(|| format!("unix://{path}"))
+            })
+            .expect("an absolute socket path");
+            let base = docker.base_uri();
+            let target: Target = base.parse().expect("the base URI reads");
+            assert_eq!(
+                target.unix_path(),
+                Some(std::path::Path::new(path)),
+                "{base}"
+            );
+            assert_eq!(target.path_and_query(), "/", "{base}");
         }
     }
 }

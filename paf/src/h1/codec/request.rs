@@ -60,7 +60,7 @@ pub(crate) fn parse_request(
     let (len, line) = match request.parse_with_uninit_headers(bytes, slots) {
         Ok(httparse::Status::Complete(len)) => {
             let target = request.path.unwrap_or_default();
-            if target.len() > limits.max_target_len {
+            if target.len() > limits.max_target_len || line_too_long(bytes, target, limits) {
                 return Err(HeadError::UriTooLong);
             }
             if len > limits.max_head_bytes {
@@ -104,7 +104,7 @@ fn partial(
 ) -> Result<Option<RequestHead>, HeadError> {
     // A long target gets 414 rather than 431, even before the line ends.
     let too_long = match request.path {
-        Some(target) => target.len() > limits.max_target_len,
+        Some(target) => target.len() > limits.max_target_len || line_too_long(buf, target, limits),
         None => buf.len() - leading_empty_lines(buf) > limits.max_target_len.saturating_add(32),
     };
     if too_long {
@@ -114,6 +114,14 @@ fn partial(
     } else {
         Ok(None)
     }
+}
+
+/// Whether the request line up to the end of `target` is longer than
+/// `partial` lets an unfinished one grow: refused in pieces, it is
+/// refused whole too (a long method, say).
+fn line_too_long(buf: &[u8], target: &str, limits: &Limits) -> bool {
+    let end = raw::offsets(buf, target.as_bytes()).1;
+    end.saturating_sub(leading_empty_lines(buf)) > limits.max_target_len.saturating_add(32)
 }
 
 /// Where the minor digit of an `HTTP/1.x` version with x above 1 is,
@@ -634,6 +642,30 @@ mod tests {
         let unfinished = format!("GET /{}", "a".repeat(92));
         let result = parse_request(&mut BytesMut::from(unfinished.as_bytes()), &limits);
         assert_eq!(result.err(), Some(HeadError::UriTooLong));
+    }
+
+    /// Found with the `h1_request_head` fuzz target's pieces-or-whole
+    /// property (`fuzz/corpus/h1_request_head/long-method`): a method as
+    /// long as the target limit was refused with 414 when the line arrived
+    /// in pieces, and accepted when it arrived whole, or in pieces that cut
+    /// it after the target
+    /// (`fuzz/corpus/h1_request_head/long-method-head-unfinished`).
+    #[test]
+    fn a_long_method_is_refused_whole_as_in_pieces() {
+        let limits = Limits {
+            max_target_len: 64,
+            ..Limits::default()
+        };
+        let text = format!("{} / HTTP/1.1\r\nHost: h\r\n\r\n", "A".repeat(96));
+        // Within the method, after the target, within the fields, whole.
+        for end in [97, 99, 110, text.len()] {
+            let mut buf = BytesMut::from(&text.as_bytes()[..end]);
+            let result = parse_request(&mut buf, &limits).map(|head| head.is_some());
+            assert_eq!(result, Err(HeadError::UriTooLong), "{end} bytes");
+        }
+        let fits = format!("{} / HTTP/1.1\r\nHost: h\r\n\r\n", "A".repeat(94));
+        let result = parse_request(&mut BytesMut::from(fits.as_bytes()), &limits);
+        assert_eq!(result.map(|head| head.is_some()), Ok(true));
     }
 
     #[test]

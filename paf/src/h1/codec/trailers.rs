@@ -40,15 +40,8 @@ impl TrailerReader {
             return Ok(Some(HeaderMap::new()));
         }
         let Some(end) = self.find_end(buf)? else {
-            return if buf.len() > self.max_bytes {
-                Err(BodyError::TrailersTooLarge)
-            } else {
-                Ok(None)
-            };
+            return Ok(None);
         };
-        if end > self.max_bytes {
-            return Err(BodyError::TrailersTooLarge);
-        }
         let mut spans = Spans::new();
         {
             let section = buf.get(..end).unwrap_or_default();
@@ -87,10 +80,15 @@ impl TrailerReader {
     }
 
     /// The length of the section up to and including its empty line, once
-    /// `buf` holds it. Every line must end with CRLF.
+    /// `buf` holds it. Every line must end with CRLF, and the section must
+    /// fit in `max_bytes`: the first byte beyond is refused whatever it is,
+    /// so the answer is the same however the bytes arrive.
     fn find_end(&mut self, buf: &[u8]) -> Result<Option<usize>, BodyError> {
         let start = self.scanned;
         for (at, &b) in buf.iter().enumerate().skip(start) {
+            if at >= self.max_bytes {
+                return Err(BodyError::TrailersTooLarge);
+            }
             match b {
                 b'\n' if !self.after_cr => return Err(BodyError::MissingCrlf),
                 b'\n' if self.line_len == 0 => return Ok(Some(at + 1)),
@@ -157,6 +155,25 @@ mod tests {
             Err(BodyError::TrailersTooLarge)
         );
         assert_eq!(read_all(b"A: 1234", 10), Ok(None));
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/h1_chunked_decode/trailers-too-large-then-bare-lf`):
+    /// read whole, a bare LF past the limit was reported instead of the size.
+    #[test]
+    fn too_large_is_the_answer_however_the_section_arrives() {
+        let input = b"A: 1\r\nB: 2345\n\r\n";
+        assert_eq!(read_all(input, 8), Err(BodyError::TrailersTooLarge));
+        let mut reader = TrailerReader::new(8, 8);
+        let mut buf = BytesMut::new();
+        let mut result = Ok(None);
+        for &b in input {
+            buf.extend_from_slice(&[b]);
+            result = reader.read(&mut buf);
+            if result != Ok(None) {
+                break;
+            }
+        }
+        assert_eq!(result, Err(BodyError::TrailersTooLarge));
     }
 
     #[test]
