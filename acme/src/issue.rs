@@ -1,0 +1,186 @@
+//! One order, from placing it to the downloaded chain.
+
+use std::time::Duration;
+
+use instant_acme::{
+    Account, AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus,
+    RetryPolicy,
+};
+
+use crate::challenges::{Answer, Challenges};
+use crate::error::{ChallengeFailure, Error, Problem};
+use crate::event::{Event, Reporter};
+use crate::kind::ChallengeKind;
+
+/// What an order needs besides the account.
+pub(crate) struct Request<'a> {
+    pub(crate) names: &'a [String],
+    pub(crate) kind: ChallengeKind,
+    pub(crate) challenges: &'a Challenges,
+    /// The certificate this one replaces, for CAs that offer renewal
+    /// information.
+    pub(crate) replaces: Option<CertificateIdentifier<'static>>,
+    /// How long to wait for validation, then for issuance.
+    pub(crate) patience: Duration,
+}
+
+/// The PEM chain and the PEM key of a new certificate.
+pub(crate) struct Issued {
+    pub(crate) chain_pem: String,
+    pub(crate) key_pem: String,
+}
+
+/// Places an order, answers its challenges, finalises it with a key made
+/// on the spot and downloads the chain.
+pub(crate) async fn issue(
+    account: &Account,
+    request: Request<'_>,
+    events: &Reporter,
+) -> Result<Issued, Error> {
+    let identifiers: Vec<Identifier> = request
+        .names
+        .iter()
+        .map(|name| Identifier::Dns(name.clone()))
+        .collect();
+    let mut new = NewOrder::new(&identifiers);
+    if let Some(replaces) = request.replaces.clone() {
+        new = new.replaces(replaces);
+    }
+    let mut order = account
+        .new_order(&new)
+        .await
+        .map_err(|err| Error::acme("place the order", err))?;
+    events.emit(Event::OrderPlaced {
+        names: request.names,
+    });
+    // Kept until the order is decided: the CA may check more than once.
+    let _answers = answer_all(&mut order, &request, events).await?;
+    let retries = RetryPolicy::new()
+        .initial_delay(Duration::from_millis(250))
+        .timeout(request.patience);
+    let status = order.poll_ready(&retries).await;
+    match status {
+        Ok(OrderStatus::Ready) => {}
+        Ok(_) | Err(instant_acme::Error::Api(_)) => {
+            return Err(failures(&mut order, request.kind, status.err()).await);
+        }
+        Err(err) => return Err(Error::acme("validate the challenges", err)),
+    }
+    let key_pem = order
+        .finalize()
+        .await
+        .map_err(|err| Error::acme("finalize the order", err))?;
+    let chain_pem = order
+        .poll_certificate(&retries)
+        .await
+        .map_err(|err| Error::acme("issue the certificate", err))?;
+    Ok(Issued { chain_pem, key_pem })
+}
+
+/// Puts an answer in place for every pending authorization and tells the
+/// CA to check it.
+async fn answer_all(
+    order: &mut Order,
+    request: &Request<'_>,
+    events: &Reporter,
+) -> Result<Vec<Answer>, Error> {
+    let mut answers = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(authorization) = authorizations.next().await {
+        let mut authorization =
+            authorization.map_err(|err| Error::acme("read the authorizations", err))?;
+        match authorization.status {
+            AuthorizationStatus::Pending => {}
+            // Validated earlier for this account: nothing to answer.
+            AuthorizationStatus::Valid => continue,
+            _ => {
+                let name = authorization.identifier().to_string();
+                let problem = Problem {
+                    detail: Some(format!("authorization is {:?}", authorization.status)),
+                    ..Problem::default()
+                };
+                return Err(Error::Challenge {
+                    failures: vec![ChallengeFailure {
+                        name,
+                        kind: request.kind,
+                        problem: Some(problem),
+                    }],
+                });
+            }
+        }
+        let name = authorization.identifier().to_string();
+        let offered: Vec<String> = authorization
+            .challenges
+            .iter()
+            .map(|c| format!("{:?}", c.r#type))
+            .collect();
+        let Some(mut challenge) = authorization.challenge(request.kind.acme()) else {
+            return Err(Error::ChallengeUnavailable {
+                name,
+                kind: request.kind,
+                offered,
+            });
+        };
+        let key_authorization = challenge.key_authorization();
+        let answer = match request.kind {
+            ChallengeKind::Http01 => request
+                .challenges
+                .put_http01(&challenge.token, key_authorization.as_str()),
+            ChallengeKind::TlsAlpn01 => request
+                .challenges
+                .put_tls_alpn01(&name, key_authorization.digest().as_ref())?,
+        };
+        answers.push(answer);
+        challenge
+            .set_ready()
+            .await
+            .map_err(|err| Error::acme("start the challenge", err))?;
+        events.emit(Event::ChallengeReady {
+            name: &name,
+            kind: request.kind,
+        });
+    }
+    Ok(answers)
+}
+
+/// The failed challenges of an order that did not become ready, each with
+/// the CA's detail; the order's own problem when no challenge has one.
+async fn failures(
+    order: &mut Order,
+    kind: ChallengeKind,
+    error: Option<instant_acme::Error>,
+) -> Error {
+    let mut failures = Vec::new();
+    let mut authorizations = order.authorizations();
+    while let Some(Ok(mut authorization)) = authorizations.next().await {
+        if authorization.refresh().await.is_err() {
+            continue;
+        }
+        if authorization.status == AuthorizationStatus::Valid {
+            continue;
+        }
+        let name = authorization.identifier().to_string();
+        let problem = authorization
+            .challenges
+            .iter()
+            .find(|c| c.r#type == kind.acme())
+            .and_then(|c| c.error.clone())
+            .map(Problem::from);
+        failures.push(ChallengeFailure {
+            name,
+            kind,
+            problem,
+        });
+    }
+    if failures.iter().any(|f| f.problem.is_some()) {
+        return Error::Challenge { failures };
+    }
+    match error {
+        Some(err) => Error::acme("validate the challenges", err),
+        None if !failures.is_empty() => Error::Challenge { failures },
+        None => Error::Protocol {
+            during: "validate the challenges",
+            source: "the order became invalid without saying why".into(),
+        },
+    }
+}

@@ -1,0 +1,320 @@
+//! [`Acme`]: the certificate manager, from the cache or the CA to the
+//! listeners, renewed for as long as it runs.
+
+use std::fmt;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use instant_acme::Account;
+use rustls::ServerConfig;
+use tokio::sync::Mutex;
+
+use crate::account::account;
+use crate::builder::AcmeBuilder;
+use crate::cache::{Cache, Secrecy};
+use crate::certificate::{CertificateInfo, Certified};
+use crate::challenges::Challenges;
+use crate::error::Error;
+use crate::event::{Event, Reporter};
+use crate::http01::Http01Layer;
+use crate::issue::{Request, issue};
+use crate::resolver::CertResolver;
+use crate::settings::Settings;
+use crate::transport::PafHttp;
+
+/// Gets a certificate for some names from an ACME CA, serves it through
+/// [`CertResolver`], and renews it ahead of expiry.
+///
+/// Clones share everything. Typical use: build it, put
+/// [`server_config`](Acme::server_config) in conduit's `TlsAcceptor` and
+/// [`http01_layer`](Acme::http01_layer) in front of the handler, start
+/// serving, then spawn [`run`](Acme::run).
+///
+/// ```no_run
+/// use conduit::listener::{TcpListener, TlsAcceptor, TlsListener};
+/// use conduit::serve::Server;
+/// use paf::server::{Auto, Serve};
+/// use tower_layer::Layer;
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// let acme = acme::Acme::builder()
+///     .name("example.com")
+///     .contact("ops@example.com")
+///     .accept_terms()
+///     .cache("/var/lib/paf/acme")
+///     .build()?;
+/// let auto = Auto::new();
+/// let acceptor = TlsAcceptor::from_config(acme.server_config(&auto.alpn_protocols())?);
+/// let site = paf::service_fn(|_req: http::Request<paf::Body>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(paf::Body::full("hello")))
+/// });
+/// let handler = acme.http01_layer().layer(site);
+/// let _server = Server::builder()
+///     .listener(TcpListener::bind("[::]:80".parse()?)?)
+///     .listener(TlsListener::new(TcpListener::bind("[::]:443".parse()?)?, acceptor))
+///     .serve(auto.handler(handler));
+/// // Loads or orders the certificate, then renews it, for ever.
+/// tokio::spawn(acme.run());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Acme {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    client: paf::Client,
+    cache: Option<Cache>,
+    challenges: Challenges,
+    resolver: Arc<CertResolver>,
+    events: Reporter,
+    /// The account, once made or read; held while an order is in flight,
+    /// so that orders never overlap.
+    account: Mutex<Option<Account>>,
+    current: std::sync::Mutex<Option<Certified>>,
+}
+
+impl fmt::Debug for Acme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acme")
+            .field("settings", &self.inner.settings)
+            .field("certificate", &self.certificate())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AcmeBuilder {
+    /// The manager. Fails on a setting that cannot work (no name, terms
+    /// not accepted, a malformed contact or root); nothing is sent yet.
+    pub fn build(self) -> Result<Acme, Error> {
+        let settings = self.settings()?;
+        let client = match self.client.clone() {
+            Some(client) => client,
+            None => PafHttp::client_with_roots(&self.root_pems()?)?,
+        };
+        let cache = settings
+            .cache
+            .as_deref()
+            .map(|dir| Cache::new(dir, &settings.directory, &settings.names));
+        let challenges = Challenges::default();
+        Ok(Acme {
+            inner: Arc::new(Inner {
+                resolver: Arc::new(CertResolver::new(challenges.clone())),
+                challenges,
+                settings,
+                client,
+                cache,
+                events: Reporter { hook: self.hook },
+                account: Mutex::new(None),
+                current: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+}
+
+impl Acme {
+    /// A builder, to give the names, the CA and the rest.
+    pub fn builder() -> AcmeBuilder {
+        AcmeBuilder::default()
+    }
+
+    /// The resolver TLS listeners take their certificate from.
+    pub fn resolver(&self) -> Arc<CertResolver> {
+        self.inner.resolver.clone()
+    }
+
+    /// A rustls configuration for conduit's `TlsAcceptor::from_config`:
+    /// the resolver's certificate, ALPN `alpn` plus `acme-tls/1`.
+    pub fn server_config(&self, alpn: &[&str]) -> Result<Arc<ServerConfig>, Error> {
+        self.inner.resolver.server_config(alpn)
+    }
+
+    /// The tower layer that answers HTTP-01 in front of a handler.
+    pub fn http01_layer(&self) -> Http01Layer {
+        Http01Layer::new(self.inner.challenges.clone())
+    }
+
+    /// The certificate being served, if any.
+    pub fn certificate(&self) -> Option<CertificateInfo> {
+        let current = self.inner.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current.as_ref().map(|c| c.info.clone())
+    }
+
+    /// Serves the cached certificate, if the cache has one for these
+    /// names that has not expired. Whether it did.
+    pub fn load_cached(&self) -> Result<Option<CertificateInfo>, Error> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(None);
+        };
+        let (Some(chain), Some(key)) = (
+            cache.read(&cache.cert_path())?,
+            cache.read(&cache.key_path())?,
+        ) else {
+            return Ok(None);
+        };
+        let pems = String::from_utf8(chain).ok().zip(String::from_utf8(key).ok());
+        let certified = pems.ok_or("not UTF-8".to_string()).and_then(|(chain, key)| {
+            Certified::from_pem(chain, key).map_err(|err| format!("{err:#}"))
+        });
+        let certified = match certified {
+            Ok(certified) if certified.info.not_after > SystemTime::now() => certified,
+            Ok(_) => return Ok(None),
+            Err(reason) => {
+                let path = cache.cert_path();
+                tracing::warn!(target: "acme", "{}: {reason}; ordering anew", path.display());
+                return Ok(None);
+            }
+        };
+        Ok(Some(self.install(certified, false)))
+    }
+
+    /// Orders a certificate now, whatever the current one's age, and
+    /// serves it once issued (then caches it). The error carries the CA's
+    /// problem document, per challenge when a challenge failed.
+    pub async fn order(&self) -> Result<CertificateInfo, Error> {
+        let mut account = self.inner.account.lock().await;
+        let account = match &mut *account {
+            Some(account) => account,
+            empty => empty.insert(self.account().await?),
+        };
+        let replaces = self.ari(account).await.and(self.current_ari_id());
+        let request = Request {
+            names: &self.inner.settings.names,
+            kind: self.inner.settings.kind,
+            challenges: &self.inner.challenges,
+            replaces,
+            patience: self.inner.settings.patience,
+        };
+        let issued = issue(account, request, &self.inner.events).await?;
+        let certified = Certified::from_pem(issued.chain_pem, issued.key_pem)?;
+        if let Some(cache) = &self.inner.cache {
+            // The key first: a chain without its key would be useless,
+            // and a mismatched pair is refused when read back.
+            cache.write(&cache.key_path(), certified.key_pem.as_bytes(), Secrecy::Private)?;
+            cache.write(&cache.cert_path(), certified.chain_pem.as_bytes(), Secrecy::Public)?;
+        }
+        Ok(self.install(certified, true))
+    }
+
+    /// Serves the cached certificate or, failing that, orders one.
+    pub async fn ensure(&self) -> Result<CertificateInfo, Error> {
+        match self.load_cached()? {
+            Some(info) if info.two_thirds() > SystemTime::now() => Ok(info),
+            _ => self.order().await,
+        }
+    }
+
+    /// When the current certificate is due for renewal, and by which rule:
+    /// the CA's renewal information (RFC 9773) when it offers it, else two
+    /// thirds of the lifetime. `None` when there is no certificate yet.
+    pub async fn renewal_due(&self) -> Option<(SystemTime, &'static str)> {
+        let info = self.certificate()?;
+        let account = self.inner.account.lock().await.clone();
+        if let Some(account) = account
+            && let Some(at) = self.ari(&account).await
+        {
+            return Some((at, "renewal information"));
+        }
+        Some((info.two_thirds(), "two thirds of the lifetime"))
+    }
+
+    /// Keeps a certificate in place for as long as it runs: the cached
+    /// one, or a new one, then each renewal when due, with back-off after
+    /// failures (reported as [`Event::Failed`]). Spawn it; it never
+    /// returns.
+    pub async fn run(self) {
+        if let Err(err) = self.load_cached() {
+            tracing::warn!(target: "acme", "cannot read the cache: {err:#}");
+        }
+        let mut failures = 0;
+        loop {
+            let due = self.renewal_due().await;
+            if let Some((at, by)) = due
+                && at > SystemTime::now()
+            {
+                self.inner.events.emit(Event::RenewalScheduled { at, by });
+                sleep_until(at).await;
+            }
+            match self.order().await {
+                Ok(_) => failures = 0,
+                Err(error) => {
+                    failures += 1;
+                    let retry_in = self.retry_in(failures, &error);
+                    self.inner.events.emit(Event::Failed {
+                        error: &error,
+                        retry_in,
+                    });
+                    tokio::time::sleep(retry_in).await;
+                }
+            }
+        }
+    }
+
+    /// The wait after `failures` failures in a row.
+    fn retry_in(&self, failures: u32, error: &Error) -> Duration {
+        let backoff = self.inner.settings.backoff;
+        match error.is_transient() {
+            true => backoff.after(failures),
+            // Settings or the disk need a person: no point hurrying.
+            false => backoff.max,
+        }
+    }
+
+    /// Serves `certified` from now on.
+    fn install(&self, certified: Certified, issued: bool) -> CertificateInfo {
+        let info = certified.info.clone();
+        self.inner.resolver.install(certified.key.clone());
+        *self.inner.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(certified);
+        self.inner.events.emit(Event::CertificateInstalled {
+            names: &info.names,
+            not_after: info.not_after,
+            issued,
+        });
+        info
+    }
+
+    async fn account(&self) -> Result<Account, Error> {
+        let http = Box::new(PafHttp::new(self.inner.client.clone()));
+        let cache = self.inner.cache.as_ref();
+        account(&self.inner.settings, cache, http, &self.inner.events).await
+    }
+
+    /// The current certificate's renewal identifier.
+    fn current_ari_id(&self) -> Option<instant_acme::CertificateIdentifier<'static>> {
+        let current = self.inner.current.lock().unwrap_or_else(PoisonError::into_inner);
+        current.as_ref()?.ari_id.clone()
+    }
+
+    /// A time in the CA's suggested renewal window for the current
+    /// certificate; `None` when the CA offers no renewal information.
+    async fn ari(&self, account: &Account) -> Option<SystemTime> {
+        let id = self.current_ari_id()?;
+        let (info, _) = account.renewal_info(&id).await.ok()?;
+        let start = SystemTime::from(info.suggested_window.start);
+        let end = SystemTime::from(info.suggested_window.end);
+        let span = end.duration_since(start).unwrap_or(Duration::ZERO);
+        // RFC 9773 asks for a random point, so that clients spread out.
+        Some(start + span.mul_f64(jitter()))
+    }
+}
+
+/// A number in [0, 1) that differs from run to run, without a random
+/// number generator: the clock's nanoseconds.
+fn jitter() -> f64 {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos) / 1e9
+}
+
+/// Sleeps until the wall clock reaches `at`, checking it at least hourly
+/// (a suspended machine does not advance tokio's clock).
+async fn sleep_until(at: SystemTime) {
+    while let Ok(left) = at.duration_since(SystemTime::now()) {
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(left.min(Duration::from_secs(3600))).await;
+    }
+}
