@@ -8,9 +8,12 @@
 //!   tinyproxy), waited for and killed when dropped; [`free_port`] and
 //!   [`http_get`] to set it up and ask it whether it is ready.
 //! - [`layers`]: the check that a crate's modules import one way.
+//! - [`pebble`]: an ACME test server and its DNS, for the `acme` crate and
+//!   `paf-server --acme`.
 //! - [`open_files`]: room for the descriptors a test opens.
 
 pub mod layers;
+pub mod pebble;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
