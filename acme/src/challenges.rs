@@ -61,12 +61,17 @@ impl Challenges {
         let key = KeyPair::generate().map_err(failed)?;
         let cert = params.self_signed(&key).map_err(failed)?;
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let provider = mimic::tls::crypto_provider();
-        let certified = CertifiedKey::from_der(vec![cert.der().clone()], der, &provider)
+        // Not `CertifiedKey::from_der`: its check that the key matches
+        // parses the certificate with webpki, which refuses the critical
+        // extension this certificate must carry.
+        let signing = mimic::tls::crypto_provider()
+            .key_provider
+            .load_private_key(der)
             .map_err(|err| Error::Certificate {
-                reason: format!("cannot use the TLS-ALPN-01 certificate for {name}"),
+                reason: format!("cannot use the TLS-ALPN-01 key for {name}"),
                 source: Some(Box::new(err)),
             })?;
+        let certified = CertifiedKey::new(vec![cert.der().clone()], signing);
         let name = name.to_ascii_lowercase();
         self.write().alpn.insert(name.clone(), Arc::new(certified));
         Ok(Answer {

@@ -71,3 +71,147 @@ async fn http01_order_gives_a_certificate_curl_verifies() {
         .collect();
     assert_eq!(modes, [("account", 0o600), ("cert", 0o644), ("key", 0o600)]);
 }
+
+/// TLS-ALPN-01: the validator's `acme-tls/1` handshake gets the challenge
+/// certificate from the same listener that then serves the real one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_alpn01_order_is_answered_by_the_tls_listener() {
+    let ports = Ports::bind();
+    let Some(pebble) = ports.pebble(None) else {
+        return;
+    };
+    let (builder, events) = builder(&pebble, ChallengeKind::TlsAlpn01);
+    let acme = builder.name("alpn.example.com").build().unwrap();
+    let addr = ports.tls_addr();
+    let _server = serve(&acme, ports);
+    assert!(!acme.resolver().has_certificate());
+
+    let info = acme.order().await.unwrap_or_else(|err| panic!("{err:#}"));
+    assert_eq!(info.names, ["alpn.example.com"]);
+    assert_eq!(
+        events.count("alpn.example.com: TLS-ALPN-01 answer ready"),
+        1,
+        "{:?}",
+        events.all()
+    );
+    let root = issuer_root(&pebble).await;
+    let mut tls = connect(addr, "alpn.example.com", &root).await;
+    assert_eq!(serial(&tls), info.serial);
+    assert!(get(&mut tls).await.ends_with("hello"));
+}
+
+/// Certificates living 9 s are renewed at two thirds (6 s); a connection
+/// opened before the swap keeps working after it, and new connections get
+/// the new certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_swaps_the_certificate_under_an_open_connection() {
+    let ports = Ports::bind();
+    let Some(pebble) = ports.pebble(Some(9)) else {
+        return;
+    };
+    let (builder, events) = builder(&pebble, ChallengeKind::Http01);
+    let acme = builder.name("renew.example.com").build().unwrap();
+    let addr = ports.tls_addr();
+    let _server = serve(&acme, ports);
+    let first = acme.ensure().await.unwrap_or_else(|err| panic!("{err:#}"));
+    let root = issuer_root(&pebble).await;
+    let mut held = connect(addr, "renew.example.com", &root).await;
+    assert_eq!(serial(&held), first.serial);
+    assert!(get(&mut held).await.ends_with("hello"));
+
+    let renewals = tokio::spawn(acme.clone().run());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while events.count("certificate issued") < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", events.all());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    renewals.abort();
+    let all = events.all();
+    assert!(
+        all.iter()
+            .any(|e| e.contains("renewal due") && e.contains("two thirds of the lifetime")),
+        "{all:?}"
+    );
+    let second = acme.certificate().unwrap();
+    assert_ne!(second.serial, first.serial);
+    assert!(second.not_after > first.not_after);
+
+    // The connection from before the swap still answers...
+    assert!(get(&mut held).await.ends_with("hello"));
+    assert_eq!(serial(&held), first.serial);
+    // ...and a new one gets the new certificate.
+    let fresh = connect(addr, "renew.example.com", &root).await;
+    assert_eq!(serial(&fresh), second.serial);
+}
+
+/// A second manager on the same cache serves the cached certificate
+/// without ordering, and orders with the cached account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_reuses_the_cached_account_and_certificate() {
+    let ports = Ports::bind();
+    let Some(pebble) = ports.pebble(None) else {
+        return;
+    };
+    let cache = TempDir::new("acme-restart");
+    let (first_builder, first_events) = builder(&pebble, ChallengeKind::Http01);
+    let first = first_builder
+        .name("cached.example.com")
+        .cache(cache.path())
+        .build()
+        .unwrap();
+    let (http, tls) = (ports.http.local_socket_addr(), ports.tls_addr());
+    let server = serve(&first, ports);
+    let issued = first.ensure().await.unwrap_or_else(|err| panic!("{err:#}"));
+    assert_eq!(first_events.count("account created"), 1);
+    server.shutdown(Duration::ZERO).await;
+    drop(first);
+
+    let (second_builder, events) = builder(&pebble, ChallengeKind::Http01);
+    let second = second_builder
+        .name("cached.example.com")
+        .cache(cache.path())
+        .build()
+        .unwrap();
+    let loaded = second.ensure().await.unwrap_or_else(|err| panic!("{err:#}"));
+    assert_eq!(loaded.serial, issued.serial);
+    assert!(second.resolver().has_certificate());
+    assert_eq!(events.count("certificate loaded from the cache"), 1);
+    assert_eq!(events.count("order placed"), 0, "{:?}", events.all());
+
+    // The restarted server, on the same ports, orders anew with the
+    // cached account.
+    let bind = |addr| conduit::listener::TcpListener::bind(addr).unwrap();
+    let ports = Ports {
+        http: bind(http),
+        tls: bind(tls),
+    };
+    let _server = serve(&second, ports);
+    let renewed = second.order().await.unwrap_or_else(|err| panic!("{err:#}"));
+    assert_ne!(renewed.serial, issued.serial);
+    assert_eq!(events.count("account reused"), 1, "{:?}", events.all());
+    assert_eq!(events.count("account created"), 0);
+}
+
+/// A challenge nobody answers fails with the name, the kind and the CA's
+/// detail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_challenge_gives_the_cas_detail() {
+    let ports = Ports::bind();
+    let Some(pebble) = ports.pebble(None) else {
+        return;
+    };
+    // Nothing answers on the HTTP-01 port: closed before the order.
+    drop(ports);
+    let (builder, _events) = builder(&pebble, ChallengeKind::Http01);
+    let acme = builder.name("down.example.com").build().unwrap();
+    let err = acme.order().await.expect_err("nobody answers the challenge");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("down.example.com: HTTP-01 failed: "),
+        "{text}"
+    );
+    assert!(matches!(err, Error::Challenge { .. }), "{err:?}");
+    let problem = err.problem().expect("the CA's problem document");
+    assert!(problem.detail.as_deref().is_some_and(|d| !d.is_empty()), "{problem:?}");
+    assert!(text.contains("connection") || text.contains("refused"), "{text}");
+}
