@@ -24,6 +24,24 @@ use crate::settings::{Backoff, LETS_ENCRYPT, Settings, check_name, contact_url};
 /// | trusted roots | the webpki roots |
 /// | retries | after 1 minute, doubling up to 1 hour |
 /// | patience | 2 minutes for validation, then as long for issuance |
+///
+/// Building checks the settings and sends nothing:
+///
+/// ```
+/// # fn main() -> Result<(), acme::Error> {
+/// let unsure = acme::Acme::builder().name("example.com").build();
+/// assert!(matches!(unsure, Err(acme::Error::TermsNotAccepted)));
+///
+/// let acme = acme::Acme::builder()
+///     .directory(acme::LETS_ENCRYPT_STAGING)
+///     .names(["example.com", "www.example.com"])
+///     .contact("ops@example.com")
+///     .accept_terms()
+///     .challenge("tls-alpn-01".parse().map_err(|e| acme::Error::Setting { setting: "challenge", reason: e })?)
+///     .build()?;
+/// assert!(acme.certificate().is_none());
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub struct AcmeBuilder {
     pub(crate) directory: String,

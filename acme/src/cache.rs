@@ -154,12 +154,14 @@ mod tests {
         let dir = testkit::TempDir::new("acme-cache");
         let names = ["example.com".to_string()];
         let cache = Cache::new(&dir.join("c"), "https://ca.test:14000/dir", &names);
-        assert!(cache.cert_path().ends_with(
-            format!("cert-example.com-{:016x}.pem", {
-                fnv1a(b"https://ca.test:14000/dir\nexample.com")
-            })
-            .as_str()
-        ));
+        assert!(
+            cache.cert_path().ends_with(
+                format!("cert-example.com-{:016x}.pem", {
+                    fnv1a(b"https://ca.test:14000/dir\nexample.com")
+                })
+                .as_str()
+            )
+        );
         assert!(
             cache
                 .account_path()
@@ -173,7 +175,10 @@ mod tests {
         cache
             .write(&cache.key_path(), b"two", Secrecy::Private)
             .expect("rewritten");
-        let mode = fs::metadata(cache.key_path()).expect("the key").permissions().mode();
+        let mode = fs::metadata(cache.key_path())
+            .expect("the key")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(
             cache.read(&cache.key_path()).expect("readable").as_deref(),
@@ -182,7 +187,10 @@ mod tests {
         cache
             .write(&cache.cert_path(), b"cert", Secrecy::Public)
             .expect("written");
-        let mode = fs::metadata(cache.cert_path()).expect("the cert").permissions().mode();
+        let mode = fs::metadata(cache.cert_path())
+            .expect("the cert")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o644);
         // No temporary file is left behind.
         let count = fs::read_dir(dir.join("c")).expect("the directory").count();

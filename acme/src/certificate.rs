@@ -143,7 +143,10 @@ mod tests {
         let other = rcgen::generate_simple_self_signed(vec!["c.test".into()]).expect("another");
         let mismatched = Certified::from_pem(made.cert.pem(), other.signing_key.serialize_pem());
         let err = mismatched.expect_err("the key is not the certificate's");
-        assert_eq!(err.to_string(), "the private key does not match the certificate");
+        assert_eq!(
+            err.to_string(),
+            "the private key does not match the certificate"
+        );
         assert!(Certified::from_pem(String::new(), String::new()).is_err());
     }
 }

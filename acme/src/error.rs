@@ -262,7 +262,10 @@ impl Problem {
     /// (`connection`, `rateLimited`, `unauthorized`...).
     pub fn short_kind(&self) -> Option<&str> {
         let kind = self.kind.as_deref()?;
-        Some(kind.strip_prefix("urn:ietf:params:acme:error:").unwrap_or(kind))
+        Some(
+            kind.strip_prefix("urn:ietf:params:acme:error:")
+                .unwrap_or(kind),
+        )
     }
 }
 

@@ -106,7 +106,11 @@ impl fmt::Display for Event<'_> {
             } => write!(
                 f,
                 "certificate {} for {}, valid until {}",
-                if *issued { "issued" } else { "loaded from the cache" },
+                if *issued {
+                    "issued"
+                } else {
+                    "loaded from the cache"
+                },
                 names.join(", "),
                 httpdate::fmt_http_date(*not_after)
             ),
@@ -122,4 +126,3 @@ impl fmt::Display for Event<'_> {
         }
     }
 }
-

@@ -137,7 +137,11 @@ impl Acme {
 
     /// The certificate being served, if any.
     pub fn certificate(&self) -> Option<CertificateInfo> {
-        let current = self.inner.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self
+            .inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         current.as_ref().map(|c| c.info.clone())
     }
 
@@ -153,10 +157,14 @@ impl Acme {
         ) else {
             return Ok(None);
         };
-        let pems = String::from_utf8(chain).ok().zip(String::from_utf8(key).ok());
-        let certified = pems.ok_or("not UTF-8".to_string()).and_then(|(chain, key)| {
-            Certified::from_pem(chain, key).map_err(|err| format!("{err:#}"))
-        });
+        let pems = String::from_utf8(chain)
+            .ok()
+            .zip(String::from_utf8(key).ok());
+        let certified = pems
+            .ok_or("not UTF-8".to_string())
+            .and_then(|(chain, key)| {
+                Certified::from_pem(chain, key).map_err(|err| format!("{err:#}"))
+            });
         let certified = match certified {
             Ok(certified) if certified.info.not_after > SystemTime::now() => certified,
             Ok(_) => return Ok(None),
@@ -191,8 +199,16 @@ impl Acme {
         if let Some(cache) = &self.inner.cache {
             // The key first: a chain without its key would be useless,
             // and a mismatched pair is refused when read back.
-            cache.write(&cache.key_path(), certified.key_pem.as_bytes(), Secrecy::Private)?;
-            cache.write(&cache.cert_path(), certified.chain_pem.as_bytes(), Secrecy::Public)?;
+            cache.write(
+                &cache.key_path(),
+                certified.key_pem.as_bytes(),
+                Secrecy::Private,
+            )?;
+            cache.write(
+                &cache.cert_path(),
+                certified.chain_pem.as_bytes(),
+                Secrecy::Public,
+            )?;
         }
         Ok(self.install(certified, true))
     }
@@ -265,7 +281,11 @@ impl Acme {
     fn install(&self, certified: Certified, issued: bool) -> CertificateInfo {
         let info = certified.info.clone();
         self.inner.resolver.install(certified.key.clone());
-        *self.inner.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(certified);
+        *self
+            .inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(certified);
         self.inner.events.emit(Event::CertificateInstalled {
             names: &info.names,
             not_after: info.not_after,
@@ -282,7 +302,11 @@ impl Acme {
 
     /// The current certificate's renewal identifier.
     fn current_ari_id(&self) -> Option<instant_acme::CertificateIdentifier<'static>> {
-        let current = self.inner.current.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self
+            .inner
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         current.as_ref()?.ari_id.clone()
     }
 

@@ -39,9 +39,7 @@ impl Backoff {
     /// The wait after `failures` failures in a row (at least 1).
     pub(crate) fn after(self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(20);
-        self.first
-            .saturating_mul(1 << doublings)
-            .min(self.max)
+        self.first.saturating_mul(1 << doublings).min(self.max)
     }
 }
 
@@ -57,7 +55,9 @@ pub(crate) fn check_name(name: &str) -> Result<String, String> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if valid {
         Ok(name)
@@ -90,7 +90,10 @@ mod tests {
         for bad in ["", "a..b", "-a.b", "a b", "ex_ample.com"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
-        assert_eq!(contact_url("ops@example.com"), Ok("mailto:ops@example.com".into()));
+        assert_eq!(
+            contact_url("ops@example.com"),
+            Ok("mailto:ops@example.com".into())
+        );
         assert_eq!(contact_url("mailto:x@y.z"), Ok("mailto:x@y.z".into()));
         assert!(contact_url("nobody").is_err());
     }

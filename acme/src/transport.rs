@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body::Body as _;
 use http::Request;
+use http_body::Body as _;
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use paf::{Body, Client};
 

@@ -61,6 +61,29 @@ const TCPIP: &[&[&str]] = &[
     &["protocol"],
 ];
 
+/// acme, bottom first.
+const ACME: &[&[&str]] = &[
+    &["kind"],
+    &["error"],
+    // Events, settings, the cache directory, certificates read from PEM,
+    // the challenge answers in place, the HTTP client over paf.
+    &[
+        "event",
+        "settings",
+        "cache",
+        "certificate",
+        "challenges",
+        "transport",
+    ],
+    // What servers plug in (the HTTP-01 layer, the certificate resolver),
+    // and the builder.
+    &["http01", "resolver", "builder"],
+    // The account; one order.
+    &["account", "issue"],
+    // The manager: loading, ordering, installing, renewing.
+    &["manager"],
+];
+
 fn crate_src(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -99,6 +122,11 @@ fn mimic_runs_one_way() {
 #[test]
 fn tcpip_runs_one_way() {
     assert_layered("tcpip", TCPIP);
+}
+
+#[test]
+fn acme_runs_one_way() {
+    assert_layered("acme", ACME);
 }
 
 /// A copy of paf's layout where `body` names `h2`: the check must fail.

@@ -11,15 +11,15 @@ use acme::{Acme, AcmeBuilder, ChallengeKind};
 use conduit::listener::{TcpListener, TlsAcceptor, TlsListener};
 use conduit::serve::Server;
 use paf::server::{Auto, Serve};
-use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tower_layer::Layer;
 
-pub use testkit::pebble::{Pebble, PebbleConfig};
 pub use testkit::TempDir;
+pub use testkit::pebble::{Pebble, PebbleConfig};
 
 /// The HTTP-01 and TLS-ALPN-01 listeners, bound on free loopback ports.
 pub struct Ports {
@@ -90,7 +90,10 @@ pub fn serve(acme: &Acme, ports: Ports) -> Server {
     });
     Server::builder()
         .listener(ports.http)
-        .listener(TlsListener::new(ports.tls, TlsAcceptor::from_config(config)))
+        .listener(TlsListener::new(
+            ports.tls,
+            TlsAcceptor::from_config(config),
+        ))
         .serve(auto.handler(acme.http01_layer().layer(site)))
 }
 
