@@ -37,6 +37,29 @@ fn bad_usage_exits_2_with_a_reason() {
             ],
             "cannot be used with",
         ),
+        (&["--acme", "example.com"], "need a tls:// listener"),
+        (
+            &[
+                "-l",
+                "tls://127.0.0.1:0",
+                "--acme",
+                "example.com",
+                "--self-signed",
+            ],
+            "cannot be used with",
+        ),
+        (&["--acme-email", "ops@example.com"], "--acme <NAME>"),
+        (
+            &[
+                "-l",
+                "tls://127.0.0.1:0",
+                "--acme",
+                "a.com",
+                "--acme-challenge",
+                "dns-01",
+            ],
+            "use http-01 or tls-alpn-01",
+        ),
         (&["--grace", "soon"], "not a number of seconds"),
         // Durations that would overflow the clock are refused, not clamped.
         (&["--grace", "1.8e19"], "at most 31536000"),
@@ -115,5 +138,13 @@ fn runtime_failures_exit_1_naming_the_cause() {
         stderr(&bad_cert).contains("/definitely/not/cert.pem"),
         "{}",
         stderr(&bad_cert)
+    );
+
+    let bad_name = run(&["-l", "tls://127.0.0.1:0", "--acme", "not a name"]);
+    assert_eq!(bad_name.status.code(), Some(1));
+    let message = stderr(&bad_name);
+    assert!(
+        message.contains("--acme: names: `not a name` is not a DNS name"),
+        "{message}"
     );
 }

@@ -154,6 +154,18 @@ impl Certificate {
         Certificate::new(identity, alpn, Some(written))
     }
 
+    /// The certificate an ACME manager provides and renews (none until it
+    /// has one).
+    pub(crate) fn acme(acme: &acme::Acme, alpn: &[&str]) -> Result<Certificate, String> {
+        let config = acme
+            .server_config(alpn)
+            .map_err(|err| format!("--acme: {err:#}"))?;
+        Ok(Certificate {
+            acceptor: TlsAcceptor::from_config(config),
+            written: None,
+        })
+    }
+
     fn new(
         identity: Identity,
         alpn: &[&str],

@@ -7,6 +7,7 @@
 //! - `mod.rs`: [`Options`], [`main`] and [`run`]: listeners, signals, shutdown.
 //! - `listen.rs`: [`ListenUri`], and the TLS certificate (from files or
 //!   self-signed).
+//! - `acme_setup.rs`: `--acme`, the certificate from an ACME CA.
 //! - `app.rs`: the handler: files or echo, with the access log.
 //! - `files.rs`: static files and directories; `path.rs`: request paths
 //!   to relative paths, refusing traversal; `listing.rs`: directory
@@ -18,6 +19,7 @@
 //! - `fuzzing.rs`: entry points for the fuzz targets in `fuzz/`, compiled
 //!   only under `cfg(fuzzing)`.
 
+mod acme_setup;
 mod app;
 mod conditional;
 mod echo;
@@ -38,6 +40,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use acme::ChallengeKind;
 use clap::builder::RangedU64ValueParser;
 use clap::{CommandFactory, Parser};
 use conduit::listener::{TcpListener, TlsListener, UnixListener};
@@ -45,6 +48,7 @@ use conduit::serve::Server;
 use mimic::flow::Addr;
 use paf::server::{Auto, Serve};
 use tokio::signal::unix::{Signal, SignalKind, signal};
+use tower_layer::Layer;
 
 use self::app::{App, Mode};
 use self::files::Files;
@@ -69,7 +73,8 @@ macro_rules! say {
         paf-server                                  serve . on http://127.0.0.1:8000/\n  \
         paf-server site -l tcp://[::]:8080          serve ./site on port 8080, IPv4 and IPv6\n  \
         paf-server -l tls://127.0.0.1:8443 --self-signed\n  \
-        paf-server -l unix:///tmp/paf.sock --echo   echo requests on a Unix socket\n\n\
+        paf-server -l unix:///tmp/paf.sock --echo   echo requests on a Unix socket\n  \
+        paf-server -l tcp://[::]:80 -l tls://[::]:443 --acme example.com --acme-cache /var/lib/paf-acme\n\n\
         Set RUST_LOG (e.g. RUST_LOG=paf=debug) or PAF_DEBUG=1 for diagnostics on stderr."
 )]
 pub struct Options {
@@ -99,6 +104,43 @@ pub struct Options {
     /// listeners, and prints the file it is written to (for curl --cacert).
     #[arg(long, conflicts_with_all = ["cert", "key"])]
     pub self_signed: bool,
+
+    /// Gets a certificate for NAME from an ACME CA (Let's Encrypt by
+    /// default) for the tls:// listeners, and renews it (repeatable, one
+    /// certificate for all names). Giving it accepts the CA's terms of
+    /// service.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["cert", "key", "self_signed"])]
+    pub acme: Vec<String>,
+
+    /// The ACME CA's directory URL.
+    #[arg(long, value_name = "URL", default_value = acme::LETS_ENCRYPT, requires = "acme")]
+    pub acme_directory: String,
+
+    /// A CA certificate (PEM file) to trust for the directory's HTTPS, on
+    /// top of the usual roots (repeatable): a private or test CA.
+    #[arg(long, value_name = "PEM", requires = "acme")]
+    pub acme_root: Vec<PathBuf>,
+
+    /// Keeps the ACME account, certificate and key in DIR, so that a
+    /// restart reuses them (without it, each start orders anew).
+    #[arg(long, value_name = "DIR", requires = "acme")]
+    pub acme_cache: Option<PathBuf>,
+
+    /// How the CA checks the names: http-01 (on a tcp:// listener the CA
+    /// reaches on port 80) or tls-alpn-01 (on the tls:// listener, port
+    /// 443).
+    #[arg(
+        long,
+        value_name = "KIND",
+        default_value = "http-01",
+        requires = "acme"
+    )]
+    pub acme_challenge: ChallengeKind,
+
+    /// The contact address for the ACME account (the CA writes about
+    /// expiring certificates).
+    #[arg(long, value_name = "ADDR", requires = "acme")]
+    pub acme_email: Option<String>,
 
     /// Follows symbolic links that lead outside DIR (refused by default).
     #[arg(long)]
@@ -137,15 +179,15 @@ impl Options {
             .listen
             .iter()
             .find(|uri| matches!(uri, ListenUri::Tls(_)));
-        let certificate = self.cert.is_some() || self.self_signed;
+        let certificate = self.cert.is_some() || self.self_signed || !self.acme.is_empty();
         let message = match tls {
-            Some(uri) if !certificate => {
-                format!("{uri} needs a certificate: give --cert FILE --key FILE, or --self-signed")
-            }
-            None if certificate => {
-                "--cert and --self-signed need a tls:// listener (--listen tls://127.0.0.1:8443)"
-                    .to_string()
-            }
+            Some(uri) if !certificate => format!(
+                "{uri} needs a certificate: give --cert FILE --key FILE, --self-signed \
+                 or --acme NAME"
+            ),
+            None if certificate => "--cert, --self-signed and --acme need a tls:// listener \
+                 (--listen tls://127.0.0.1:8443)"
+                .to_string(),
             _ => return Ok(()),
         };
         Err(Options::command().error(clap::error::ErrorKind::ArgumentConflict, message))
@@ -206,7 +248,10 @@ pub async fn run(options: Options) -> Result<(), String> {
     };
 
     let auto = Auto::new();
-    let certificate = if options.self_signed {
+    let acme = acme_setup::manager(&options)?;
+    let certificate = if let Some(acme) = &acme {
+        Some(Certificate::acme(acme, &auto.alpn_protocols())?)
+    } else if options.self_signed {
         Some(Certificate::self_signed(&auto.alpn_protocols())?)
     } else if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
         Some(Certificate::from_files(cert, key, &auto.alpn_protocols())?)
@@ -230,7 +275,11 @@ pub async fn run(options: Options) -> Result<(), String> {
         };
     }
     let app = App::new(mode, !options.quiet);
-    let server = builder.serve(auto.handler(paf::service_fn(move |req| app.clone().call(req))));
+    let site = paf::service_fn(move |req| app.clone().call(req));
+    let server = match &acme {
+        Some(acme) => builder.serve(auto.handler(acme.http01_layer().layer(site))),
+        None => builder.serve(auto.handler(site)),
+    };
 
     say!("paf-server {}: {banner}", env!("CARGO_PKG_VERSION"));
     for (uri, addr) in options.listen.iter().zip(server.local_addrs()) {
@@ -243,6 +292,16 @@ pub async fn run(options: Options) -> Result<(), String> {
             written.path.display(),
             written.path.display()
         );
+    }
+    if let Some(acme) = acme {
+        say!(
+            "acme: certificate for {} from {} (--acme accepts its terms of service)",
+            options.acme.join(", "),
+            options.acme_directory
+        );
+        // Loads or orders the certificate, then renews it; ends with the
+        // runtime.
+        tokio::spawn(acme.run());
     }
     say!("press Ctrl-C to stop");
 
