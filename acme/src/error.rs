@@ -253,8 +253,20 @@ pub struct Problem {
     pub detail: Option<String>,
     /// The HTTP status the CA answered with.
     pub status: Option<u16>,
-    /// Problems about single names: (name, type, detail).
-    pub subproblems: Vec<(Option<String>, Option<String>, Option<String>)>,
+    /// Problems about single names.
+    pub subproblems: Vec<Subproblem>,
+}
+
+/// The part of a [`Problem`] about one name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Subproblem {
+    /// The name.
+    pub name: Option<String>,
+    /// The problem type.
+    pub kind: Option<String>,
+    /// The CA's explanation.
+    pub detail: Option<String>,
 }
 
 impl Problem {
@@ -274,9 +286,10 @@ impl From<instant_acme::Problem> for Problem {
         let subproblems = problem
             .subproblems
             .into_iter()
-            .map(|sub| {
-                let name = sub.identifier.map(|id| id.authorized(false).to_string());
-                (name, sub.r#type, sub.detail)
+            .map(|sub| Subproblem {
+                name: sub.identifier.map(|id| id.authorized(false).to_string()),
+                kind: sub.r#type,
+                detail: sub.detail,
             })
             .collect();
         Problem {
@@ -298,9 +311,10 @@ impl fmt::Display for Problem {
             (None, Some(kind)) => f.write_str(kind)?,
             (None, None) => f.write_str("no detail given")?,
         }
-        for (name, kind, detail) in &self.subproblems {
-            let name = name.as_deref().unwrap_or("?");
-            let detail = detail.as_deref().or(kind.as_deref()).unwrap_or("no detail");
+        for sub in &self.subproblems {
+            let name = sub.name.as_deref().unwrap_or("?");
+            let detail = sub.detail.as_deref().or(sub.kind.as_deref());
+            let detail = detail.unwrap_or("no detail");
             write!(f, "; {name}: {detail}")?;
         }
         Ok(())

@@ -32,7 +32,7 @@
 //! # Organization
 //! The modules form layers; each uses only the layers below it.
 //! 1. `kind.rs`: [`ChallengeKind`].
-//! 2. `error.rs`: [`Error`], [`Problem`], [`ChallengeFailure`].
+//! 2. `error.rs`: [`Error`], [`Problem`], [`Subproblem`], [`ChallengeFailure`].
 //! 3. `event.rs`: [`Event`] and its reporting; `settings.rs`: the checked
 //!    settings and the directory URLs; `cache.rs`: the cache directory;
 //!    `certificate.rs`: a chain and key read from PEM; `challenges.rs`:
@@ -66,7 +66,7 @@ mod manager;
 
 pub use builder::AcmeBuilder;
 pub use certificate::CertificateInfo;
-pub use error::{ChallengeFailure, Error, Problem};
+pub use error::{ChallengeFailure, Error, Problem, Subproblem};
 pub use event::Event;
 pub use http01::{Http01Layer, Http01Service};
 pub use kind::ChallengeKind;

@@ -44,10 +44,15 @@ impl Backoff {
 }
 
 /// A DNS name as the CA wants it: lower case, no trailing dot, made of
-/// letters, digits, `-` and `.` (a leading `*.` for a wildcard).
+/// letters, digits, `-` and `.`.
 pub(crate) fn check_name(name: &str) -> Result<String, String> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let bare = name.strip_prefix("*.").unwrap_or(&name);
+    if name.starts_with("*.") {
+        return Err(format!(
+            "`{name}`: wildcard names need DNS-01, and this crate answers HTTP-01 and TLS-ALPN-01"
+        ));
+    }
+    let bare = name.as_str();
     let valid = !bare.is_empty()
         && bare.len() <= 253
         && bare.split('.').all(|label| {
@@ -86,8 +91,7 @@ mod tests {
     #[test]
     fn names_and_contacts_are_checked() {
         assert_eq!(check_name("Example.COM."), Ok("example.com".into()));
-        assert_eq!(check_name("*.example.com"), Ok("*.example.com".into()));
-        for bad in ["", "a..b", "-a.b", "a b", "ex_ample.com"] {
+        for bad in ["", "a..b", "-a.b", "a b", "ex_ample.com", "*.example.com"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
         assert_eq!(

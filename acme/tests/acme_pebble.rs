@@ -214,6 +214,7 @@ async fn a_failed_challenge_gives_the_cas_detail() {
         .await
         .expect_err("nobody answers the challenge");
     let text = err.to_string();
+    println!("the error reads: {text}");
     assert!(
         text.starts_with("down.example.com: HTTP-01 failed: "),
         "{text}"
