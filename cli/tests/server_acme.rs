@@ -20,7 +20,7 @@ fn run_with(challenge: &str) {
     let Some(pebble) = Pebble::start(PebbleConfig {
         http_port,
         tls_port,
-        validity_secs: None,
+        ..PebbleConfig::default()
     }) else {
         return;
     };

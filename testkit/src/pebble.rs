@@ -1,15 +1,16 @@
 //! Pebble, Let's Encrypt's ACME test server, with pebble-challtestsrv as
-//! its DNS (every name resolves to 127.0.0.1), on free loopback ports.
+//! its DNS (every name resolves to 127.0.0.1, or the address asked for),
+//! on free loopback ports or inside a network namespace.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use crate::{Daemon, TempDir, free_port, peer_tool};
 
 /// What a test asks of pebble.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PebbleConfig {
     /// The port pebble's validator connects to for HTTP-01.
     pub http_port: u16,
@@ -18,6 +19,13 @@ pub struct PebbleConfig {
     /// The lifetime of the certificates it issues, in seconds (pebble's
     /// default, five years, when `None`).
     pub validity_secs: Option<u64>,
+    /// Where pebble and its DNS listen (127.0.0.1 when `None`).
+    pub bind: Option<Ipv4Addr>,
+    /// The address the DNS gives for every name (127.0.0.1 when `None`).
+    pub answer: Option<Ipv4Addr>,
+    /// A network namespace to run both in (`ip netns exec`); readiness is
+    /// then probed with curl inside it.
+    pub netns: Option<String>,
 }
 
 /// A running pebble and its DNS, killed when dropped.
@@ -50,7 +58,7 @@ impl Pebble {
         // Free ports are probed, not reserved: another test may take one
         // meanwhile, so try again with new ones.
         for _ in 0..5 {
-            match Pebble::try_start(&pebble, &challtestsrv, config) {
+            match Pebble::try_start(&pebble, &challtestsrv, &config) {
                 Ok(started) => return Some(started),
                 Err(err) => last = err,
             }
@@ -59,42 +67,53 @@ impl Pebble {
     }
 
     fn try_start(
-        pebble: &PathBuf,
-        challtestsrv: &PathBuf,
-        config: PebbleConfig,
+        pebble: &Path,
+        challtestsrv: &Path,
+        config: &PebbleConfig,
     ) -> Result<Pebble, String> {
-        let dns_port = free_port();
-        let dns = TempDir::new("challtestsrv");
-        let mut command = Command::new(challtestsrv);
+        let bind = config.bind.unwrap_or(Ipv4Addr::LOCALHOST);
+        let answer = config.answer.unwrap_or(Ipv4Addr::LOCALHOST);
+        let probe = Probe::new(config.netns.as_deref())?;
+        let (dns_port, dns_management) = (free_port(), free_port());
+        let mut command = probe.command(challtestsrv);
         command
-            .args(["-dns01", &format!("127.0.0.1:{dns_port}")])
-            .args(["-management", &format!("127.0.0.1:{}", free_port())])
+            .args(["-dns01", &format!("{bind}:{dns_port}")])
+            .args(["-management", &format!("{bind}:{dns_management}")])
             .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""]);
-        let dns = Daemon::start(command, dns, |_| listening(dns_port))?;
+            .args(["-defaultIPv4", &answer.to_string(), "-defaultIPv6", ""]);
+        let dns_addr = SocketAddr::new(bind.into(), dns_management);
+        let dns_url = format!("http://{dns_addr}/");
+        let dns = Daemon::start(command, TempDir::new("challtestsrv"), |_| {
+            probe.ready(dns_addr, &dns_url)
+        })?;
 
         let dir = TempDir::new("pebble");
-        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let names = vec!["localhost".into(), "127.0.0.1".into(), bind.to_string()];
         let made = rcgen::generate_simple_self_signed(names)
             .map_err(|err| format!("cannot make pebble's certificate: {err}"))?;
         dir.write("cert.pem", made.cert.pem());
         dir.write("key.pem", made.signing_key.serialize_pem());
-        let (listen, management) = (free_port(), free_port());
+        let listen = SocketAddr::new(bind.into(), free_port());
+        let management = SocketAddr::new(bind.into(), free_port());
         dir.write("config.json", config_json(config, listen, management));
-        let mut command = Command::new(pebble);
+        let mut command = probe.command(pebble);
         command
             .current_dir(dir.path())
             .args(["-config", "config.json"])
-            .args(["-dnsserver", &format!("127.0.0.1:{dns_port}")])
+            .args(["-dnsserver", &format!("{bind}:{dns_port}")])
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0");
-        let pebble = Daemon::start(command, dir, |_| listening(listen) && listening(management))?;
+        let directory = format!("https://{listen}/dir");
+        let roots = format!("https://{management}/roots/0");
+        let pebble = Daemon::start(command, dir, |_| {
+            probe.ready(listen, &directory) && probe.ready(management, &roots)
+        })?;
         Ok(Pebble {
             _dns: dns,
             tls_root: pebble.dir().join("cert.pem"),
             _pebble: pebble,
-            directory: format!("https://127.0.0.1:{listen}/dir"),
-            management: SocketAddr::from(([127, 0, 0, 1], management)),
+            directory,
+            management,
         })
     }
 
@@ -104,14 +123,59 @@ impl Pebble {
     }
 }
 
-fn config_json(config: PebbleConfig, listen: u16, management: u16) -> String {
+/// How programs are started and asked whether they listen: directly, or
+/// inside a namespace (with curl there, as this process cannot connect
+/// into it).
+enum Probe {
+    Here,
+    Netns { name: String, curl: PathBuf },
+}
+
+impl Probe {
+    fn new(netns: Option<&str>) -> Result<Probe, String> {
+        let Some(name) = netns else {
+            return Ok(Probe::Here);
+        };
+        let curl = peer_tool("curl").ok_or("curl is needed to probe pebble in a namespace")?;
+        Ok(Probe::Netns {
+            name: name.to_string(),
+            curl,
+        })
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        match self {
+            Probe::Here => Command::new(program),
+            Probe::Netns { name, .. } => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", name]).arg(program);
+                command
+            }
+        }
+    }
+
+    /// Whether something listens at `addr` (here), or answers `url` (in
+    /// the namespace; any HTTP answer will do).
+    fn ready(&self, addr: SocketAddr, url: &str) -> bool {
+        match self {
+            Probe::Here => listening(addr),
+            Probe::Netns { curl, .. } => self
+                .command(curl)
+                .args(["-sk", "--max-time", "1", "-o", "/dev/null", url])
+                .status()
+                .is_ok_and(|status| status.success()),
+        }
+    }
+}
+
+fn config_json(config: &PebbleConfig, listen: SocketAddr, management: SocketAddr) -> String {
     let validity = config
         .validity_secs
         .map(|secs| format!(r#", "certificateValidityPeriod": {secs}"#))
         .unwrap_or_default();
     format!(
-        r#"{{"pebble": {{"listenAddress": "127.0.0.1:{listen}",
- "managementListenAddress": "127.0.0.1:{management}",
+        r#"{{"pebble": {{"listenAddress": "{listen}",
+ "managementListenAddress": "{management}",
  "certificate": "cert.pem", "privateKey": "key.pem",
  "httpPort": {}, "tlsPort": {}, "ocspResponderURL": "",
  "externalAccountBindingRequired": false{validity}}}}}"#,
@@ -119,7 +183,6 @@ fn config_json(config: PebbleConfig, listen: u16, management: u16) -> String {
     )
 }
 
-fn listening(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+fn listening(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }

@@ -42,6 +42,7 @@ impl Ports {
             http_port: self.http.local_socket_addr().port(),
             tls_port: self.tls.local_socket_addr().port(),
             validity_secs,
+            ..PebbleConfig::default()
         })
     }
 
