@@ -89,58 +89,63 @@ async fn answer_all(
     while let Some(authorization) = authorizations.next().await {
         let mut authorization =
             authorization.map_err(|err| Error::acme("read the authorizations", err))?;
-        match authorization.status {
-            AuthorizationStatus::Pending => {}
-            // Validated earlier for this account: nothing to answer.
-            AuthorizationStatus::Valid => continue,
-            _ => {
-                let name = authorization.identifier().to_string();
-                let problem = Problem {
-                    detail: Some(format!("authorization is {:?}", authorization.status)),
-                    ..Problem::default()
-                };
-                return Err(Error::Challenge {
-                    failures: vec![ChallengeFailure {
-                        name,
-                        kind: request.kind,
-                        problem: Some(problem),
-                    }],
-                });
-            }
-        }
         let name = authorization.identifier().to_string();
+        if !pending(&name, authorization.status, request.kind)? {
+            continue;
+        }
         let offered: Vec<String> = authorization
             .challenges
             .iter()
             .map(|c| format!("{:?}", c.r#type))
             .collect();
         let Some(mut challenge) = authorization.challenge(request.kind.acme()) else {
+            let kind = request.kind;
             return Err(Error::ChallengeUnavailable {
                 name,
-                kind: request.kind,
+                kind,
                 offered,
             });
         };
         let key_authorization = challenge.key_authorization();
-        let answer = match request.kind {
+        answers.push(match request.kind {
             ChallengeKind::Http01 => request
                 .challenges
                 .put_http01(&challenge.token, key_authorization.as_str()),
             ChallengeKind::TlsAlpn01 => request
                 .challenges
                 .put_tls_alpn01(&name, key_authorization.digest().as_ref())?,
-        };
-        answers.push(answer);
+        });
         challenge
             .set_ready()
             .await
             .map_err(|err| Error::acme("start the challenge", err))?;
-        events.emit(Event::ChallengeReady {
-            name: &name,
-            kind: request.kind,
-        });
+        let kind = request.kind;
+        events.emit(Event::ChallengeReady { name: &name, kind });
     }
     Ok(answers)
+}
+
+/// Whether an authorization waits for an answer: pending yes, valid (done
+/// earlier for this account) no, anything else is a failure.
+fn pending(name: &str, status: AuthorizationStatus, kind: ChallengeKind) -> Result<bool, Error> {
+    match status {
+        AuthorizationStatus::Pending => Ok(true),
+        AuthorizationStatus::Valid => Ok(false),
+        other => {
+            let problem = Problem {
+                detail: Some(format!("the authorization is {other:?}")),
+                ..Problem::default()
+            };
+            let failure = ChallengeFailure {
+                name: name.to_string(),
+                kind,
+                problem: Some(problem),
+            };
+            Err(Error::Challenge {
+                failures: vec![failure],
+            })
+        }
+    }
 }
 
 /// The failed challenges of an order that did not become ready, each with
