@@ -119,9 +119,7 @@ impl fmt::Display for Event<'_> {
             }
             Event::Failed { error, retry_in } => write!(
                 f,
-                "certificate not obtained: {}; trying again in {}s",
-                format_args!("{error:#}"),
-                retry_in.as_secs()
+                "certificate not obtained: {error:#}; trying again in {retry_in:?}"
             ),
         }
     }

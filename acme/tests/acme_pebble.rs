@@ -230,3 +230,45 @@ async fn a_failed_challenge_gives_the_cas_detail() {
         "{text}"
     );
 }
+
+/// `run` retries after a failure: the first attempt finds nobody answering
+/// the challenge, the next ones (after 200 ms, 400 ms...) find the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_attempt_is_retried_after_back_off() {
+    let ports = Ports::bind();
+    let Some(pebble) = ports.pebble(None) else {
+        return;
+    };
+    let (http, tls) = (ports.http.local_socket_addr(), ports.tls_addr());
+    drop(ports);
+    let (builder, events) = builder(&pebble, ChallengeKind::Http01);
+    let acme = builder.name("retry.example.com").build().unwrap();
+    let renewals = tokio::spawn(acme.clone().run());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while events.count("certificate not obtained") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", events.all());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bind = |addr| conduit::listener::TcpListener::bind(addr).unwrap();
+    let _server = serve(
+        &acme,
+        Ports {
+            http: bind(http),
+            tls: bind(tls),
+        },
+    );
+    while events.count("certificate issued") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", events.all());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    renewals.abort();
+    let all = events.all();
+    let failed = all
+        .iter()
+        .find(|e| e.starts_with("certificate not obtained"))
+        .unwrap();
+    assert!(
+        failed.contains("retry.example.com: HTTP-01 failed") && failed.contains("trying again in"),
+        "{failed}"
+    );
+}
