@@ -342,3 +342,107 @@ async fn sleep_until(at: SystemTime) {
         tokio::time::sleep(left.min(Duration::from_secs(3600))).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use conduit::listener::TcpListener;
+    use conduit::serve::Server;
+    use http::{Method, Request, Response, StatusCode};
+    use paf::Body;
+    use paf::server::{Auto, Serve};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+    use super::*;
+
+    /// 2030-01-01T00:00:00Z and a day later: the window the fake CA offers.
+    const WINDOW: (u64, u64) = (1_893_456_000, 1_893_542_400);
+
+    /// A CA that offers renewal information: a directory, nonces, accounts
+    /// and one renewal window for every certificate.
+    fn fake_ca() -> (Server, String) {
+        let listener =
+            TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("a loopback port");
+        let base = format!("http://{}", listener.local_socket_addr());
+        let at = base.clone();
+        let handler = paf::service_fn(move |req: Request<Body>| {
+            let base = at.clone();
+            async move { Ok::<_, Infallible>(answer(&base, &req)) }
+        });
+        let server = Server::builder()
+            .listener(listener)
+            .serve(Auto::new().handler(handler));
+        (server, base)
+    }
+
+    fn answer(base: &str, req: &Request<Body>) -> Response<Body> {
+        let path = req.uri().path();
+        let (status, body) = match (req.method(), path) {
+            (&Method::GET, "/dir") => (
+                StatusCode::OK,
+                format!(
+                    r#"{{"newNonce": "{base}/nonce", "newAccount": "{base}/account",
+                    "newOrder": "{base}/order", "renewalInfo": "{base}/ari"}}"#
+                ),
+            ),
+            (&Method::HEAD, "/nonce") => (StatusCode::OK, String::new()),
+            (&Method::POST, "/account") => (StatusCode::CREATED, "{}".to_string()),
+            (&Method::GET, p) if p.starts_with("/ari/") => (
+                StatusCode::OK,
+                r#"{"suggestedWindow": {"start": "2030-01-01T00:00:00Z",
+                "end": "2030-01-02T00:00:00Z"}}"#
+                    .to_string(),
+            ),
+            _ => (StatusCode::NOT_FOUND, String::new()),
+        };
+        Response::builder()
+            .status(status)
+            .header("replay-nonce", "nonce")
+            .header("location", format!("{base}/account/1"))
+            .header("retry-after", "21600")
+            .body(Body::full(body))
+            .expect("a valid response")
+    }
+
+    /// A certificate chain with an authority key identifier (which ARI
+    /// needs), and its key.
+    fn chain() -> (String, String) {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
+        let issuer = Issuer::new(ca, ca_key);
+        let mut leaf = CertificateParams::new(vec!["a.test".to_string()]).expect("parameters");
+        leaf.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("a key");
+        let cert = leaf.signed_by(&key, &issuer).expect("a certificate");
+        (cert.pem() + &ca_cert.pem(), key.serialize_pem())
+    }
+
+    #[tokio::test]
+    async fn renewal_follows_the_cas_window_when_it_offers_one() {
+        let (_server, base) = fake_ca();
+        let acme = Acme::builder()
+            .directory(format!("{base}/dir"))
+            .name("a.test")
+            .accept_terms()
+            .build()
+            .expect("valid settings");
+        let (chain, key) = chain();
+        acme.install(
+            Certified::from_pem(chain, key).expect("a certificate"),
+            false,
+        );
+        let account = acme.account().await.expect("an account at the fake CA");
+        *acme.inner.account.lock().await = Some(account);
+
+        let (at, by) = acme.renewal_due().await.expect("a certificate is served");
+        assert_eq!(by, "renewal information");
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(WINDOW.0);
+        let end = SystemTime::UNIX_EPOCH + Duration::from_secs(WINDOW.1);
+        assert!(start <= at && at <= end, "{at:?}");
+        let id = acme.current_ari_id().expect("an authority key identifier");
+        assert!(!id.serial.is_empty());
+    }
+}
