@@ -177,9 +177,10 @@ impl Acme {
         Ok(Some(self.install(certified, false)))
     }
 
-    /// Orders a certificate now, whatever the current one's age, and
-    /// serves it once issued (then caches it). The error carries the CA's
-    /// problem document, per challenge when a challenge failed.
+    /// Orders a certificate now, whatever the current one's age, serves it
+    /// once issued and caches it (a cache that cannot be written is logged,
+    /// and the certificate served all the same). The error carries the
+    /// CA's problem document, per challenge when a challenge failed.
     pub async fn order(&self) -> Result<CertificateInfo, Error> {
         let mut account = self.inner.account.lock().await;
         let account = match &mut *account {
@@ -196,24 +197,29 @@ impl Acme {
         };
         let issued = issue(account, request, &self.inner.events).await?;
         let certified = Certified::from_pem(issued.chain_pem, issued.key_pem)?;
-        if let Some(cache) = &self.inner.cache {
-            // The key first: a chain without its key would be useless,
-            // and a mismatched pair is refused when read back.
-            cache.write(
-                &cache.key_path(),
-                certified.key_pem.as_bytes(),
-                Secrecy::Private,
-            )?;
-            cache.write(
-                &cache.cert_path(),
-                certified.chain_pem.as_bytes(),
-                Secrecy::Public,
-            )?;
+        // Served even if the disk fails: a restart would order again, but
+        // until then the certificate is good.
+        if let Err(err) = self.store(&certified) {
+            tracing::warn!(target: "acme", "the new certificate is not cached: {err:#}");
         }
         Ok(self.install(certified, true))
     }
 
-    /// Serves the cached certificate or, failing that, orders one.
+    /// Writes the key, then the chain, to the cache (the key first: a
+    /// chain without its key is useless, and a mismatched pair is refused
+    /// when read back).
+    fn store(&self, certified: &Certified) -> Result<(), Error> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(());
+        };
+        let key = certified.key_pem.as_bytes();
+        cache.write(&cache.key_path(), key, Secrecy::Private)?;
+        let chain = certified.chain_pem.as_bytes();
+        cache.write(&cache.cert_path(), chain, Secrecy::Public)
+    }
+
+    /// Serves the cached certificate, and orders a new one when there is
+    /// none or its renewal time (two thirds of its lifetime) has passed.
     pub async fn ensure(&self) -> Result<CertificateInfo, Error> {
         match self.load_cached()? {
             Some(info) if info.two_thirds() > SystemTime::now() => Ok(info),
