@@ -38,14 +38,6 @@ pub enum Error {
         /// The cause.
         source: io::Error,
     },
-    /// A cache file holds something unreadable (it is then ignored and
-    /// replaced when the next certificate comes).
-    CacheContents {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// The CA could not be reached, or its answer not read.
     Unreachable {
         /// What was being done.
@@ -178,9 +170,6 @@ impl Error {
             Error::Setting { setting, reason } => write!(f, "{setting}: {reason}"),
             Error::Cache { path, action, .. } => {
                 write!(f, "cannot {action} {}", path.display())
-            }
-            Error::CacheContents { path, reason } => {
-                write!(f, "{}: {reason}", path.display())
             }
             Error::Unreachable { during, .. } => write!(f, "cannot reach the CA ({during})"),
             Error::Ca { during, problem } => write!(f, "the CA refused to {during}: {problem}"),

@@ -43,6 +43,7 @@
 //! 5. `account.rs`: the account, cached or created; `issue.rs`: one
 //!    order from start to chain.
 //! 6. `manager.rs`: [`Acme`]: loading, ordering, installing, renewing.
+#![warn(missing_docs)]
 
 mod kind;
 
