@@ -37,7 +37,14 @@ fn bad_usage_exits_2_with_a_reason() {
             ],
             "cannot be used with",
         ),
-        (&["--acme", "example.com"], "need a tls:// listener"),
+        (
+            &["-l", "tcp://127.0.0.1:0", "--acme", "example.com"],
+            "need a tls:// listener",
+        ),
+        (
+            &["-l", "tls://127.0.0.1:0", "--acme", "example.com"],
+            "http-01 needs a tcp:// listener",
+        ),
         (
             &[
                 "-l",
@@ -140,7 +147,14 @@ fn runtime_failures_exit_1_naming_the_cause() {
         stderr(&bad_cert)
     );
 
-    let bad_name = run(&["-l", "tls://127.0.0.1:0", "--acme", "not a name"]);
+    let bad_name = run(&[
+        "-l",
+        "tls://127.0.0.1:0",
+        "--acme",
+        "not a name",
+        "--acme-challenge",
+        "tls-alpn-01",
+    ]);
     assert_eq!(bad_name.status.code(), Some(1));
     let message = stderr(&bad_name);
     assert!(

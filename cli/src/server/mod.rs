@@ -172,9 +172,20 @@ pub struct Options {
 }
 
 impl Options {
-    /// Checks what clap cannot: that TLS listeners have a certificate and
-    /// that a certificate has a TLS listener.
+    /// Checks what clap cannot: that TLS listeners have a certificate, that
+    /// a certificate has a TLS listener, and that HTTP-01 has a clear-text
+    /// listener to be answered on.
     pub fn validate(&self) -> Result<(), clap::Error> {
+        let clear_text = self
+            .listen
+            .iter()
+            .any(|uri| !matches!(uri, ListenUri::Tls(_)));
+        if !self.acme.is_empty() && self.acme_challenge == ChallengeKind::Http01 && !clear_text {
+            let message = "--acme-challenge http-01 needs a tcp:// listener the CA reaches on \
+                           port 80 (or a unix:// one behind a proxy there); or use \
+                           --acme-challenge tls-alpn-01";
+            return Err(Options::command().error(clap::error::ErrorKind::ArgumentConflict, message));
+        }
         let tls = self
             .listen
             .iter()
