@@ -922,3 +922,37 @@ async fn the_state_is_published_before_the_caller_sees_the_outcome() {
     })
     .await;
 }
+
+/// Requests sent while the connection ends, from several threads: each
+/// one gets an answer that says it may be sent again, rather than waiting
+/// forever in the queue of a loop that is gone, or being dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_racing_the_end_of_the_connection_all_get_an_answer() {
+    within(async {
+        for round in 0..2000 {
+            let (sender, conn, peer) = connect(Builder::new());
+            let senders: Vec<_> = (0..4)
+                .map(|_| {
+                    let mut sender = sender.clone();
+                    tokio::spawn(async move {
+                        let sent = sender.send(get("http://a.example/"));
+                        match tokio::time::timeout(Duration::from_secs(2), sent).await {
+                            Ok(Err(err)) => err,
+                            Ok(Ok(res)) => panic!("a response from nobody: {res:?}"),
+                            Err(_) => panic!("a request waited forever in round {round}"),
+                        }
+                    })
+                })
+                .collect();
+            // The server goes away as the requests arrive.
+            drop(peer);
+            for task in senders {
+                let err = task.await.unwrap();
+                assert!(err.is_closed() || err.is_unanswered(), "{err:?}");
+            }
+            assert!(sender.is_closed());
+            conn.await.unwrap().ok();
+        }
+    })
+    .await;
+}

@@ -113,7 +113,7 @@ where
         scratch: Vec::new(),
     };
     let end = poll_fn(|cx| conn.poll(cx)).await;
-    conn.teardown();
+    conn.teardown().await;
     match end {
         Ok(End::Close) => {
             // The peer may be gone already; there is nobody to tell.
@@ -162,9 +162,11 @@ struct Outgoing {
 struct Conn<I> {
     io: Buffered<I>,
     config: Config,
+    /// Before `rx`, so that a connection dropped mid-way says it is closed
+    /// before its queue goes: a sender then knows to watch the queue.
+    shared: CloseOnDrop,
     rx: mpsc::UnboundedReceiver<Envelope>,
     rx_open: bool,
-    shared: CloseOnDrop,
     /// The body of the last request taken, while it is written. The request
     /// is the last of `waiting`, or answered already.
     writing: Option<Outgoing>,
@@ -590,15 +592,19 @@ where
     /// Fails whatever is left once the loop ended, so that no caller waits
     /// forever: requests sent get "unanswered", requests never taken
     /// "closed".
-    fn teardown(&mut self) {
+    async fn teardown(&mut self) {
         self.shared.close();
         self.writing = None;
         self.reading = None;
         for waiting in self.waiting.drain(..) {
             let _ = waiting.reply.send(Err(Error::new(Kind::Unanswered)));
         }
+        // `recv`, not `try_recv`: a send that began before `close` may not
+        // be in the queue yet. `recv` waits for it (it ends only once no
+        // send is under way), where `try_recv` would miss it and leave its
+        // request waiting for good.
         self.rx.close();
-        while let Ok((_, reply)) = self.rx.try_recv() {
+        while let Some((_, reply)) = self.rx.recv().await {
             let _ = reply.send(Err(Error::new(Kind::Closed)));
         }
     }

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use http::{Request, Response};
+use tokio::sync::oneshot::error::RecvError;
 use tokio::sync::{mpsc, oneshot};
 
-use super::shared::{Envelope, Shared};
+use super::shared::{Answer, Envelope, Shared};
 use crate::body::Body;
 use crate::error::{Error, Kind};
 
@@ -32,12 +33,30 @@ impl Handle {
             self.shared.finish(1);
             return Err(Error::new(Kind::Closed));
         }
-        match response.await {
+        let answer = if self.shared.is_closed() {
+            self.closing(response).await
+        } else {
+            response.await
+        };
+        match answer {
             Ok(result) => result,
             Err(_) => Err(Error::with(
                 Kind::Canceled,
                 "the connection was dropped before the response arrived",
             )),
+        }
+    }
+
+    /// Waits for the answer to a request queued as the connection closed.
+    /// The loop fails every request it finds queued, but when its future
+    /// is dropped instead, a send under way as the queue goes may leave
+    /// its request where nobody answers it: then the queue's end says so.
+    async fn closing(&self, response: oneshot::Receiver<Answer>) -> Result<Answer, RecvError> {
+        tokio::select! {
+            // An answer given before the queue closed comes first.
+            biased;
+            answer = response => answer,
+            () = self.tx.closed() => Ok(Err(Error::new(Kind::Closed))),
         }
     }
 

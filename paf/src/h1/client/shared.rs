@@ -9,8 +9,11 @@ use tokio::sync::{Notify, oneshot};
 use crate::body::Body;
 use crate::error::Error;
 
+/// A request's outcome: its response, once the head has arrived.
+pub(super) type Answer = Result<Response<Body>, Error>;
+
 /// Where the connection sends a request's outcome.
-pub(super) type Reply = oneshot::Sender<Result<Response<Body>, Error>>;
+pub(super) type Reply = oneshot::Sender<Answer>;
 
 /// A request on its way to the connection.
 pub(super) type Envelope = (Request<Body>, Reply);
