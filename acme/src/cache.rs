@@ -9,8 +9,9 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
 
@@ -92,12 +93,21 @@ impl Cache {
             action,
             source,
         };
-        fs::create_dir_all(&self.dir).map_err(|e| failed("create the directory of", e))?;
+        // Only the owner needs to look inside: it holds the keys.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| failed("create the directory of", e))?;
         let mode = match secrecy {
             Secrecy::Private => 0o600,
             Secrecy::Public => 0o644,
         };
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per write, so that two managers of one process sharing
+        // the directory never write through each other's temporary file.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         let result = write_new(&tmp, bytes, mode).and_then(|()| fs::rename(&tmp, path));
         if let Err(err) = result {
             let _ = fs::remove_file(&tmp);
@@ -195,5 +205,10 @@ mod tests {
         // No temporary file is left behind.
         let count = fs::read_dir(dir.join("c")).expect("the directory").count();
         assert_eq!(count, 2);
+        let mode = fs::metadata(dir.join("c"))
+            .expect("the directory")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }
