@@ -28,6 +28,8 @@ trap 'rm -rf "$work"' EXIT
 start() {
     local port=$1 log=$2
     shift 2
+    # Emptied first: the last run's "listening" must not count for this one.
+    : >"$log"
     "$@" --addr "127.0.0.1:$port" >"$log" 2>&1 &
     pid=$!
     for _ in $(seq 1 150); do
