@@ -186,11 +186,16 @@ impl Error {
                 name,
                 kind,
                 offered,
-            } => write!(
-                f,
-                "{name}: the CA offers no {kind} challenge (it offers {})",
-                offered.join(", ")
-            ),
+            } => {
+                let offered = match offered.is_empty() {
+                    true => "none".to_string(),
+                    false => offered.join(", "),
+                };
+                write!(
+                    f,
+                    "{name}: the CA offers no {kind} challenge (it offers {offered})"
+                )
+            }
             Error::Timeout { during } => write!(f, "timed out waiting for the CA to {during}"),
             Error::Certificate { reason, .. } => f.write_str(reason),
             Error::Protocol { during, .. } => write!(f, "unexpected answer from the CA ({during})"),

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use instant_acme::{
-    Account, AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus,
-    RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, Identifier, NewOrder,
+    Order, OrderStatus, RetryPolicy,
 };
 
 use crate::challenges::{Answer, Challenges};
@@ -96,7 +96,7 @@ async fn answer_all(
         let offered: Vec<String> = authorization
             .challenges
             .iter()
-            .map(|c| format!("{:?}", c.r#type))
+            .map(|c| challenge_name(&c.r#type))
             .collect();
         let Some(mut challenge) = authorization.challenge(request.kind.acme()) else {
             let kind = request.kind;
@@ -187,5 +187,58 @@ async fn failures(
             during: "validate the challenges",
             source: "the order became invalid without saying why".into(),
         },
+    }
+}
+
+/// A challenge type as the CA names it: `http-01`, `dns-01`...
+fn challenge_name(kind: &ChallengeType) -> String {
+    match kind {
+        ChallengeType::Http01 => "http-01".to_string(),
+        ChallengeType::Dns01 => "dns-01".to_string(),
+        ChallengeType::TlsAlpn01 => "tls-alpn-01".to_string(),
+        ChallengeType::DeviceAttest01 => "device-attest-01".to_string(),
+        ChallengeType::Unknown(name) => name.clone(),
+        // The enum may grow.
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_types_read_as_the_ca_names_them() {
+        let names: Vec<String> = [
+            ChallengeType::Http01,
+            ChallengeType::Dns01,
+            ChallengeType::TlsAlpn01,
+            ChallengeType::Unknown("dns-account-01".to_string()),
+        ]
+        .iter()
+        .map(challenge_name)
+        .collect();
+        assert_eq!(
+            names,
+            ["http-01", "dns-01", "tls-alpn-01", "dns-account-01"]
+        );
+        let err = Error::ChallengeUnavailable {
+            name: "a.test".to_string(),
+            kind: ChallengeKind::TlsAlpn01,
+            offered: names[..2].to_vec(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "a.test: the CA offers no TLS-ALPN-01 challenge (it offers http-01, dns-01)"
+        );
+        let none = Error::ChallengeUnavailable {
+            name: "a.test".to_string(),
+            kind: ChallengeKind::Http01,
+            offered: Vec::new(),
+        };
+        assert_eq!(
+            none.to_string(),
+            "a.test: the CA offers no HTTP-01 challenge (it offers none)"
+        );
     }
 }
