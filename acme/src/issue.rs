@@ -24,6 +24,9 @@ pub(crate) struct Request<'a> {
     pub(crate) patience: Duration,
 }
 
+/// What is being done when placing an order, as errors say it.
+pub(crate) const PLACE_THE_ORDER: &str = "place the order";
+
 /// The PEM chain and the PEM key of a new certificate.
 pub(crate) struct Issued {
     pub(crate) chain_pem: String,
@@ -49,7 +52,7 @@ pub(crate) async fn issue(
     let mut order = account
         .new_order(&new)
         .await
-        .map_err(|err| Error::acme("place the order", err))?;
+        .map_err(|err| Error::acme(PLACE_THE_ORDER, err))?;
     events.emit(Event::OrderPlaced {
         names: request.names,
     });
