@@ -45,14 +45,7 @@ pub(crate) async fn issue(
         .iter()
         .map(|name| Identifier::Dns(name.clone()))
         .collect();
-    let mut new = NewOrder::new(&identifiers);
-    if let Some(replaces) = request.replaces.clone() {
-        new = new.replaces(replaces);
-    }
-    let mut order = account
-        .new_order(&new)
-        .await
-        .map_err(|err| Error::acme(PLACE_THE_ORDER, err))?;
+    let mut order = place(account, &identifiers, request.replaces.clone()).await?;
     events.emit(Event::OrderPlaced {
         names: request.names,
     });
@@ -78,6 +71,36 @@ pub(crate) async fn issue(
         .await
         .map_err(|err| Error::acme("issue the certificate", err))?;
     Ok(Issued { chain_pem, key_pem })
+}
+
+/// Places the order, saying which certificate it replaces when there is
+/// one. Should the CA refuse that, the order is placed again without it:
+/// an earlier order may have replaced the certificate already (issued,
+/// but lost on the way back), and the CA then refuses every order naming
+/// it again.
+async fn place(
+    account: &Account,
+    identifiers: &[Identifier],
+    replaces: Option<CertificateIdentifier<'static>>,
+) -> Result<Order, Error> {
+    let new = NewOrder::new(identifiers);
+    let Some(replaces) = replaces else {
+        return account
+            .new_order(&new)
+            .await
+            .map_err(|err| Error::acme(PLACE_THE_ORDER, err));
+    };
+    match account.new_order(&new.replaces(replaces)).await {
+        Ok(order) => Ok(order),
+        Err(err) => {
+            let err = Error::acme(PLACE_THE_ORDER, err);
+            tracing::info!(target: "acme", "{err:#}; placing it again as a new certificate");
+            account
+                .new_order(&NewOrder::new(identifiers))
+                .await
+                .map_err(|err| Error::acme(PLACE_THE_ORDER, err))
+        }
+    }
 }
 
 /// Puts an answer in place for every pending authorization and tells the

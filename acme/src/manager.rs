@@ -644,4 +644,27 @@ mod tests {
         assert!(!account_file.exists());
         assert!(acme.inner.account.lock().await.is_none());
     }
+
+    #[tokio::test]
+    async fn a_refused_replacement_is_ordered_again_as_a_new_certificate() {
+        let (_server, base, log) = fake_ca(|payload| match payload.contains("replaces") {
+            true => problem(StatusCode::CONFLICT, "alreadyReplaced"),
+            false => problem(StatusCode::TOO_MANY_REQUESTS, "rateLimited"),
+        });
+        let acme = manager(&base, None);
+        let (chain, key) = chain();
+        let certified = Certified::from_pem(chain, key).expect("a certificate");
+        acme.install(certified, false);
+        let err = acme.order().await.expect_err("the CA refuses orders");
+        assert_eq!(
+            err.problem().and_then(Problem::short_kind),
+            Some("rateLimited")
+        );
+        let orders: Vec<String> = log
+            .all()
+            .into_iter()
+            .filter(|l| l.starts_with("POST /order"))
+            .collect();
+        assert_eq!(orders, ["POST /order replaces", "POST /order"]);
+    }
 }
