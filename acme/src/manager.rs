@@ -271,12 +271,16 @@ impl Acme {
         Some((info.two_thirds(), "two thirds of the lifetime"))
     }
 
-    /// Keeps a certificate in place for as long as it runs: the cached
-    /// one, or a new one, then each renewal when due, with back-off after
+    /// Keeps a certificate in place for as long as it runs: the one
+    /// served already, else the cached one, else a new one, then each renewal when due, with back-off after
     /// failures (reported as [`Event::Failed`]). Spawn it; it never
     /// returns.
     pub async fn run(self) {
-        if let Err(err) = self.load_cached() {
+        // A certificate already served (by `ensure` or `order`) may be
+        // newer than the cache's, if it could not be cached.
+        if !self.inner.resolver.has_certificate()
+            && let Err(err) = self.load_cached()
+        {
             tracing::warn!(target: "acme", "cannot read the cache: {err:#}");
         }
         let mut failures = 0;
@@ -666,5 +670,32 @@ mod tests {
             .filter(|l| l.starts_with("POST /order"))
             .collect();
         assert_eq!(orders, ["POST /order replaces", "POST /order"]);
+    }
+
+    #[tokio::test]
+    async fn run_keeps_a_certificate_newer_than_the_cached_one() {
+        let (_server, base, _log) = fake_ca(|_| (StatusCode::NOT_FOUND, String::new()));
+        let dir = testkit::TempDir::new("acme-newer");
+        let acme = manager(&base, Some(dir.path()));
+        let cache = acme.inner.cache.clone().expect("a cache");
+        let (old_chain, old_key) = chain();
+        cache
+            .write(&cache.key_path(), old_key.as_bytes(), Secrecy::Private)
+            .expect("written");
+        cache
+            .write(&cache.cert_path(), old_chain.as_bytes(), Secrecy::Public)
+            .expect("written");
+        let (chain, key) = chain();
+        let newer = acme.install(
+            Certified::from_pem(chain, key).expect("a certificate"),
+            true,
+        );
+
+        let running = tokio::spawn(acme.clone().run());
+        // `run` checks the cache first, then sleeps until renewal is due.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        running.abort();
+        let served = acme.certificate().expect("a certificate");
+        assert_eq!(served.serial, newer.serial);
     }
 }
