@@ -2,10 +2,9 @@
 //! its DNS (every name resolves to 127.0.0.1, or the address asked for),
 //! on free loopback ports or inside a network namespace.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use crate::{Daemon, TempDir, free_port, peer_tool};
 
@@ -46,19 +45,23 @@ pub struct Pebble {
 impl Pebble {
     /// Starts challtestsrv and pebble, validation without sleeps and every
     /// nonce accepted (so runs are quick and repeatable). `None`, loudly,
-    /// when either program is missing (a failure under
-    /// `PAF_REQUIRE_PEERS=1`).
+    /// when either program or curl (which probes them) is missing (a
+    /// failure under `PAF_REQUIRE_PEERS=1`).
     ///
     /// # Panics
     /// When they cannot be started.
     pub fn start(config: PebbleConfig) -> Option<Pebble> {
         let pebble = peer_tool("pebble")?;
         let challtestsrv = peer_tool("pebble-challtestsrv")?;
+        let probe = Probe {
+            netns: config.netns.clone(),
+            curl: peer_tool("curl")?,
+        };
         let mut last = String::new();
         // Free ports are probed, not reserved: another test may take one
         // meanwhile, so try again with new ones.
         for _ in 0..5 {
-            match Pebble::try_start(&pebble, &challtestsrv, &config) {
+            match Pebble::try_start(&pebble, &challtestsrv, &probe, &config) {
                 Ok(started) => return Some(started),
                 Err(err) => last = err,
             }
@@ -69,11 +72,11 @@ impl Pebble {
     fn try_start(
         pebble: &Path,
         challtestsrv: &Path,
+        probe: &Probe,
         config: &PebbleConfig,
     ) -> Result<Pebble, String> {
         let bind = config.bind.unwrap_or(Ipv4Addr::LOCALHOST);
         let answer = config.answer.unwrap_or(Ipv4Addr::LOCALHOST);
-        let probe = Probe::new(config.netns.as_deref())?;
         let (dns_port, dns_management) = (free_port(), free_port());
         let mut command = probe.command(challtestsrv);
         command
@@ -81,10 +84,10 @@ impl Pebble {
             .args(["-management", &format!("{bind}:{dns_management}")])
             .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
             .args(["-defaultIPv4", &answer.to_string(), "-defaultIPv6", ""]);
-        let dns_addr = SocketAddr::new(bind.into(), dns_management);
-        let dns_url = format!("http://{dns_addr}/");
+        // Any answer will do: its management interface has no index.
+        let dns_url = format!("http://{bind}:{dns_management}/");
         let dns = Daemon::start(command, TempDir::new("challtestsrv"), |_| {
-            probe.ready(dns_addr, &dns_url)
+            probe.answers(&dns_url, None, "")
         })?;
 
         let dir = TempDir::new("pebble");
@@ -105,8 +108,12 @@ impl Pebble {
             .env("PEBBLE_WFE_NONCEREJECT", "0");
         let directory = format!("https://{listen}/dir");
         let roots = format!("https://{management}/roots/0");
-        let pebble = Daemon::start(command, dir, |_| {
-            probe.ready(listen, &directory) && probe.ready(management, &roots)
+        // Checked against this pebble's own certificate: another pebble
+        // that took the port meanwhile does not pass.
+        let pebble = Daemon::start(command, dir, |dir| {
+            let cert = dir.join("cert.pem");
+            probe.answers(&directory, Some(&cert), "newNonce")
+                && probe.answers(&roots, Some(&cert), "BEGIN CERTIFICATE")
         })?;
         Ok(Pebble {
             _dns: dns,
@@ -123,30 +130,19 @@ impl Pebble {
     }
 }
 
-/// How programs are started and asked whether they listen: directly, or
-/// inside a namespace (with curl there, as this process cannot connect
-/// into it).
-enum Probe {
-    Here,
-    Netns { name: String, curl: PathBuf },
+/// How programs are started (here, or inside a namespace) and asked
+/// whether they are ready (with curl, which runs where they do).
+struct Probe {
+    netns: Option<String>,
+    curl: PathBuf,
 }
 
 impl Probe {
-    fn new(netns: Option<&str>) -> Result<Probe, String> {
-        let Some(name) = netns else {
-            return Ok(Probe::Here);
-        };
-        let curl = peer_tool("curl").ok_or("curl is needed to probe pebble in a namespace")?;
-        Ok(Probe::Netns {
-            name: name.to_string(),
-            curl,
-        })
-    }
-
+    /// A command running `program` where the servers run.
     fn command(&self, program: &Path) -> Command {
-        match self {
-            Probe::Here => Command::new(program),
-            Probe::Netns { name, .. } => {
+        match &self.netns {
+            None => Command::new(program),
+            Some(name) => {
                 let mut command = Command::new("ip");
                 command.args(["netns", "exec", name]).arg(program);
                 command
@@ -154,17 +150,17 @@ impl Probe {
         }
     }
 
-    /// Whether something listens at `addr` (here), or answers `url` (in
-    /// the namespace; any HTTP answer will do).
-    fn ready(&self, addr: SocketAddr, url: &str) -> bool {
-        match self {
-            Probe::Here => listening(addr),
-            Probe::Netns { curl, .. } => self
-                .command(curl)
-                .args(["-sk", "--max-time", "1", "-o", "/dev/null", url])
-                .status()
-                .is_ok_and(|status| status.success()),
+    /// Whether `url` answers (over HTTPS, with the certificate in `cacert`)
+    /// with a body containing `expected`.
+    fn answers(&self, url: &str, cacert: Option<&Path>, expected: &str) -> bool {
+        let mut curl = self.command(&self.curl);
+        curl.args(["-s", "--max-time", "1"]);
+        if let Some(cacert) = cacert {
+            curl.arg("--cacert").arg(cacert);
         }
+        curl.arg(url).output().is_ok_and(|out| {
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains(expected)
+        })
     }
 }
 
@@ -181,8 +177,4 @@ fn config_json(config: &PebbleConfig, listen: SocketAddr, management: SocketAddr
  "externalAccountBindingRequired": false{validity}}}}}"#,
         config.http_port, config.tls_port
     )
-}
-
-fn listening(addr: SocketAddr) -> bool {
-    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
 }
