@@ -3,6 +3,7 @@
 //! on free loopback ports or inside a network namespace.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -47,6 +48,10 @@ impl Pebble {
     /// nonce accepted (so runs are quick and repeatable). `None`, loudly,
     /// when either program or curl (which probes them) is missing (a
     /// failure under `PAF_REQUIRE_PEERS=1`).
+    ///
+    /// Both are killed when this process dies, even by `SIGKILL`, if the
+    /// thread that started them is gone by then: start them on the test's
+    /// own thread.
     ///
     /// # Panics
     /// When they cannot be started.
@@ -138,16 +143,19 @@ struct Probe {
 }
 
 impl Probe {
-    /// A command running `program` where the servers run.
+    /// A command running `program` where the servers run, killed when the
+    /// thread that spawns it exits.
     fn command(&self, program: &Path) -> Command {
-        match &self.netns {
+        let mut command = match &self.netns {
             None => Command::new(program),
             Some(name) => {
                 let mut command = Command::new("ip");
                 command.args(["netns", "exec", name]).arg(program);
                 command
             }
-        }
+        };
+        die_with_parent(&mut command);
+        command
     }
 
     /// Whether `url` answers (over HTTPS, with the certificate in `cacert`)
@@ -164,6 +172,29 @@ impl Probe {
     }
 }
 
+/// Has the kernel kill the command's process when the thread that spawned
+/// it exits (the whole test process, killed or not, included), so that a
+/// test binary stopped by `SIGKILL` leaves no server behind.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the hook runs in the child between fork and exec, and calls
+    // only prctl, getppid and _exit, which are async-signal-safe; it
+    // allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died before prctl: nothing would signal us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
 fn config_json(config: &PebbleConfig, listen: SocketAddr, management: SocketAddr) -> String {
     let validity = config
         .validity_secs
@@ -177,4 +208,37 @@ fn config_json(config: &PebbleConfig, listen: SocketAddr, management: SocketAddr
  "externalAccountBindingRequired": false{validity}}}}}"#,
         config.http_port, config.tls_port
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// The state letter of process `pid` (`Z` once killed and not yet
+    /// waited for).
+    fn state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    #[test]
+    fn pebble_dies_with_the_thread_that_started_it() {
+        let config = PebbleConfig {
+            http_port: free_port(),
+            tls_port: free_port(),
+            ..PebbleConfig::default()
+        };
+        let started = std::thread::spawn(move || Pebble::start(config)).join();
+        let Some(pebble) = started.expect("the starting thread finishes") else {
+            return;
+        };
+        let pids = [pebble._pebble.child.id(), pebble._dns.child.id()];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pids.iter().any(|&pid| state(pid) != Some('Z')) {
+            assert!(Instant::now() < deadline, "still running: {pids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
