@@ -68,7 +68,7 @@ impl PafHttp {
         }
         let tls = tls
             .build()
-            .map_err(|err| Error::setting("trusted roots", format!("{err:#}")))?;
+            .map_err(|err| Error::setting_caused("trusted roots", "not usable", err))?;
         Client::builder()
             .tls(tls)
             .connect_timeout(Some(Duration::from_secs(30)))
@@ -76,7 +76,7 @@ impl PafHttp {
             .max_response_body(Some(MAX_ANSWER))
             .user_agent(concat!("paf-acme/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|err| Error::setting("HTTP client", format!("{err:#}")))
+            .map_err(|err| Error::setting_caused("HTTP client", "cannot be built", err))
     }
 }
 
