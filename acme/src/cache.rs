@@ -5,7 +5,8 @@
 //! serve several CAs and several certificates:
 //! `account-<CA>.json`, `cert-<first name>-<hash>.pem` and
 //! `key-<first name>-<hash>.pem`, where `<CA>` is the directory URL's
-//! host and a hash of the URL, and `<hash>` covers the CA and the names.
+//! host and a hash of the URL, and `<hash>` covers the CA and the names
+//! (host and name cut to 64 characters: the hashes keep them apart).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -137,9 +138,16 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
-/// Letters, digits, `.` and `-`; anything else becomes `_`.
+/// The longest part of a file name taken from a name or a host: with the
+/// prefix, the hash and the extension, file names stay far below the
+/// usual limit of 255 bytes. The hash keeps truncated names apart.
+const MAX_NAME_PART: usize = 64;
+
+/// Letters, digits, `.` and `-`, at most [`MAX_NAME_PART`] of them;
+/// anything else becomes `_`.
 fn sanitize(text: &str) -> String {
     text.chars()
+        .take(MAX_NAME_PART)
         .map(|c| match c {
             'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' => c,
             _ => '_',
@@ -210,5 +218,22 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn long_names_make_short_distinct_file_names() {
+        let label = "a".repeat(63);
+        let long = format!("{label}.{label}.{label}.{}", "b".repeat(60));
+        let other = format!("{label}.{label}.{label}.{}", "c".repeat(60));
+        let dir = Path::new("/cache");
+        let directory = format!("https://{long}/dir");
+        let one = Cache::new(dir, &directory, std::slice::from_ref(&long));
+        let two = Cache::new(dir, &directory, std::slice::from_ref(&other));
+        for path in [one.cert_path(), one.key_path(), one.account_path()] {
+            let name = path.file_name().expect("a file name").len();
+            assert!(name <= 100, "{} is {name} bytes", path.display());
+        }
+        assert_ne!(one.cert_path(), two.cert_path());
+        assert_ne!(one.key_path(), two.key_path());
     }
 }
