@@ -100,6 +100,7 @@ impl Cache {
             .mode(0o700)
             .create(&self.dir)
             .map_err(|e| failed("create the directory of", e))?;
+        self.restrict();
         let mode = match secrecy {
             Secrecy::Private => 0o600,
             Secrecy::Public => 0o644,
@@ -119,6 +120,20 @@ impl Cache {
             let _ = dir.sync_all();
         }
         Ok(())
+    }
+
+    /// Makes a directory that existed before with a wider mode 0700.
+    fn restrict(&self) {
+        let Ok(meta) = fs::metadata(&self.dir) else {
+            return;
+        };
+        if meta.permissions().mode() & 0o077 == 0 {
+            return;
+        }
+        if let Err(err) = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)) {
+            let dir = self.dir.display();
+            tracing::warn!(target: "acme", "{dir}: others may look inside, as it cannot be made 0700: {err}");
+        }
     }
 }
 
@@ -235,5 +250,22 @@ mod tests {
         }
         assert_ne!(one.cert_path(), two.cert_path());
         assert_ne!(one.key_path(), two.key_path());
+    }
+
+    #[test]
+    fn an_existing_directory_is_made_private() {
+        let dir = testkit::TempDir::new("acme-mode");
+        let cache_dir = dir.join("c");
+        fs::create_dir(&cache_dir).expect("created");
+        fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o755)).expect("0755");
+        let cache = Cache::new(&cache_dir, "https://ca.test/dir", &["a.test".to_string()]);
+        cache
+            .write(&cache.key_path(), b"key", Secrecy::Private)
+            .expect("written");
+        let mode = fs::metadata(&cache_dir)
+            .expect("the directory")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }
