@@ -179,8 +179,10 @@ impl Acme {
 
     /// Orders a certificate now, whatever the current one's age, serves it
     /// once issued and caches it (a cache that cannot be written is logged,
-    /// and the certificate served all the same). The error carries the
-    /// CA's problem document, per challenge when a challenge failed.
+    /// and the certificate served all the same). An account the CA no
+    /// longer knows or accepts is replaced by a new one, and the order
+    /// placed again, once. The error carries the CA's problem document,
+    /// per challenge when a challenge failed.
     pub async fn order(&self) -> Result<CertificateInfo, Error> {
         let mut account = self.inner.account.lock().await;
         let issued = match self.issue(&mut account).await {
@@ -272,9 +274,9 @@ impl Acme {
     }
 
     /// Keeps a certificate in place for as long as it runs: the one
-    /// served already, else the cached one, else a new one, then each renewal when due, with back-off after
-    /// failures (reported as [`Event::Failed`]). Spawn it; it never
-    /// returns.
+    /// served already, else the cached one, else a new one, then each
+    /// renewal when due, with back-off after failures (reported as
+    /// [`Event::Failed`]). Spawn it; it never returns.
     pub async fn run(self) {
         // A certificate already served (by `ensure` or `order`) may be
         // newer than the cache's, if it could not be cached.
