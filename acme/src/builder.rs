@@ -163,7 +163,8 @@ impl AcmeBuilder {
     /// webpki roots and [`root_pem`](Self::root_pem): to reach the CA over
     /// another transport (a user-space TCP/IP stack, a proxy). Exclusive
     /// with `root_pem` and `root_file`, as the client carries its own
-    /// roots.
+    /// roots. Whatever its own timeouts and limits, each exchange with the
+    /// CA is bounded to 60 seconds and its answer to 1 MiB.
     pub fn client(mut self, client: paf::Client) -> Self {
         self.client = Some(client);
         self
