@@ -132,7 +132,7 @@ impl Cache {
         }
         if let Err(err) = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)) {
             let dir = self.dir.display();
-            tracing::warn!(target: "acme", "{dir}: others may look inside, as it cannot be made 0700: {err}");
+            tracing::warn!(target: "acme", "{dir}: not made 0700 ({err}); others can look in");
         }
     }
 }
