@@ -409,3 +409,29 @@ impl Signals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_renewal_task_ends_with_its_guard() {
+        let held = Arc::new(());
+        let inside = held.clone();
+        let renewal = Renewal(tokio::spawn(async move {
+            let _inside = inside;
+            std::future::pending::<()>().await;
+        }));
+        tokio::task::yield_now().await;
+        drop(renewal);
+        for _ in 0..100 {
+            if Arc::strong_count(&held) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the renewal task still runs");
+    }
+}
