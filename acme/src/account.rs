@@ -8,7 +8,9 @@ use crate::event::{Event, Reporter};
 use crate::settings::Settings;
 
 /// The account for `settings`' CA: the cached one if there is one,
-/// otherwise a new one (contact as set, terms accepted), cached at once.
+/// otherwise a new one (contact as set, terms accepted), cached at once
+/// (a cache that cannot be written is logged, and the account used all
+/// the same).
 pub(crate) async fn account(
     settings: &Settings,
     cache: Option<&Cache>,
@@ -34,15 +36,41 @@ pub(crate) async fn account(
         .create(&new, settings.directory.clone(), None)
         .await
         .map_err(|err| Error::acme("create the account", err))?;
-    if let Some(cache) = cache {
-        let json = serde_json::to_vec_pretty(&credentials).map_err(|err| Error::Protocol {
-            during: "store the account",
-            source: Box::new(err),
-        })?;
-        cache.write(&cache.account_path(), &json, Secrecy::Private)?;
+    // Kept all the same when the disk fails: the account exists at the
+    // CA now, and registering another one on each attempt would be worse.
+    if let Some(cache) = cache
+        && let Err(err) = store(cache, &credentials)
+    {
+        tracing::warn!(target: "acme", "the new account is not cached: {err:#}");
     }
     events.emit(Event::AccountCreated { id: account.id() });
     Ok(account)
+}
+
+/// Writes the account's credentials to the cache.
+fn store(cache: &Cache, credentials: &AccountCredentials) -> Result<(), Error> {
+    let path = cache.account_path();
+    let json = serde_json::to_vec_pretty(credentials).map_err(|err| Error::Cache {
+        path: path.clone(),
+        action: "encode the account for",
+        source: std::io::Error::other(err),
+    })?;
+    cache.write(&path, &json, Secrecy::Private)
+}
+
+/// Removes the cached account (one the CA no longer knows); a missing
+/// file is not an error.
+pub(crate) fn forget(cache: &Cache) -> Result<(), Error> {
+    let path = cache.account_path();
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Cache {
+            path,
+            action: "remove",
+            source,
+        }),
+    }
 }
 
 /// The cached credentials; none when absent or unreadable (a new account

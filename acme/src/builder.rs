@@ -37,7 +37,7 @@ use crate::settings::{Backoff, LETS_ENCRYPT, Settings, check_name, contact_url};
 ///     .names(["example.com", "www.example.com"])
 ///     .contact("ops@example.com")
 ///     .accept_terms()
-///     .challenge("tls-alpn-01".parse().map_err(|e| acme::Error::Setting { setting: "challenge", reason: e })?)
+///     .challenge(acme::ChallengeKind::TlsAlpn01)
 ///     .build()?;
 /// assert!(acme.certificate().is_none());
 /// # Ok(()) }
@@ -163,7 +163,8 @@ impl AcmeBuilder {
     /// webpki roots and [`root_pem`](Self::root_pem): to reach the CA over
     /// another transport (a user-space TCP/IP stack, a proxy). Exclusive
     /// with `root_pem` and `root_file`, as the client carries its own
-    /// roots.
+    /// roots. Whatever its own timeouts and limits, each exchange with the
+    /// CA is bounded to 60 seconds and its answer to 1 MiB.
     pub fn client(mut self, client: paf::Client) -> Self {
         self.client = Some(client);
         self
@@ -235,10 +236,41 @@ impl AcmeBuilder {
             .map(|root| match root {
                 Root::Pem(pem) => Ok(pem.clone()),
                 Root::File(path) => std::fs::read(path).map_err(|err| {
-                    let reason = format!("cannot read {}: {err}", path.display());
-                    Error::setting("trusted roots", reason)
+                    let reason = format!("cannot read {}", path.display());
+                    Error::setting_caused("trusted roots", reason, err)
                 }),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use crate::Acme;
+
+    #[test]
+    fn an_unreadable_root_file_says_which_and_carries_the_cause() {
+        let built = Acme::builder()
+            .name("a.test")
+            .accept_terms()
+            .root_file("/nonexistent/root.pem")
+            .build();
+        let Err(err) = built else {
+            panic!("built with a missing root file");
+        };
+        assert_eq!(
+            err.to_string(),
+            "trusted roots: cannot read /nonexistent/root.pem"
+        );
+        let cause = err
+            .source()
+            .and_then(|e| e.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            cause.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+        assert!(!err.is_transient());
     }
 }

@@ -5,7 +5,8 @@
 //! serve several CAs and several certificates:
 //! `account-<CA>.json`, `cert-<first name>-<hash>.pem` and
 //! `key-<first name>-<hash>.pem`, where `<CA>` is the directory URL's
-//! host and a hash of the URL, and `<hash>` covers the CA and the names.
+//! host and a hash of the URL, and `<hash>` covers the CA and the names
+//! (host and name cut to 64 characters: the hashes keep them apart).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -99,6 +100,7 @@ impl Cache {
             .mode(0o700)
             .create(&self.dir)
             .map_err(|e| failed("create the directory of", e))?;
+        self.restrict();
         let mode = match secrecy {
             Secrecy::Private => 0o600,
             Secrecy::Public => 0o644,
@@ -119,6 +121,20 @@ impl Cache {
         }
         Ok(())
     }
+
+    /// Makes a directory that existed before with a wider mode 0700.
+    fn restrict(&self) {
+        let Ok(meta) = fs::metadata(&self.dir) else {
+            return;
+        };
+        if meta.permissions().mode() & 0o077 == 0 {
+            return;
+        }
+        if let Err(err) = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)) {
+            let dir = self.dir.display();
+            tracing::warn!(target: "acme", "{dir}: not made 0700 ({err}); others can look in");
+        }
+    }
 }
 
 /// Writes a fresh file with `mode` (never through an existing file or
@@ -137,9 +153,16 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
-/// Letters, digits, `.` and `-`; anything else becomes `_`.
+/// The longest part of a file name taken from a name or a host: with the
+/// prefix, the hash and the extension, file names stay far below the
+/// usual limit of 255 bytes. The hash keeps truncated names apart.
+const MAX_NAME_PART: usize = 64;
+
+/// Letters, digits, `.` and `-`, at most [`MAX_NAME_PART`] of them;
+/// anything else becomes `_`.
 fn sanitize(text: &str) -> String {
     text.chars()
+        .take(MAX_NAME_PART)
         .map(|c| match c {
             'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' => c,
             _ => '_',
@@ -206,6 +229,40 @@ mod tests {
         let count = fs::read_dir(dir.join("c")).expect("the directory").count();
         assert_eq!(count, 2);
         let mode = fs::metadata(dir.join("c"))
+            .expect("the directory")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn long_names_make_short_distinct_file_names() {
+        let label = "a".repeat(63);
+        let long = format!("{label}.{label}.{label}.{}", "b".repeat(60));
+        let other = format!("{label}.{label}.{label}.{}", "c".repeat(60));
+        let dir = Path::new("/cache");
+        let directory = format!("https://{long}/dir");
+        let one = Cache::new(dir, &directory, std::slice::from_ref(&long));
+        let two = Cache::new(dir, &directory, std::slice::from_ref(&other));
+        for path in [one.cert_path(), one.key_path(), one.account_path()] {
+            let name = path.file_name().expect("a file name").len();
+            assert!(name <= 100, "{} is {name} bytes", path.display());
+        }
+        assert_ne!(one.cert_path(), two.cert_path());
+        assert_ne!(one.key_path(), two.key_path());
+    }
+
+    #[test]
+    fn an_existing_directory_is_made_private() {
+        let dir = testkit::TempDir::new("acme-mode");
+        let cache_dir = dir.join("c");
+        fs::create_dir(&cache_dir).expect("created");
+        fs::set_permissions(&cache_dir, fs::Permissions::from_mode(0o755)).expect("0755");
+        let cache = Cache::new(&cache_dir, "https://ca.test/dir", &["a.test".to_string()]);
+        cache
+            .write(&cache.key_path(), b"key", Secrecy::Private)
+            .expect("written");
+        let mode = fs::metadata(&cache_dir)
             .expect("the directory")
             .permissions()
             .mode();

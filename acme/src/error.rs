@@ -27,6 +27,8 @@ pub enum Error {
         setting: &'static str,
         /// What is wrong with it, and what would do.
         reason: String,
+        /// The cause, if any (a file that cannot be read, say).
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The cache directory or one of its files could not be read or
     /// written.
@@ -135,6 +137,20 @@ impl Error {
         Error::Setting {
             setting,
             reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// A setting that cannot be used, because of `source`.
+    pub(crate) fn setting_caused(
+        setting: &'static str,
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Setting {
+            setting,
+            reason: reason.into(),
+            source: Some(Box::new(source)),
         }
     }
 
@@ -167,7 +183,9 @@ impl Error {
             Error::TermsNotAccepted => f.write_str(
                 "the CA's terms of service must be accepted first (AcmeBuilder::accept_terms)",
             ),
-            Error::Setting { setting, reason } => write!(f, "{setting}: {reason}"),
+            Error::Setting {
+                setting, reason, ..
+            } => write!(f, "{setting}: {reason}"),
             Error::Cache { path, action, .. } => {
                 write!(f, "cannot {action} {}", path.display())
             }
@@ -186,11 +204,16 @@ impl Error {
                 name,
                 kind,
                 offered,
-            } => write!(
-                f,
-                "{name}: the CA offers no {kind} challenge (it offers {})",
-                offered.join(", ")
-            ),
+            } => {
+                let offered = match offered.is_empty() {
+                    true => "none".to_string(),
+                    false => offered.join(", "),
+                };
+                write!(
+                    f,
+                    "{name}: the CA offers no {kind} challenge (it offers {offered})"
+                )
+            }
             Error::Timeout { during } => write!(f, "timed out waiting for the CA to {during}"),
             Error::Certificate { reason, .. } => f.write_str(reason),
             Error::Protocol { during, .. } => write!(f, "unexpected answer from the CA ({during})"),
@@ -201,6 +224,7 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Error::Setting { source, .. } => source.as_deref().map(|e| e as _),
             Error::Cache { source, .. } => Some(source),
             Error::Unreachable { source, .. } => Some(source),
             Error::Certificate { source, .. } => source.as_deref().map(|e| e as _),

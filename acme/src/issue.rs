@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use instant_acme::{
-    Account, AuthorizationStatus, CertificateIdentifier, Identifier, NewOrder, Order, OrderStatus,
-    RetryPolicy,
+    Account, AuthorizationStatus, CertificateIdentifier, ChallengeType, Identifier, NewOrder,
+    Order, OrderStatus, RetryPolicy,
 };
 
 use crate::challenges::{Answer, Challenges};
@@ -24,6 +24,9 @@ pub(crate) struct Request<'a> {
     pub(crate) patience: Duration,
 }
 
+/// What is being done when placing an order, as errors say it.
+pub(crate) const PLACE_THE_ORDER: &str = "place the order";
+
 /// The PEM chain and the PEM key of a new certificate.
 pub(crate) struct Issued {
     pub(crate) chain_pem: String,
@@ -42,14 +45,7 @@ pub(crate) async fn issue(
         .iter()
         .map(|name| Identifier::Dns(name.clone()))
         .collect();
-    let mut new = NewOrder::new(&identifiers);
-    if let Some(replaces) = request.replaces.clone() {
-        new = new.replaces(replaces);
-    }
-    let mut order = account
-        .new_order(&new)
-        .await
-        .map_err(|err| Error::acme("place the order", err))?;
+    let mut order = place(account, &identifiers, request.replaces.clone()).await?;
     events.emit(Event::OrderPlaced {
         names: request.names,
     });
@@ -77,6 +73,36 @@ pub(crate) async fn issue(
     Ok(Issued { chain_pem, key_pem })
 }
 
+/// Places the order, saying which certificate it replaces when there is
+/// one. Should the CA refuse that, the order is placed again without it:
+/// an earlier order may have replaced the certificate already (issued,
+/// but lost on the way back), and the CA then refuses every order naming
+/// it again.
+async fn place(
+    account: &Account,
+    identifiers: &[Identifier],
+    replaces: Option<CertificateIdentifier<'static>>,
+) -> Result<Order, Error> {
+    let new = NewOrder::new(identifiers);
+    let Some(replaces) = replaces else {
+        return account
+            .new_order(&new)
+            .await
+            .map_err(|err| Error::acme(PLACE_THE_ORDER, err));
+    };
+    match account.new_order(&new.replaces(replaces)).await {
+        Ok(order) => Ok(order),
+        Err(err) => {
+            let err = Error::acme(PLACE_THE_ORDER, err);
+            tracing::info!(target: "acme", "{err:#}; placing it again as a new certificate");
+            account
+                .new_order(&NewOrder::new(identifiers))
+                .await
+                .map_err(|err| Error::acme(PLACE_THE_ORDER, err))
+        }
+    }
+}
+
 /// Puts an answer in place for every pending authorization and tells the
 /// CA to check it.
 async fn answer_all(
@@ -96,7 +122,7 @@ async fn answer_all(
         let offered: Vec<String> = authorization
             .challenges
             .iter()
-            .map(|c| format!("{:?}", c.r#type))
+            .map(|c| challenge_name(&c.r#type))
             .collect();
         let Some(mut challenge) = authorization.challenge(request.kind.acme()) else {
             let kind = request.kind;
@@ -187,5 +213,58 @@ async fn failures(
             during: "validate the challenges",
             source: "the order became invalid without saying why".into(),
         },
+    }
+}
+
+/// A challenge type as the CA names it: `http-01`, `dns-01`...
+fn challenge_name(kind: &ChallengeType) -> String {
+    match kind {
+        ChallengeType::Http01 => "http-01".to_string(),
+        ChallengeType::Dns01 => "dns-01".to_string(),
+        ChallengeType::TlsAlpn01 => "tls-alpn-01".to_string(),
+        ChallengeType::DeviceAttest01 => "device-attest-01".to_string(),
+        ChallengeType::Unknown(name) => name.clone(),
+        // The enum may grow.
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_types_read_as_the_ca_names_them() {
+        let names: Vec<String> = [
+            ChallengeType::Http01,
+            ChallengeType::Dns01,
+            ChallengeType::TlsAlpn01,
+            ChallengeType::Unknown("dns-account-01".to_string()),
+        ]
+        .iter()
+        .map(challenge_name)
+        .collect();
+        assert_eq!(
+            names,
+            ["http-01", "dns-01", "tls-alpn-01", "dns-account-01"]
+        );
+        let err = Error::ChallengeUnavailable {
+            name: "a.test".to_string(),
+            kind: ChallengeKind::TlsAlpn01,
+            offered: names[..2].to_vec(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "a.test: the CA offers no TLS-ALPN-01 challenge (it offers http-01, dns-01)"
+        );
+        let none = Error::ChallengeUnavailable {
+            name: "a.test".to_string(),
+            kind: ChallengeKind::Http01,
+            offered: Vec::new(),
+        };
+        assert_eq!(
+            none.to_string(),
+            "a.test: the CA offers no HTTP-01 challenge (it offers none)"
+        );
     }
 }

@@ -9,7 +9,7 @@ use instant_acme::Account;
 use rustls::ServerConfig;
 use tokio::sync::Mutex;
 
-use crate::account::account;
+use crate::account::{account, forget};
 use crate::builder::AcmeBuilder;
 use crate::cache::{Cache, Secrecy};
 use crate::certificate::{CertificateInfo, Certified};
@@ -17,7 +17,7 @@ use crate::challenges::Challenges;
 use crate::error::Error;
 use crate::event::{Event, Reporter};
 use crate::http01::Http01Layer;
-use crate::issue::{Request, issue};
+use crate::issue::{Issued, PLACE_THE_ORDER, Request, issue};
 use crate::resolver::CertResolver;
 use crate::settings::Settings;
 use crate::transport::PafHttp;
@@ -179,11 +179,38 @@ impl Acme {
 
     /// Orders a certificate now, whatever the current one's age, serves it
     /// once issued and caches it (a cache that cannot be written is logged,
-    /// and the certificate served all the same). The error carries the
-    /// CA's problem document, per challenge when a challenge failed.
+    /// and the certificate served all the same). An account the CA no
+    /// longer knows or accepts is replaced by a new one, and the order
+    /// placed again, once. The error carries the CA's problem document,
+    /// per challenge when a challenge failed.
     pub async fn order(&self) -> Result<CertificateInfo, Error> {
         let mut account = self.inner.account.lock().await;
-        let account = match &mut *account {
+        let issued = match self.issue(&mut account).await {
+            Err(err) if unknown_account(&err) => {
+                self.forget_account(&mut account, &err);
+                self.issue(&mut account).await
+            }
+            issued => issued,
+        };
+        if let Err(err) = &issued
+            && unknown_account(err)
+        {
+            self.forget_account(&mut account, err);
+        }
+        let issued = issued?;
+        let certified = Certified::from_pem(issued.chain_pem, issued.key_pem)?;
+        // Served even if the disk fails: a restart would order again, but
+        // until then the certificate is good.
+        if let Err(err) = self.store(&certified) {
+            tracing::warn!(target: "acme", "the new certificate is not cached: {err:#}");
+        }
+        Ok(self.install(certified, true))
+    }
+
+    /// One order with the account in `slot`, made or read first if there
+    /// is none.
+    async fn issue(&self, slot: &mut Option<Account>) -> Result<Issued, Error> {
+        let account = match slot {
             Some(account) => account,
             empty => empty.insert(self.account().await?),
         };
@@ -195,14 +222,19 @@ impl Acme {
             replaces,
             patience: self.inner.settings.patience,
         };
-        let issued = issue(account, request, &self.inner.events).await?;
-        let certified = Certified::from_pem(issued.chain_pem, issued.key_pem)?;
-        // Served even if the disk fails: a restart would order again, but
-        // until then the certificate is good.
-        if let Err(err) = self.store(&certified) {
-            tracing::warn!(target: "acme", "the new certificate is not cached: {err:#}");
+        issue(account, request, &self.inner.events).await
+    }
+
+    /// Drops an account the CA no longer knows or accepts, from memory and
+    /// from the cache, so that the next attempt registers a new one.
+    fn forget_account(&self, slot: &mut Option<Account>, err: &Error) {
+        tracing::warn!(target: "acme", "{err:#}; registering a new account");
+        *slot = None;
+        if let Some(cache) = &self.inner.cache
+            && let Err(err) = forget(cache)
+        {
+            tracing::warn!(target: "acme", "{err:#}");
         }
-        Ok(self.install(certified, true))
     }
 
     /// Writes the key, then the chain, to the cache (the key first: a
@@ -241,12 +273,16 @@ impl Acme {
         Some((info.two_thirds(), "two thirds of the lifetime"))
     }
 
-    /// Keeps a certificate in place for as long as it runs: the cached
-    /// one, or a new one, then each renewal when due, with back-off after
-    /// failures (reported as [`Event::Failed`]). Spawn it; it never
-    /// returns.
+    /// Keeps a certificate in place for as long as it runs: the one
+    /// served already, else the cached one, else a new one, then each
+    /// renewal when due, with back-off after failures (reported as
+    /// [`Event::Failed`]). Spawn it; it never returns.
     pub async fn run(self) {
-        if let Err(err) = self.load_cached() {
+        // A certificate already served (by `ensure` or `order`) may be
+        // newer than the cache's, if it could not be cached.
+        if !self.inner.resolver.has_certificate()
+            && let Err(err) = self.load_cached()
+        {
             tracing::warn!(target: "acme", "cannot read the cache: {err:#}");
         }
         let mut failures = 0;
@@ -329,6 +365,19 @@ impl Acme {
     }
 }
 
+/// Whether the CA refused to place an order because it no longer knows
+/// the account, or no longer accepts it (deactivated, revoked).
+fn unknown_account(err: &Error) -> bool {
+    let Error::Ca { during, problem } = err else {
+        return false;
+    };
+    *during == PLACE_THE_ORDER
+        && matches!(
+            problem.short_kind(),
+            Some("accountDoesNotExist" | "unauthorized")
+        )
+}
+
 /// A number in [0, 1) that differs from run to run, without a random
 /// number generator: the clock's nanoseconds.
 fn jitter() -> f64 {
@@ -361,30 +410,68 @@ mod tests {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
     use super::*;
+    use crate::error::Problem;
 
     /// 2030-01-01T00:00:00Z and a day later: the window the fake CA offers.
     const WINDOW: (u64, u64) = (1_893_456_000, 1_893_542_400);
 
-    /// A CA that offers renewal information: a directory, nonces, accounts
-    /// and one renewal window for every certificate.
-    fn fake_ca() -> (Server, String) {
+    /// How the fake CA answers a new order, given its JSON payload.
+    type Orders = fn(&str) -> (StatusCode, String);
+
+    /// What the fake CA was asked: `METHOD /path`, and ` replaces` after
+    /// new orders naming the certificate they replace.
+    #[derive(Clone, Default)]
+    struct Log(Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl Log {
+        fn count(&self, line: &str) -> usize {
+            let all = self.0.lock().expect("not poisoned");
+            all.iter().filter(|l| *l == line).count()
+        }
+
+        fn all(&self) -> Vec<String> {
+            self.0.lock().expect("not poisoned").clone()
+        }
+    }
+
+    /// A CA that offers renewal information: a directory, nonces, accounts,
+    /// one renewal window for every certificate, and new orders answered
+    /// by `orders`.
+    fn fake_ca(orders: Orders) -> (Server, String, Log) {
         let listener =
             TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("a loopback port");
         let base = format!("http://{}", listener.local_socket_addr());
         let at = base.clone();
+        let log = Log::default();
+        let seen = log.clone();
         let handler = paf::service_fn(move |req: Request<Body>| {
-            let base = at.clone();
-            async move { Ok::<_, Infallible>(answer(&base, &req)) }
+            let (base, seen) = (at.clone(), seen.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let payload = payload(body).await;
+                let replaces = if payload.contains("\"replaces\"") {
+                    " replaces"
+                } else {
+                    ""
+                };
+                let line = format!("{} {}{replaces}", parts.method, parts.uri.path());
+                seen.0.lock().expect("not poisoned").push(line);
+                Ok::<_, Infallible>(answer(&base, &parts, &payload, orders))
+            }
         });
         let server = Server::builder()
             .listener(listener)
             .serve(Auto::new().handler(handler));
-        (server, base)
+        (server, base, log)
     }
 
-    fn answer(base: &str, req: &Request<Body>) -> Response<Body> {
-        let path = req.uri().path();
-        let (status, body) = match (req.method(), path) {
+    fn answer(
+        base: &str,
+        req: &http::request::Parts,
+        payload: &str,
+        orders: Orders,
+    ) -> Response<Body> {
+        let (status, body) = match (&req.method, req.uri.path()) {
             (&Method::GET, "/dir") => (
                 StatusCode::OK,
                 format!(
@@ -394,6 +481,7 @@ mod tests {
             ),
             (&Method::HEAD, "/nonce") => (StatusCode::OK, String::new()),
             (&Method::POST, "/account") => (StatusCode::CREATED, "{}".to_string()),
+            (&Method::POST, "/order") => orders(payload),
             (&Method::GET, p) if p.starts_with("/ari/") => (
                 StatusCode::OK,
                 r#"{"suggestedWindow": {"start": "2030-01-01T00:00:00Z",
@@ -409,6 +497,63 @@ mod tests {
             .header("retry-after", "21600")
             .body(Body::full(body))
             .expect("a valid response")
+    }
+
+    /// A problem document of type `kind`.
+    fn problem(status: StatusCode, kind: &str) -> (StatusCode, String) {
+        let body = format!(
+            r#"{{"type": "urn:ietf:params:acme:error:{kind}", "detail": "the fake CA says {kind}",
+            "status": {}}}"#,
+            status.as_u16()
+        );
+        (status, body)
+    }
+
+    /// The decoded payload of a JWS request body; empty for other bodies.
+    async fn payload(body: Body) -> String {
+        use http_body::Body as _;
+        let mut body = std::pin::pin!(body);
+        let mut bytes = Vec::new();
+        while let Some(Ok(frame)) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            if let Ok(data) = frame.into_data() {
+                bytes.extend_from_slice(&data);
+            }
+        }
+        let jws: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let encoded = jws["payload"].as_str().unwrap_or_default();
+        String::from_utf8_lossy(&base64url(encoded)).into_owned()
+    }
+
+    fn base64url(text: &str) -> Vec<u8> {
+        let value = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            _ => 63,
+        };
+        let (mut bits, mut held, mut out) = (0u32, 0, Vec::new());
+        for c in text.bytes() {
+            bits = (bits << 6 | u32::from(value(c))) & 0xffff;
+            held += 6;
+            if held >= 8 {
+                held -= 8;
+                out.push((bits >> held) as u8);
+            }
+        }
+        out
+    }
+
+    /// A manager for the fake CA at `base` for `a.test`.
+    fn manager(base: &str, cache: Option<&std::path::Path>) -> Acme {
+        let mut builder = Acme::builder()
+            .directory(format!("{base}/dir"))
+            .name("a.test")
+            .accept_terms();
+        if let Some(cache) = cache {
+            builder = builder.cache(cache);
+        }
+        builder.build().expect("valid settings")
     }
 
     /// A certificate chain with an authority key identifier (which ARI
@@ -428,13 +573,8 @@ mod tests {
 
     #[tokio::test]
     async fn renewal_follows_the_cas_window_when_it_offers_one() {
-        let (_server, base) = fake_ca();
-        let acme = Acme::builder()
-            .directory(format!("{base}/dir"))
-            .name("a.test")
-            .accept_terms()
-            .build()
-            .expect("valid settings");
+        let (_server, base, _log) = fake_ca(|_| (StatusCode::NOT_FOUND, String::new()));
+        let acme = manager(&base, None);
         let (chain, key) = chain();
         acme.install(
             Certified::from_pem(chain, key).expect("a certificate"),
@@ -450,5 +590,114 @@ mod tests {
         assert!(start <= at && at <= end, "{at:?}");
         let id = acme.current_ari_id().expect("an authority key identifier");
         assert!(!id.serial.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_new_account_the_cache_cannot_keep_is_kept_in_memory() {
+        let (_server, base, log) =
+            fake_ca(|_| problem(StatusCode::TOO_MANY_REQUESTS, "rateLimited"));
+        // Reads find nothing there, and no directory can be made, even by
+        // root.
+        let acme = manager(&base, Some(std::path::Path::new("/proc/self/acme-cache")));
+        for _ in 0..2 {
+            let err = acme.order().await.expect_err("the CA refuses orders");
+            let kind = err.problem().and_then(Problem::short_kind);
+            assert_eq!(kind, Some("rateLimited"), "{err:#}");
+        }
+        assert_eq!(log.count("POST /account"), 1, "{:?}", log.all());
+        assert_eq!(log.count("POST /order"), 2, "{:?}", log.all());
+    }
+
+    #[tokio::test]
+    async fn an_account_the_ca_no_longer_knows_is_registered_again() {
+        static ORDERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let (_server, base, log) =
+            fake_ca(
+                |_| match ORDERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                    0 => problem(StatusCode::BAD_REQUEST, "accountDoesNotExist"),
+                    _ => problem(StatusCode::TOO_MANY_REQUESTS, "rateLimited"),
+                },
+            );
+        let dir = testkit::TempDir::new("acme-gone");
+        let acme = manager(&base, Some(dir.path()));
+        let account_file = acme.inner.cache.as_ref().expect("a cache").account_path();
+        let err = acme.order().await.expect_err("the CA refuses orders");
+        assert_eq!(
+            err.problem().and_then(Problem::short_kind),
+            Some("rateLimited")
+        );
+        // Registered, refused, registered again, and the new one cached.
+        assert_eq!(log.count("POST /account"), 2, "{:?}", log.all());
+        assert_eq!(log.count("POST /order"), 2, "{:?}", log.all());
+        assert!(account_file.exists());
+        // The new account is kept from then on.
+        acme.order().await.expect_err("the CA refuses orders");
+        assert_eq!(log.count("POST /account"), 2, "{:?}", log.all());
+    }
+
+    #[tokio::test]
+    async fn an_account_still_unknown_after_registering_again_is_forgotten() {
+        let (_server, base, log) = fake_ca(|_| problem(StatusCode::FORBIDDEN, "unauthorized"));
+        let dir = testkit::TempDir::new("acme-unauth");
+        let acme = manager(&base, Some(dir.path()));
+        let account_file = acme.inner.cache.as_ref().expect("a cache").account_path();
+        let err = acme.order().await.expect_err("the CA refuses the account");
+        assert_eq!(
+            err.problem().and_then(Problem::short_kind),
+            Some("unauthorized")
+        );
+        assert_eq!(log.count("POST /account"), 2, "{:?}", log.all());
+        assert!(!account_file.exists());
+        assert!(acme.inner.account.lock().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_replacement_is_ordered_again_as_a_new_certificate() {
+        let (_server, base, log) = fake_ca(|payload| match payload.contains("replaces") {
+            true => problem(StatusCode::CONFLICT, "alreadyReplaced"),
+            false => problem(StatusCode::TOO_MANY_REQUESTS, "rateLimited"),
+        });
+        let acme = manager(&base, None);
+        let (chain, key) = chain();
+        let certified = Certified::from_pem(chain, key).expect("a certificate");
+        acme.install(certified, false);
+        let err = acme.order().await.expect_err("the CA refuses orders");
+        assert_eq!(
+            err.problem().and_then(Problem::short_kind),
+            Some("rateLimited")
+        );
+        let orders: Vec<String> = log
+            .all()
+            .into_iter()
+            .filter(|l| l.starts_with("POST /order"))
+            .collect();
+        assert_eq!(orders, ["POST /order replaces", "POST /order"]);
+    }
+
+    #[tokio::test]
+    async fn run_keeps_a_certificate_newer_than_the_cached_one() {
+        let (_server, base, _log) = fake_ca(|_| (StatusCode::NOT_FOUND, String::new()));
+        let dir = testkit::TempDir::new("acme-newer");
+        let acme = manager(&base, Some(dir.path()));
+        let cache = acme.inner.cache.clone().expect("a cache");
+        let (old_chain, old_key) = chain();
+        cache
+            .write(&cache.key_path(), old_key.as_bytes(), Secrecy::Private)
+            .expect("written");
+        cache
+            .write(&cache.cert_path(), old_chain.as_bytes(), Secrecy::Public)
+            .expect("written");
+        let (chain, key) = chain();
+        let newer = acme.install(
+            Certified::from_pem(chain, key).expect("a certificate"),
+            true,
+        );
+
+        let running = tokio::spawn(acme.clone().run());
+        // `run` checks the cache first, then sleeps until renewal is due.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        running.abort();
+        let served = acme.certificate().expect("a certificate");
+        assert_eq!(served.serial, newer.serial);
     }
 }

@@ -11,7 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use acme::{ChallengeKind, Error};
-use support::{Ports, TempDir, builder, connect, get, issuer_root, serial, serve};
+use support::{
+    Answers, Ports, TempDir, builder, connect, get, issuer_root, serial, serve, serve_answering,
+};
 
 /// HTTP-01 for two names; curl verifies the certificate against pebble's
 /// root; the cache holds the account and the key, both mode 0600.
@@ -161,11 +163,10 @@ async fn a_restart_reuses_the_cached_account_and_certificate() {
         .cache(cache.path())
         .build()
         .unwrap();
-    let (http, tls) = (ports.http.local_socket_addr(), ports.tls_addr());
-    let server = serve(&first, ports);
+    let answers = Answers::of(&first);
+    let _server = serve_answering(&first, ports, &answers);
     let issued = first.ensure().await.unwrap_or_else(|err| panic!("{err:#}"));
     assert_eq!(first_events.count("account created"), 1);
-    server.shutdown(Duration::ZERO).await;
     drop(first);
 
     let (second_builder, events) = builder(&pebble, ChallengeKind::Http01);
@@ -183,80 +184,71 @@ async fn a_restart_reuses_the_cached_account_and_certificate() {
     assert_eq!(events.count("certificate loaded from the cache"), 1);
     assert_eq!(events.count("order placed"), 0, "{:?}", events.all());
 
-    // The restarted server, on the same ports, orders anew with the
-    // cached account.
-    let bind = |addr| conduit::listener::TcpListener::bind(addr).unwrap();
-    let ports = Ports {
-        http: bind(http),
-        tls: bind(tls),
-    };
-    let _server = serve(&second, ports);
+    // The listeners stay bound (another test could take their ports): the
+    // restarted manager's answers are given from now on, and it orders
+    // anew with the cached account.
+    answers.set(&second);
     let renewed = second.order().await.unwrap_or_else(|err| panic!("{err:#}"));
     assert_ne!(renewed.serial, issued.serial);
     assert_eq!(events.count("account reused"), 1, "{:?}", events.all());
     assert_eq!(events.count("account created"), 0);
 }
 
-/// A challenge nobody answers fails with the name, the kind and the CA's
-/// detail.
+/// A challenge the server does not answer (`404`) fails with the name,
+/// the kind and the CA's detail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_challenge_gives_the_cas_detail() {
     let ports = Ports::bind();
     let Some(pebble) = ports.pebble(None) else {
         return;
     };
-    // Nothing answers on the HTTP-01 port: closed before the order.
-    drop(ports);
     let (builder, _events) = builder(&pebble, ChallengeKind::Http01);
     let acme = builder.name("down.example.com").build().unwrap();
+    let _server = serve_answering(&acme, ports, &Answers::default());
     let err = acme
         .order()
         .await
         .expect_err("nobody answers the challenge");
     let text = err.to_string();
     println!("the error reads: {text}");
-    assert!(
-        text.starts_with("down.example.com: HTTP-01 failed: "),
-        "{text}"
-    );
-    assert!(matches!(err, Error::Challenge { .. }), "{err:?}");
-    let problem = err.problem().expect("the CA's problem document");
-    assert!(
-        problem.detail.as_deref().is_some_and(|d| !d.is_empty()),
-        "{problem:?}"
-    );
-    assert!(
-        text.contains("connection") || text.contains("refused"),
-        "{text}"
+    let Error::Challenge { failures } = &err else {
+        panic!("not a challenge failure: {err:?}");
+    };
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].name, "down.example.com");
+    assert_eq!(failures[0].kind, ChallengeKind::Http01);
+    let problem = failures[0]
+        .problem
+        .as_ref()
+        .expect("the CA's problem document");
+    assert_eq!(problem.short_kind(), Some("unauthorized"), "{problem:?}");
+    let detail = problem.detail.as_deref().unwrap_or_default();
+    assert!(detail.contains("404"), "{detail}");
+    assert_eq!(
+        text,
+        format!("down.example.com: HTTP-01 failed: {detail} (unauthorized)")
     );
 }
 
-/// `run` retries after a failure: the first attempt finds nobody answering
-/// the challenge, the next ones (after 200 ms, 400 ms...) find the server.
+/// `run` retries after a failure: the first attempt finds the challenge
+/// unanswered, the next ones (after 200 ms, 400 ms...) find it answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_attempt_is_retried_after_back_off() {
     let ports = Ports::bind();
     let Some(pebble) = ports.pebble(None) else {
         return;
     };
-    let (http, tls) = (ports.http.local_socket_addr(), ports.tls_addr());
-    drop(ports);
     let (builder, events) = builder(&pebble, ChallengeKind::Http01);
     let acme = builder.name("retry.example.com").build().unwrap();
+    let answers = Answers::default();
+    let _server = serve_answering(&acme, ports, &answers);
     let renewals = tokio::spawn(acme.clone().run());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while events.count("certificate not obtained") == 0 {
         assert!(tokio::time::Instant::now() < deadline, "{:?}", events.all());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let bind = |addr| conduit::listener::TcpListener::bind(addr).unwrap();
-    let _server = serve(
-        &acme,
-        Ports {
-            http: bind(http),
-            tls: bind(tls),
-        },
-    );
+    answers.set(&acme);
     while events.count("certificate issued") == 0 {
         assert!(tokio::time::Instant::now() < deadline, "{:?}", events.all());
         tokio::time::sleep(Duration::from_millis(20)).await;

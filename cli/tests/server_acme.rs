@@ -5,50 +5,85 @@
 
 mod support;
 
+use std::net::TcpListener;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{Server, TempDir, peer_tool};
-use testkit::free_port;
 use testkit::pebble::{Pebble, PebbleConfig};
+
+/// Pebble validating on two free ports, and paf-server started on them
+/// with `--acme`, serving `site`: its port for TLS; `None` when pebble is
+/// not installed.
+fn start(
+    challenge: &str,
+    site: &Path,
+    cache: &Path,
+) -> Option<(Pebble, Result<Server, String>, u16)> {
+    // Held while pebble starts, so that it picks other ports for itself.
+    let held = [hold(), hold()];
+    let [http_port, tls_port] = held.each_ref().map(|l| l.local_addr().unwrap().port());
+    let pebble = Pebble::start(PebbleConfig {
+        http_port,
+        tls_port,
+        ..PebbleConfig::default()
+    })?;
+    drop(held);
+    let root = pebble.tls_root.to_str().unwrap();
+    let server = Server::try_start(
+        &[
+            site.to_str().unwrap(),
+            "-l",
+            &format!("tcp://127.0.0.1:{http_port}"),
+            "-l",
+            &format!("tls://127.0.0.1:{tls_port}"),
+            "--acme",
+            "example.com",
+            "--acme",
+            "www.example.com",
+            "--acme-directory",
+            &pebble.directory,
+            "--acme-root",
+            root,
+            "--acme-cache",
+            cache.to_str().unwrap(),
+            "--acme-challenge",
+            challenge,
+            "--acme-email",
+            "ops@example.com",
+        ],
+        &[],
+    );
+    Some((pebble, server, tls_port))
+}
+
+/// A free loopback port, bound.
+fn hold() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").unwrap()
+}
 
 fn run_with(challenge: &str) {
     let Some(curl) = peer_tool("curl") else {
         return;
     };
-    let (http_port, tls_port) = (free_port(), free_port());
-    let Some(pebble) = Pebble::start(PebbleConfig {
-        http_port,
-        tls_port,
-        ..PebbleConfig::default()
-    }) else {
-        return;
-    };
     let site = TempDir::new("acme-site");
     site.write("hello.txt", "hello over acme\n");
     let cache = site.join("cache");
+    // The ports are free when probed, not reserved: another test may take
+    // one before paf-server binds it. Started again on new ports then.
+    let mut attempts = 0;
+    let (pebble, server, tls_port) = loop {
+        let Some((pebble, started, tls_port)) = start(challenge, site.path(), &cache) else {
+            return;
+        };
+        match started {
+            Ok(server) => break (pebble, server, tls_port),
+            Err(err) if err.contains("--listen") && attempts < 3 => attempts += 1,
+            Err(err) => panic!("{err}"),
+        }
+    };
     let root = pebble.tls_root.to_str().unwrap();
-    let server = Server::start(&[
-        site.path().to_str().unwrap(),
-        "-l",
-        &format!("tcp://127.0.0.1:{http_port}"),
-        "-l",
-        &format!("tls://127.0.0.1:{tls_port}"),
-        "--acme",
-        "example.com",
-        "--acme",
-        "www.example.com",
-        "--acme-directory",
-        &pebble.directory,
-        "--acme-root",
-        root,
-        "--acme-cache",
-        cache.to_str().unwrap(),
-        "--acme-challenge",
-        challenge,
-        "--acme-email",
-        "ops@example.com",
-    ]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !server.stdout().contains("acme: certificate issued") {
         assert!(

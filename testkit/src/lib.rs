@@ -178,7 +178,8 @@ pub struct Daemon {
 
 impl Daemon {
     /// Runs `command` (stdin and stdout closed, stderr to `stderr.log` in
-    /// `dir`) and polls `ready` with the directory for up to 10 seconds.
+    /// `dir`) and polls `ready` with the directory for up to 10 seconds,
+    /// until it is ready and still running.
     /// Fails with what the server wrote to stderr when it exits first (a
     /// port taken meanwhile, say) or never gets ready.
     ///
@@ -209,7 +210,9 @@ impl Daemon {
             if matches!(daemon.child.try_wait(), Ok(Some(_))) {
                 break;
             }
-            if ready(daemon.dir.path()) {
+            // Checked again after: what answered may be another server
+            // holding the port this one failed to take.
+            if ready(daemon.dir.path()) && matches!(daemon.child.try_wait(), Ok(None)) {
                 return Ok(daemon);
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -2,10 +2,10 @@
 //! its DNS (every name resolves to 127.0.0.1, or the address asked for),
 //! on free loopback ports or inside a network namespace.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use crate::{Daemon, TempDir, free_port, peer_tool};
 
@@ -46,19 +46,27 @@ pub struct Pebble {
 impl Pebble {
     /// Starts challtestsrv and pebble, validation without sleeps and every
     /// nonce accepted (so runs are quick and repeatable). `None`, loudly,
-    /// when either program is missing (a failure under
-    /// `PAF_REQUIRE_PEERS=1`).
+    /// when either program or curl (which probes them) is missing (a
+    /// failure under `PAF_REQUIRE_PEERS=1`).
+    ///
+    /// Both are killed when this process dies, even by `SIGKILL`, if the
+    /// thread that started them is gone by then: start them on the test's
+    /// own thread.
     ///
     /// # Panics
     /// When they cannot be started.
     pub fn start(config: PebbleConfig) -> Option<Pebble> {
         let pebble = peer_tool("pebble")?;
         let challtestsrv = peer_tool("pebble-challtestsrv")?;
+        let probe = Probe {
+            netns: config.netns.clone(),
+            curl: peer_tool("curl")?,
+        };
         let mut last = String::new();
         // Free ports are probed, not reserved: another test may take one
         // meanwhile, so try again with new ones.
         for _ in 0..5 {
-            match Pebble::try_start(&pebble, &challtestsrv, &config) {
+            match Pebble::try_start(&pebble, &challtestsrv, &probe, &config) {
                 Ok(started) => return Some(started),
                 Err(err) => last = err,
             }
@@ -69,11 +77,11 @@ impl Pebble {
     fn try_start(
         pebble: &Path,
         challtestsrv: &Path,
+        probe: &Probe,
         config: &PebbleConfig,
     ) -> Result<Pebble, String> {
         let bind = config.bind.unwrap_or(Ipv4Addr::LOCALHOST);
         let answer = config.answer.unwrap_or(Ipv4Addr::LOCALHOST);
-        let probe = Probe::new(config.netns.as_deref())?;
         let (dns_port, dns_management) = (free_port(), free_port());
         let mut command = probe.command(challtestsrv);
         command
@@ -81,10 +89,10 @@ impl Pebble {
             .args(["-management", &format!("{bind}:{dns_management}")])
             .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
             .args(["-defaultIPv4", &answer.to_string(), "-defaultIPv6", ""]);
-        let dns_addr = SocketAddr::new(bind.into(), dns_management);
-        let dns_url = format!("http://{dns_addr}/");
+        // Any answer will do: its management interface has no index.
+        let dns_url = format!("http://{bind}:{dns_management}/");
         let dns = Daemon::start(command, TempDir::new("challtestsrv"), |_| {
-            probe.ready(dns_addr, &dns_url)
+            probe.answers(&dns_url, None, "")
         })?;
 
         let dir = TempDir::new("pebble");
@@ -105,8 +113,12 @@ impl Pebble {
             .env("PEBBLE_WFE_NONCEREJECT", "0");
         let directory = format!("https://{listen}/dir");
         let roots = format!("https://{management}/roots/0");
-        let pebble = Daemon::start(command, dir, |_| {
-            probe.ready(listen, &directory) && probe.ready(management, &roots)
+        // Checked against this pebble's own certificate: another pebble
+        // that took the port meanwhile does not pass.
+        let pebble = Daemon::start(command, dir, |dir| {
+            let cert = dir.join("cert.pem");
+            probe.answers(&directory, Some(&cert), "newNonce")
+                && probe.answers(&roots, Some(&cert), "BEGIN CERTIFICATE")
         })?;
         Ok(Pebble {
             _dns: dns,
@@ -123,48 +135,63 @@ impl Pebble {
     }
 }
 
-/// How programs are started and asked whether they listen: directly, or
-/// inside a namespace (with curl there, as this process cannot connect
-/// into it).
-enum Probe {
-    Here,
-    Netns { name: String, curl: PathBuf },
+/// How programs are started (here, or inside a namespace) and asked
+/// whether they are ready (with curl, which runs where they do).
+struct Probe {
+    netns: Option<String>,
+    curl: PathBuf,
 }
 
 impl Probe {
-    fn new(netns: Option<&str>) -> Result<Probe, String> {
-        let Some(name) = netns else {
-            return Ok(Probe::Here);
-        };
-        let curl = peer_tool("curl").ok_or("curl is needed to probe pebble in a namespace")?;
-        Ok(Probe::Netns {
-            name: name.to_string(),
-            curl,
-        })
-    }
-
+    /// A command running `program` where the servers run, killed when the
+    /// thread that spawns it exits.
     fn command(&self, program: &Path) -> Command {
-        match self {
-            Probe::Here => Command::new(program),
-            Probe::Netns { name, .. } => {
+        let mut command = match &self.netns {
+            None => Command::new(program),
+            Some(name) => {
                 let mut command = Command::new("ip");
                 command.args(["netns", "exec", name]).arg(program);
                 command
             }
-        }
+        };
+        die_with_parent(&mut command);
+        command
     }
 
-    /// Whether something listens at `addr` (here), or answers `url` (in
-    /// the namespace; any HTTP answer will do).
-    fn ready(&self, addr: SocketAddr, url: &str) -> bool {
-        match self {
-            Probe::Here => listening(addr),
-            Probe::Netns { curl, .. } => self
-                .command(curl)
-                .args(["-sk", "--max-time", "1", "-o", "/dev/null", url])
-                .status()
-                .is_ok_and(|status| status.success()),
+    /// Whether `url` answers (over HTTPS, with the certificate in `cacert`)
+    /// with a body containing `expected`.
+    fn answers(&self, url: &str, cacert: Option<&Path>, expected: &str) -> bool {
+        let mut curl = self.command(&self.curl);
+        curl.args(["-s", "--max-time", "1"]);
+        if let Some(cacert) = cacert {
+            curl.arg("--cacert").arg(cacert);
         }
+        curl.arg(url).output().is_ok_and(|out| {
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains(expected)
+        })
+    }
+}
+
+/// Has the kernel kill the command's process when the thread that spawned
+/// it exits (the whole test process, killed or not, included), so that a
+/// test binary stopped by `SIGKILL` leaves no server behind.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the hook runs in the child between fork and exec, and calls
+    // only prctl, getppid and _exit, which are async-signal-safe; it
+    // allocates nothing and touches no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent died before prctl: nothing would signal us.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
     }
 }
 
@@ -183,6 +210,35 @@ fn config_json(config: &PebbleConfig, listen: SocketAddr, management: SocketAddr
     )
 }
 
-fn listening(addr: SocketAddr) -> bool {
-    TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// The state letter of process `pid` (`Z` once killed and not yet
+    /// waited for).
+    fn state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    #[test]
+    fn pebble_dies_with_the_thread_that_started_it() {
+        let config = PebbleConfig {
+            http_port: free_port(),
+            tls_port: free_port(),
+            ..PebbleConfig::default()
+        };
+        let started = std::thread::spawn(move || Pebble::start(config)).join();
+        let Some(pebble) = started.expect("the starting thread finishes") else {
+            return;
+        };
+        let pids = [pebble._pebble.child.id(), pebble._dns.child.id()];
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pids.iter().any(|&pid| state(pid) != Some('Z')) {
+            assert!(Instant::now() < deadline, "still running: {pids:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }

@@ -3,11 +3,12 @@
 //! challenge answers, and TLS clients that trust pebble's root.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use acme::{Acme, AcmeBuilder, ChallengeKind};
+use acme::{Acme, AcmeBuilder, ChallengeKind, Http01Layer};
 use conduit::listener::{TcpListener, TlsAcceptor, TlsListener};
 use conduit::serve::Server;
 use paf::server::{Auto, Serve};
@@ -17,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tower_layer::Layer;
+use tower_service::Service;
 
 pub use testkit::TempDir;
 pub use testkit::pebble::{Pebble, PebbleConfig};
@@ -84,10 +86,42 @@ impl Events {
 /// Serves "hello" on both ports: clear text with HTTP-01 answers, TLS
 /// with the manager's certificates and TLS-ALPN-01 answers.
 pub fn serve(acme: &Acme, ports: Ports) -> Server {
+    serve_answering(acme, ports, &Answers::of(acme))
+}
+
+/// Whose HTTP-01 answers a server gives, if anyone's (the CA gets `404`
+/// then): changed while the listeners stay bound, so that no other test
+/// can take their ports meanwhile.
+#[derive(Clone, Default)]
+pub struct Answers(Arc<Mutex<Option<Http01Layer>>>);
+
+impl Answers {
+    pub fn of(acme: &Acme) -> Answers {
+        let answers = Answers::default();
+        answers.set(acme);
+        answers
+    }
+
+    /// `acme`'s answers from now on.
+    pub fn set(&self, acme: &Acme) {
+        *self.0.lock().unwrap() = Some(acme.http01_layer());
+    }
+}
+
+/// [`serve`], with the HTTP-01 answers of `answers`; TLS with `acme`'s
+/// certificates and TLS-ALPN-01 answers.
+pub fn serve_answering(acme: &Acme, ports: Ports, answers: &Answers) -> Server {
     let auto = Auto::new();
     let config = acme.server_config(&auto.alpn_protocols()).unwrap();
-    let site = paf::service_fn(|_req: http::Request<paf::Body>| async {
-        Ok::<_, std::convert::Infallible>(http::Response::new(paf::Body::full("hello")))
+    let answers = answers.clone();
+    let handler = paf::service_fn(move |req: http::Request<paf::Body>| {
+        let layer = answers.0.lock().unwrap().clone();
+        async move {
+            match layer {
+                Some(layer) => layer.layer(paf::service_fn(site)).call(req).await,
+                None => Ok::<_, paf::BoxError>(site(req).await.unwrap_or_else(|n| match n {})),
+            }
+        }
     });
     Server::builder()
         .listener(ports.http)
@@ -95,7 +129,16 @@ pub fn serve(acme: &Acme, ports: Ports) -> Server {
             ports.tls,
             TlsAcceptor::from_config(config),
         ))
-        .serve(auto.handler(acme.http01_layer().layer(site)))
+        .serve(auto.handler(handler))
+}
+
+/// "hello", or `404` under the challenge path.
+async fn site(req: http::Request<paf::Body>) -> Result<http::Response<paf::Body>, Infallible> {
+    let mut res = http::Response::new(paf::Body::full("hello"));
+    if req.uri().path().starts_with("/.well-known/acme-challenge/") {
+        *res.status_mut() = http::StatusCode::NOT_FOUND;
+    }
+    Ok(res)
 }
 
 /// The root pebble's certificates chain to, as PEM.

@@ -240,51 +240,15 @@ pub fn main() -> ExitCode {
 pub async fn run(options: Options) -> Result<(), String> {
     // First, so that a signal arriving while we start is not lost.
     let mut signals = Signals::new()?;
-    let mode = if options.echo {
-        Mode::Echo
-    } else {
-        let root = std::fs::canonicalize(&options.dir)
-            .map_err(|err| format!("cannot serve {}: {err}", options.dir.display()))?;
-        if !root.is_dir() {
-            return Err(format!(
-                "cannot serve {}: not a directory",
-                options.dir.display()
-            ));
-        }
-        Mode::Files(Files::new(root, options.follow_symlinks))
-    };
+    let mode = mode(&options)?;
     let banner = match &mode {
         Mode::Files(files) => format!("serving {}", files.root().display()),
         Mode::Echo => "echoing requests".to_string(),
     };
-
     let auto = Auto::new();
     let acme = acme_setup::manager(&options)?;
-    let certificate = if let Some(acme) = &acme {
-        Some(Certificate::acme(acme, &auto.alpn_protocols())?)
-    } else if options.self_signed {
-        Some(Certificate::self_signed(&auto.alpn_protocols())?)
-    } else if let (Some(cert), Some(key)) = (&options.cert, &options.key) {
-        Some(Certificate::from_files(cert, key, &auto.alpn_protocols())?)
-    } else {
-        None
-    };
-
-    let mut builder = Server::builder().max_connections(options.max_connections);
-    for uri in &options.listen {
-        let failed = |err: conduit::Error| format!("--listen {uri}: {err:#}");
-        builder = match uri {
-            ListenUri::Tcp(addr) => builder.listener(TcpListener::bind(*addr).map_err(failed)?),
-            ListenUri::Tls(addr) => {
-                let Some(certificate) = &certificate else {
-                    return Err(format!("{uri} needs a certificate"));
-                };
-                let tcp = TcpListener::bind(*addr).map_err(failed)?;
-                builder.listener(TlsListener::new(tcp, certificate.acceptor.clone()))
-            }
-            ListenUri::Unix(path) => builder.listener(UnixListener::bind(path).map_err(failed)?),
-        };
-    }
+    let certificate = certificate(&options, acme.as_ref(), &auto.alpn_protocols())?;
+    let builder = listen(&options, certificate.as_ref())?;
     let app = App::new(mode, !options.quiet);
     let site = paf::service_fn(move |req| app.clone().call(req));
     let server = match &acme {
@@ -304,19 +268,12 @@ pub async fn run(options: Options) -> Result<(), String> {
             written.path.display()
         );
     }
-    if let Some(acme) = acme {
-        say!(
-            "acme: certificate for {} from {} (--acme accepts its terms of service)",
-            options.acme.join(", "),
-            options.acme_directory
-        );
-        // Loads or orders the certificate, then renews it; ends with the
-        // runtime.
-        tokio::spawn(acme.run());
-    }
+    let renewal = acme.map(|acme| renew(acme, &options));
     say!("press Ctrl-C to stop");
 
     let name = signals.next().await;
+    // No certificate is ordered while shutting down.
+    drop(renewal);
     say!(
         "{name}: no new connections; finishing the requests in progress (at most {:?}; \
          send it again to stop now)",
@@ -335,6 +292,84 @@ pub async fn run(options: Options) -> Result<(), String> {
         report.aborted
     );
     Ok(())
+}
+
+/// What is served: the files of `--dir`, or echoes.
+fn mode(options: &Options) -> Result<Mode, String> {
+    if options.echo {
+        return Ok(Mode::Echo);
+    }
+    let root = std::fs::canonicalize(&options.dir)
+        .map_err(|err| format!("cannot serve {}: {err}", options.dir.display()))?;
+    if !root.is_dir() {
+        return Err(format!(
+            "cannot serve {}: not a directory",
+            options.dir.display()
+        ));
+    }
+    Ok(Mode::Files(Files::new(root, options.follow_symlinks)))
+}
+
+/// The TLS listeners' certificate: from the ACME CA, self-signed, or
+/// from files; none without TLS options.
+fn certificate(
+    options: &Options,
+    acme: Option<&acme::Acme>,
+    alpn: &[&str],
+) -> Result<Option<Certificate>, String> {
+    if let Some(acme) = acme {
+        return Certificate::acme(acme, alpn).map(Some);
+    }
+    if options.self_signed {
+        return Certificate::self_signed(alpn).map(Some);
+    }
+    match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => Certificate::from_files(cert, key, alpn).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// A server builder with the `--listen` listeners bound.
+fn listen(
+    options: &Options,
+    certificate: Option<&Certificate>,
+) -> Result<conduit::serve::Builder, String> {
+    let mut builder = Server::builder().max_connections(options.max_connections);
+    for uri in &options.listen {
+        let failed = |err: conduit::Error| format!("--listen {uri}: {err:#}");
+        builder = match uri {
+            ListenUri::Tcp(addr) => builder.listener(TcpListener::bind(*addr).map_err(failed)?),
+            ListenUri::Tls(addr) => {
+                let Some(certificate) = certificate else {
+                    return Err(format!("{uri} needs a certificate"));
+                };
+                let tcp = TcpListener::bind(*addr).map_err(failed)?;
+                builder.listener(TlsListener::new(tcp, certificate.acceptor.clone()))
+            }
+            ListenUri::Unix(path) => builder.listener(UnixListener::bind(path).map_err(failed)?),
+        };
+    }
+    Ok(builder)
+}
+
+/// Starts loading or ordering the certificate, then renewing it, until
+/// the returned guard drops.
+fn renew(acme: acme::Acme, options: &Options) -> Renewal {
+    say!(
+        "acme: certificate for {} from {} (--acme accepts its terms of service)",
+        options.acme.join(", "),
+        options.acme_directory
+    );
+    Renewal(tokio::spawn(acme.run()))
+}
+
+/// The certificate's renewal task, stopped when dropped.
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How a listener is reached, for the banner.
@@ -372,5 +407,31 @@ impl Signals {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_renewal_task_ends_with_its_guard() {
+        let held = Arc::new(());
+        let inside = held.clone();
+        let renewal = Renewal(tokio::spawn(async move {
+            let _inside = inside;
+            std::future::pending::<()>().await;
+        }));
+        tokio::task::yield_now().await;
+        drop(renewal);
+        for _ in 0..100 {
+            if Arc::strong_count(&held) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the renewal task still runs");
     }
 }

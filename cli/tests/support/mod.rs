@@ -32,6 +32,12 @@ impl Server {
 
     /// Starts `paf-server` with `args` and environment variables.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::try_start(args, env).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    /// Starts `paf-server` with `args` and environment variables; what it
+    /// wrote when it did not start.
+    pub fn try_start(args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_paf-server"))
             .args(args)
             .envs(env.iter().copied())
@@ -91,15 +97,15 @@ impl Server {
                 }
                 Err(_) => {
                     let status = server.wait(Duration::from_secs(1));
-                    panic!(
+                    return Err(format!(
                         "paf-server {args:?} did not start ({status:?})\nstdout:\n{}\nstderr:\n{}",
                         server.stdout(),
                         server.stderr()
-                    );
+                    ));
                 }
             }
         }
-        server
+        Ok(server)
     }
 
     /// The first URL of a scheme (`http`, `https`, `unix`).
