@@ -7,114 +7,19 @@
 //! Needs root, `/dev/net/tun`, pebble and curl: without them it says so
 //! loudly and passes, unless `PAF_REQUIRE_PEERS=1`, under which it fails.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use testkit::netns::{Netns, example, tap_allowed};
 use testkit::pebble::{Pebble, PebbleConfig};
 use testkit::{TempDir, peer_tool};
 
 /// The kernel's side of the TAP device, and the stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 1);
 const STACK: Ipv4Addr = Ipv4Addr::new(10, 78, 0, 2);
-
-/// Whether namespaces and TAP devices can be made; a loud skip, or a
-/// failure under `PAF_REQUIRE_PEERS=1`, when they cannot.
-fn privileged() -> bool {
-    if peer_tool("ip").is_none() {
-        return false;
-    }
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
-            line.split_whitespace().nth(2).map(|euid| euid == "0")
-        })
-        .unwrap_or(false);
-    let tun = Path::new("/dev/net/tun").exists();
-    if root && tun {
-        return true;
-    }
-    let why = format!("root: {root}, /dev/net/tun: {tun}");
-    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!(
-            "the TAP test needs root and /dev/net/tun ({why}), and PAF_REQUIRE_PEERS=1 requires them"
-        );
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!!! SKIPPED: the TAP test needs root and /dev/net/tun ({why}) !!!!!\n"
-    );
-    false
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run ip: {err}"));
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A namespace with `tap0` at 10.78.0.1/24; its processes are killed and
-/// it is deleted when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new() -> Netns {
-        let ns = Netns(format!("acme-{}", std::process::id()));
-        ip(&["netns", "add", &ns.0]);
-        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-        ip(&["-n", &ns.0, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
-        let kernel = format!("{KERNEL}/24");
-        ip(&["-n", &ns.0, "addr", "add", &kernel, "dev", "tap0"]);
-        ip(&["-n", &ns.0, "link", "set", "tap0", "up"]);
-        ns
-    }
-
-    fn run(&self, program: &Path, args: &[&str]) -> Output {
-        Command::new("ip")
-            .args(["netns", "exec", &self.0])
-            .arg(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run {}: {err}", program.display()))
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.0]).output() {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// The example, built beside this test by `cargo test`.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests live in target/<profile>/deps");
-    let path = dir.join("examples").join("acme_tcpip");
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test -p examples` builds it",
-        path.display()
-    );
-    path
-}
 
 /// The example running in the namespace, and its stdout lines; killed when
 /// dropped.
@@ -126,9 +31,8 @@ struct Running {
 
 impl Running {
     fn start(ns: &Netns, args: &[&str]) -> Running {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &ns.0])
-            .arg(example())
+        let mut child = ns
+            .command(example("acme_tcpip"))
             .args(args)
             .stdout(Stdio::piped())
             .spawn()
@@ -169,19 +73,19 @@ impl Drop for Running {
 
 #[test]
 fn the_whole_acme_cycle_runs_on_the_user_space_stack() {
-    if !privileged() {
+    if !tap_allowed() {
         return;
     }
     let Some(curl) = peer_tool("curl") else {
         return;
     };
-    let ns = Netns::new();
+    let ns = Netns::with_tap("acme", &format!("{KERNEL}/24"));
     let Some(pebble) = Pebble::start(PebbleConfig {
         http_port: 80,
         tls_port: 443,
         bind: Some(KERNEL),
         answer: Some(STACK),
-        netns: Some(ns.0.clone()),
+        netns: Some(ns.name().to_owned()),
         ..PebbleConfig::default()
     }) else {
         return;

@@ -6,124 +6,18 @@
 //! Needs root and `/dev/net/tun`: without them each test says so loudly
 //! and passes, unless `PAF_REQUIRE_PEERS=1`, under which it fails.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use testkit::netns::{Netns, example, tap_allowed};
 use testkit::{Daemon, TempDir, peer_tool};
 
 /// The kernel's side of the TAP device, and the stack's address.
 const KERNEL: &str = "10.77.0.1";
 const STACK: &str = "10.77.0.2";
-
-/// Whether the tests can make namespaces and TAP devices (`ip`, root,
-/// `/dev/net/tun`); a loud skip, or a failure under `PAF_REQUIRE_PEERS=1`,
-/// when they cannot.
-fn privileged() -> bool {
-    // Namespaces and TAP devices are made with iproute2's `ip`.
-    if peer_tool("ip").is_none() {
-        return false;
-    }
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
-            line.split_whitespace().nth(2).map(|euid| euid == "0")
-        })
-        .unwrap_or(false);
-    let tun = Path::new("/dev/net/tun").exists();
-    if root && tun {
-        return true;
-    }
-    let why = format!("root: {root}, /dev/net/tun: {tun}");
-    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!(
-            "the TAP tests need root and /dev/net/tun ({why}), and PAF_REQUIRE_PEERS=1 requires them"
-        );
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!!! SKIPPED: the TAP tests need root and /dev/net/tun ({why}) !!!!!\n"
-    );
-    false
-}
-
-/// Runs `program args` inside the namespace and gives what it did.
-fn run_in(ns: &str, program: &Path, args: &[&str]) -> Output {
-    Command::new("ip")
-        .args(["netns", "exec", ns])
-        .arg(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {}: {err}", program.display()))
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run ip: {err}"));
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A network namespace with `tap0` at 10.77.0.1/24 on the kernel's side;
-/// every process in it is killed, and it is deleted, when dropped, even
-/// when the test fails.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("tcpip-{}-{tag}", std::process::id());
-        ip(&["netns", "add", &name]);
-        let ns = Netns(name);
-        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-        ip(&["-n", &ns.0, "tuntap", "add", "dev", "tap0", "mode", "tap"]);
-        ip(&[
-            "-n",
-            &ns.0,
-            "addr",
-            "add",
-            &format!("{KERNEL}/24"),
-            "dev",
-            "tap0",
-        ]);
-        ip(&["-n", &ns.0, "link", "set", "tap0", "up"]);
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.0]).output() {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-/// The tcpip_tap example, built beside this test by `cargo test`.
-fn example() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests live in target/<profile>/deps");
-    let path = dir.join("examples").join("tcpip_tap");
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo test -p examples` builds it",
-        path.display()
-    );
-    path
-}
 
 /// The example running in the namespace; killed when dropped.
 struct Stack(Child);
@@ -137,9 +31,8 @@ impl Drop for Stack {
 
 /// Starts the example serving in `ns`, and waits for its "serving" line.
 fn serve(ns: &Netns, args: &[&str]) -> Stack {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns.0])
-        .arg(example())
+    let mut child = ns
+        .command(example("tcpip_tap"))
         .args(["--tap", "tap0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -164,8 +57,8 @@ fn serve(ns: &Netns, args: &[&str]) -> Stack {
 fn fetch(ns: &Netns, args: &[&str], url: &str) -> String {
     let out = Command::new("timeout")
         .arg("30")
-        .args(["ip", "netns", "exec", &ns.0])
-        .arg(example())
+        .args(["ip", "netns", "exec", ns.name()])
+        .arg(example("tcpip_tap"))
         .args(["--tap", "tap0", "--fetch", url])
         .args(args)
         .output()
@@ -182,7 +75,7 @@ fn fetch(ns: &Netns, args: &[&str], url: &str) -> String {
 fn curl(ns: &Netns, curl: &Path, args: &[&str]) -> String {
     let mut all = vec!["-sS", "--max-time", "20"];
     all.extend_from_slice(args);
-    let out = run_in(&ns.0, curl, &all);
+    let out = ns.run(curl, &all);
     assert!(
         out.status.success(),
         "curl {args:?}: {}",
@@ -193,7 +86,7 @@ fn curl(ns: &Netns, curl: &Path, args: &[&str]) -> String {
 
 /// `ping` from the kernel's side: three echoes, none lost.
 fn ping_answered(ns: &Netns, ping: &Path) {
-    let out = run_in(&ns.0, ping, &["-c", "3", "-W", "5", STACK]);
+    let out = ns.run(ping, &["-c", "3", "-W", "5", STACK]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && text.contains(" 0% packet loss"),
@@ -206,10 +99,10 @@ fn curl_speaks_h1_h2c_and_tls_h2_to_paf_on_the_stack_and_ping_is_answered() {
     let (Some(curl_bin), Some(ping)) = (peer_tool("curl"), peer_tool("ping")) else {
         return;
     };
-    if !privileged() {
+    if !tap_allowed() {
         return;
     }
-    let ns = Netns::new("curl");
+    let ns = Netns::with_tap("tcpip-curl", &format!("{KERNEL}/24"));
     let dir = TempDir::new("tcpip-tap");
     let cert = dir.join("cert.pem");
     let cert_arg = cert.to_str().expect("a UTF-8 temporary path");
@@ -274,10 +167,8 @@ fn nginx(ns: &Netns, binary: &Path) -> Daemon {
            server {{ listen {KERNEL}:8080; root {root}/www; }} }}\n"
     );
     dir.write("nginx.conf", conf);
-    let mut command = Command::new("ip");
+    let mut command = ns.command(binary);
     command
-        .args(["netns", "exec", &ns.0])
-        .arg(binary)
         .arg("-p")
         .arg(dir.path())
         .arg("-c")
@@ -291,10 +182,10 @@ fn pafs_client_on_the_stack_fetches_from_nginx_on_the_kernel_side() {
     let Some(nginx_bin) = peer_tool("nginx") else {
         return;
     };
-    if !privileged() {
+    if !tap_allowed() {
         return;
     }
-    let ns = Netns::new("nginx");
+    let ns = Netns::with_tap("tcpip-nginx", &format!("{KERNEL}/24"));
     let _nginx = nginx(&ns, &nginx_bin);
     let out = fetch(
         &ns,
@@ -313,18 +204,16 @@ fn dhcp_and_dns_from_dnsmasq_bring_the_stack_to_nginx_by_name() {
     let (Some(dnsmasq), Some(nginx_bin)) = (peer_tool("dnsmasq"), peer_tool("nginx")) else {
         return;
     };
-    if !privileged() {
+    if !tap_allowed() {
         return;
     }
-    let ns = Netns::new("dhcp");
+    let ns = Netns::with_tap("tcpip-dhcp", &format!("{KERNEL}/24"));
     let _nginx = nginx(&ns, &nginx_bin);
     let dir = TempDir::new("tcpip-dnsmasq");
     let leases = dir.join("leases");
     let pid = dir.join("dnsmasq.pid");
-    let mut command = Command::new("ip");
+    let mut command = ns.command(dnsmasq);
     command
-        .args(["netns", "exec", &ns.0])
-        .arg(dnsmasq)
         .args([
             "--keep-in-foreground",
             "--log-facility=-",

@@ -11,8 +11,11 @@
 //! - [`pebble`]: an ACME test server and its DNS, for the `acme` crate and
 //!   `paf-server --acme`.
 //! - [`open_files`]: room for the descriptors a test opens.
+//! - [`netns`]: a network namespace with a TAP device, for the user-space
+//!   stack's tests against the kernel.
 
 pub mod layers;
+pub mod netns;
 pub mod pebble;
 
 use std::io::{Read, Write};
