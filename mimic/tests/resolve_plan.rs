@@ -81,7 +81,7 @@ async fn required_optional_and_default_inputs() {
     let ctx = with_target(Ctx::new());
     let report = ctx.explain().await;
     assert!(
-        matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Missing { path }) if path == &["target", "host"]),
+        matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Missing { path, .. }) if path == &["target", "host"]),
         "{report}"
     );
     assert!(

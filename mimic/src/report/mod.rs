@@ -5,8 +5,8 @@
 //! # Organization
 //! - [`Report`]: every candidate, in the order they were (or would be) tried.
 //! - [`Entry`], [`Outcome`], [`Skipped`] (`entry.rs`): one candidate and how it ended.
-//! - [`NotBuilt`] (`not_built.rs`): why a candidate's endpoint could not be
-//!   built, with the path of keys that led there.
+//! - [`NotBuilt`], [`SameName`] (`not_built.rs`): why a candidate's endpoint
+//!   could not be built, with the path of keys that led there.
 //! - [`ResolveErrorKind`]: why a resolution gave no flow.
 //! - [`Cause`]: an error kept in a report, shared.
 //! - [`Chain`] (`chain.rs`): displays an error and its sources.
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 pub use chain::Chain;
 pub use entry::{Entry, Outcome, Skipped};
-pub use not_built::NotBuilt;
+pub use not_built::{NotBuilt, SameName};
 
 /// A shared, type-erased error, as kept in reports.
 pub type Cause = Arc<dyn StdError + Send + Sync>;

@@ -82,7 +82,7 @@ async fn protocols(inner: &Inner, eval: &mut Eval<'_>, rows: &mut Ranked) -> Vec
             continue;
         };
         let rank = vec![(reg.priority, index)];
-        match eval.eval(reg.key, reg.key_name).await {
+        match eval.eval(reg.key).await {
             Status::Ready(endpoint) => built.push(Candidate {
                 name: reg.name,
                 protocol: protocol.clone(),
@@ -108,7 +108,7 @@ async fn layers(inner: &Inner, eval: &mut Eval<'_>, built: &mut [Candidate], row
             continue;
         };
         let rank = vec![(reg.priority, index)];
-        let endpoint = match eval.eval(reg.key, reg.key_name).await {
+        let endpoint = match eval.eval(reg.key).await {
             Status::Ready(endpoint) => endpoint,
             Status::Absent(reason) => {
                 let entry = not_built(reg.name, reg.priority, reason);
