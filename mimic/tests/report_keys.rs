@@ -57,7 +57,7 @@ async fn a_missing_input_alone_reads_as_before() {
     assert_eq!(missing(&err, "tcp"), None);
     assert!(
         err.to_string()
-            .ends_with("tcp (priority 20): not built: missing input `port` (for `tcp endpoint`)"),
+            .contains("tcp (priority 20): not built: missing input `port` (for `tcp endpoint`)\n"),
         "{err}"
     );
 }
