@@ -81,3 +81,10 @@ pub use body::Body;
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error};
 pub use server::service_fn;
+
+/// The code of the README and of the client's guide, compiled by
+/// `cargo test --doc` so that neither drifts from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../../docs/client.md")]
+pub struct GuideSnippets;
