@@ -1,9 +1,6 @@
 //! How a report reads: what was attempted first, candidates never in play
 //! summed up on one line, and a headline that counts the lines below it.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use mimic::{Ctx, keys, tls};
 
 /// A port nothing listens on.
@@ -79,46 +76,4 @@ async fn a_candidate_with_some_input_is_shown_and_counted() {
     );
     assert_eq!(lines[3], "  never applicable (no input set): unix");
     assert_eq!(lines.len(), 4, "{text}");
-}
-
-/// What the debug log gets: a writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("the log's lock")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// At debug level, a failed resolution logs every candidate whole.
-#[tokio::test]
-async fn the_debug_log_has_every_candidate() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-    let port = closed_port();
-    let err = clear_text(port).resolve().await.expect_err("refused");
-    assert!(err.to_string().contains("never applicable"), "{err}");
-    let text = String::from_utf8(log.0.lock().expect("the log's lock").clone()).expect("text");
-    assert!(text.contains("mimic: nothing connected"), "{text}");
-    for line in [
-        "  1. tls (priority 0): not built: missing input `tls server name` (for `tls endpoint`)",
-        "  2. unix (priority 10): not built: missing input `unix path`",
-        "  3. tcp (priority 20) 127.0.0.1:",
-    ] {
-        assert!(text.contains(line), "no {line:?} in the log:\n{text}");
-    }
 }
