@@ -38,6 +38,12 @@ fn verbose_shows_route_connection_and_heads() {
             .unwrap_or_else(|| panic!("no {needle:?} in:\n{err}"))
     };
     let route = position("* Route of http://127.0.0.1:");
+    // The route names the port connected to, not the scheme's default.
+    let port = url.rsplit_once(':').and_then(|(_, p)| p.split('/').next());
+    let port = port.expect("the server's URL has a port");
+    position(&format!(
+        "*   - scheme `http`: port {port} from the URI (default 80)\n"
+    ));
     let trying = position("*   Trying tcp ");
     let connected = position("* Connected over tcp to ");
     let request = position("> GET /hello.txt HTTP/1.1\n");

@@ -141,7 +141,9 @@ fn display_is_the_own_text_and_the_alternate_the_whole_chain() {
     let err = resolver().resolve("ftp2://h/").expect_err("unknown");
     assert_eq!(
         err.to_string(),
-        "unknown scheme `ftp2`; known schemes: http, https, unix, ws, wss"
+        "unknown scheme `ftp2`; known schemes: http, https, unix, ws, wss. \
+         To add a scheme, give its port with `ResolverBuilder::scheme`, \
+         or handle it with `ResolverBuilder::custom_scheme`"
     );
     assert!(err.source().is_none());
     assert_eq!(format!("{err:#}"), err.to_string());

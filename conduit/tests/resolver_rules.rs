@@ -182,12 +182,65 @@ fn overrides_come_first() {
 }
 
 #[test]
-fn an_unknown_scheme_names_the_known_ones() {
+fn an_unknown_scheme_names_the_known_ones_when_none_is_close() {
     let err = resolver().resolve("ftp2://host/").expect_err("unknown");
     assert!(err.is_unknown_scheme() && !err.is_invalid_uri(), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "unknown scheme `ftp2`; known schemes: gopher, http, https, redis, unix, ws, wss"
+        "unknown scheme `ftp2`; known schemes: gopher, http, https, redis, unix, ws, wss. \
+         To add a scheme, give its port with `ResolverBuilder::scheme`, \
+         or handle it with `ResolverBuilder::custom_scheme`"
+    );
+}
+
+#[test]
+fn an_unknown_scheme_gets_the_closest_known_ones() {
+    let err = resolver().resolve("htps://host/").expect_err("unknown");
+    assert!(err.is_unknown_scheme(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "unknown scheme `htps`; did you mean `https`? \
+         To add a scheme, give its port with `ResolverBuilder::scheme`, \
+         or handle it with `ResolverBuilder::custom_scheme`"
+    );
+    let err = resolver().resolve("gophr://host/").expect_err("unknown");
+    assert!(err.to_string().contains("did you mean `gopher`?"), "{err}");
+}
+
+/// A services file adds hundreds of names: they are suggested when close,
+/// and only counted otherwise.
+#[test]
+fn services_file_schemes_are_suggested_but_never_listed() {
+    let path = std::env::temp_dir().join(format!("conduit-suggest-{}", std::process::id()));
+    let lines: String = (0..200)
+        .map(|n| format!("svc{n} {}/tcp\n", 1000 + n))
+        .collect();
+    std::fs::write(&path, format!("ftp 21/tcp\npostgres 5432/tcp\n{lines}")).expect("write");
+    let r = Resolver::builder()
+        .services_file(Some(path.clone()))
+        .build()
+        .expect("builds");
+    std::fs::remove_file(&path).expect("remove");
+    let near = r.resolve("ftp2://host/").expect_err("unknown").to_string();
+    assert!(
+        near.starts_with("unknown scheme `ftp2`; did you mean `ftp`? "),
+        "{near}"
+    );
+    let near = r
+        .resolve("postgresql://db/")
+        .expect_err("unknown")
+        .to_string();
+    assert!(near.contains("did you mean `postgres`?"), "{near}");
+    let far = r
+        .resolve("zzzzzzzz://host/")
+        .expect_err("unknown")
+        .to_string();
+    assert!(
+        far.starts_with(
+            "unknown scheme `zzzzzzzz`; known schemes: http, https, unix, ws, wss \
+             and 202 from the services file. To add a scheme"
+        ),
+        "{far}"
     );
 }
 
@@ -220,6 +273,26 @@ fn explanations_list_the_rules_that_matched() {
         resolution.to_string(),
         "https://v2.api.example.com/x\n  - scheme `https`: port 443, TLS offering ALPN h2, http/1.1\n  - rewrite for domain `api.example.com` -> tcp://10.0.0.2:81\n  => tls+tcp://10.0.0.2:81#v2.api.example.com"
     );
+}
+
+/// The scheme's step names the port connected to: the URI's, when it has one.
+#[test]
+fn the_scheme_step_names_the_uris_port() {
+    let cases = [
+        (
+            "http://127.0.0.1:8000/",
+            "scheme `http`: port 8000 from the URI (default 80)",
+        ),
+        ("http://127.0.0.1/", "scheme `http`: port 80"),
+        (
+            "https://h:8443/",
+            "scheme `https`: port 8443 from the URI (default 443), TLS offering ALPN h2, http/1.1",
+        ),
+    ];
+    for (uri, step) in cases {
+        let resolution = resolver().resolve(uri).expect("resolves");
+        assert_eq!(resolution.steps[0], step, "{resolution}");
+    }
 }
 
 #[test]

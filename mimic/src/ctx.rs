@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::derive::{AnyValue, Args, Derivation, FnDerivation};
-use crate::key::{Key, KeyId};
+use crate::key::{Key, KeyId, Named};
 use crate::protocol::{Registered, Registration};
 
 /// How candidates are connected.
@@ -43,7 +43,7 @@ pub(crate) enum Binding {
 
 #[derive(Clone)]
 pub(crate) struct Bound {
-    pub(crate) name: &'static str,
+    pub(crate) key: Named,
     pub(crate) binding: Binding,
 }
 
@@ -111,7 +111,7 @@ impl Ctx {
     /// Binds `key` to `value`, replacing any value or derivation it had.
     pub fn with<T: Send + Sync + 'static>(mut self, key: &Key<T>, value: T) -> Ctx {
         let bound = Bound {
-            name: key.name(),
+            key: key.named(),
             binding: Binding::Value(Arc::new(value)),
         };
         self.inner_mut().bindings.insert(key.id(), bound);
@@ -174,7 +174,7 @@ impl Ctx {
         E: Into<Box<dyn StdError + Send + Sync>>,
     {
         let bound = Bound {
-            name: key.name(),
+            key: key.named(),
             binding: Binding::Derive(Arc::new(FnDerivation::new(args, f))),
         };
         self.inner_mut().bindings.insert(key.id(), bound);
@@ -270,8 +270,8 @@ impl fmt::Debug for Ctx {
             .bindings
             .values()
             .map(|b| match b.binding {
-                Binding::Value(_) => b.name.to_string(),
-                Binding::Derive(_) => format!("{} (derived)", b.name),
+                Binding::Value(_) => b.key.name.to_string(),
+                Binding::Derive(_) => format!("{} (derived)", b.key.name),
             })
             .collect();
         keys.sort();

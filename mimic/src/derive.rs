@@ -29,7 +29,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::key::{Key, KeyId};
+use crate::key::{Key, Named};
 use crate::report::Cause;
 use sealed::Input;
 
@@ -59,14 +59,13 @@ pub(crate) trait Derivation: Send + Sync {
 }
 
 mod sealed {
-    use super::{AnyValue, KeyId, Need};
+    use super::{AnyValue, Named, Need};
 
     /// One input of a derivation, as the resolver sees it. Public in a
     /// private module: the sealed traits name it, users cannot.
     #[derive(Clone, Debug)]
     pub struct Input {
-        pub(crate) id: KeyId,
-        pub(crate) name: &'static str,
+        pub(crate) key: Named,
         pub(crate) need: Need,
     }
 
@@ -122,8 +121,7 @@ pub struct Dft<T>(Key<T>, T);
 
 fn input<T>(key: &Key<T>, need: Need) -> Input {
     Input {
-        id: key.id(),
-        name: key.name(),
+        key: key.named(),
         need,
     }
 }

@@ -14,8 +14,14 @@ use crate::report::{Outcome, Report, ResolveErrorKind};
 /// could not connect: all 2 attempted candidates failed
 ///   1. tcp (priority 20) [::1]:8080: tcp failed after 0 ms: Connection refused (os error 111) [started at +0 ms]
 ///   2. tcp (priority 20) 127.0.0.1:8080: tcp failed after 0 ms: Connection refused (os error 111) [started at +0 ms]
-///   3. unix (priority 10): not built: missing input `unix path`
+///   never applicable (no input set): tls, unix
 /// ```
+///
+/// Attempted candidates come first, then candidates that could not be
+/// built though the context gave them some input (the headline counts
+/// them: `; 1 more could not be built`); candidates that never had any
+/// input are named on the last line. [`Report::full`] shows them all, and
+/// mimic logs the whole report at debug level.
 ///
 /// The report is the error's content, not its cause: there can be several
 /// causes, one per candidate, and all of them are in the text already. So
@@ -34,6 +40,11 @@ pub struct ResolveError {
 
 impl ResolveError {
     pub(crate) fn new(kind: ResolveErrorKind, report: Report) -> Self {
+        // The text sums up never-applicable candidates; the log has them all.
+        tracing::debug!(
+            "mimic: nothing connected ({kind:?}); every candidate:\n{}",
+            report.full()
+        );
         ResolveError { kind, report }
     }
 
@@ -73,10 +84,18 @@ impl fmt::Display for ResolveError {
             ResolveErrorKind::NoCandidate => {
                 f.write_str("could not connect: no candidate endpoint could be built")?
             }
-            ResolveErrorKind::AllFailed => write!(
-                f,
-                "could not connect: all {tried} attempted candidates failed"
-            )?,
+            ResolveErrorKind::AllFailed => {
+                write!(
+                    f,
+                    "could not connect: all {tried} attempted candidates failed"
+                )?;
+                // The numbered lines are the attempted candidates and these.
+                let (shown, _) = self.report.sorted();
+                match shown.len() - tried.min(shown.len()) {
+                    0 => {}
+                    more => write!(f, "; {more} more could not be built")?,
+                }
+            }
             ResolveErrorKind::Deadline(after) => write!(
                 f,
                 "could not connect: the deadline of {} ms passed",

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Source of key identities. Only identities come from here: values and
@@ -14,7 +15,11 @@ pub(crate) struct KeyId(u64);
 ///
 /// A key has a human name, used only in diagnostics, and an identity: two
 /// keys with the same name are still different keys. Reading a key from a
-/// context gives an `Option<&T>` of exactly its type.
+/// context gives an `Option<&T>` of exactly its type. A key also remembers
+/// where it was declared ([`declared`](Key::declared)), so that a report
+/// can tell two keys of one name apart: when an input is missing while
+/// another key of its name has a value, the report says so, and where each
+/// was declared.
 ///
 /// Declare keys as `static` items, never as `const`: a `const` is a fresh
 /// value at every use and would therefore be a fresh key each time.
@@ -30,6 +35,7 @@ pub(crate) struct KeyId(u64);
 /// ```
 pub struct Key<T> {
     name: &'static str,
+    declared: &'static Location<'static>,
     // 0 until first use; assigned once from NEXT_ID so that `new` can be a
     // `const fn` usable in statics.
     id: AtomicU64,
@@ -37,10 +43,12 @@ pub struct Key<T> {
 }
 
 impl<T> Key<T> {
-    /// Makes a new key named `name`.
+    /// Makes a new key named `name`, declared where this is called.
+    #[track_caller]
     pub const fn new(name: &'static str) -> Self {
         Key {
             name,
+            declared: Location::caller(),
             id: AtomicU64::new(0),
             _type: PhantomData,
         }
@@ -49,6 +57,22 @@ impl<T> Key<T> {
     /// The name given at creation, for diagnostics.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Where the key was made: the `static` item, or the call of
+    /// [`Key::new`] (or of [`Registration::new`](crate::Registration::new),
+    /// which makes its endpoint key).
+    pub fn declared(&self) -> &'static Location<'static> {
+        self.declared
+    }
+
+    /// The identity, name and declaration, as the resolver reads them.
+    pub(crate) fn named(&self) -> Named {
+        Named {
+            id: self.id(),
+            name: self.name,
+            declared: self.declared,
+        }
     }
 
     pub(crate) fn id(&self) -> KeyId {
@@ -71,6 +95,7 @@ impl<T> Clone for Key<T> {
     fn clone(&self) -> Self {
         Key {
             name: self.name,
+            declared: self.declared,
             id: AtomicU64::new(self.id().0),
             _type: PhantomData,
         }
@@ -95,6 +120,14 @@ impl<T> fmt::Display for Key<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name)
     }
+}
+
+/// A key without its type: what evaluation and reports need of it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Named {
+    pub(crate) id: KeyId,
+    pub(crate) name: &'static str,
+    pub(crate) declared: &'static Location<'static>,
 }
 
 /// Hashing for maps keyed by [`KeyId`]: ids are small distinct counters,
@@ -131,5 +164,15 @@ mod tests {
         assert_ne!(A.id(), b.id());
         assert_eq!(A.id(), A.id());
         assert_eq!(b.clone().id(), b.id());
+    }
+
+    #[test]
+    fn a_key_knows_where_it_was_declared() {
+        assert_eq!(A.declared().file(), file!());
+        let here = line!() + 1;
+        let b: Key<u8> = Key::new("a");
+        assert_eq!(b.declared().line(), here);
+        assert_eq!(b.clone().declared(), b.declared());
+        assert_ne!(A.declared(), b.declared());
     }
 }

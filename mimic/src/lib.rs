@@ -83,3 +83,9 @@ pub use error::ResolveError;
 pub use flow::{Flow, Info};
 pub use key::Key;
 pub use protocol::{Layer, Protocol, Registration};
+
+/// The code of mimic's guide, compiled and run by `cargo test --doc` so
+/// that it does not drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/mimic.md")]
+pub struct GuideSnippets;

@@ -8,7 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::derive::{AnyValue, BoxFuture};
 use crate::flow::{Flow, Info};
-use crate::key::{Key, KeyId};
+use crate::key::{Key, Named};
 
 /// A way to open a connection to an endpoint.
 ///
@@ -195,15 +195,14 @@ pub(crate) struct Registered {
     pub(crate) id: u64,
     pub(crate) name: &'static str,
     pub(crate) priority: i32,
-    pub(crate) key: KeyId,
-    pub(crate) key_name: &'static str,
+    pub(crate) key: Named,
     pub(crate) kind: Kind,
 }
 
 impl Registered {
     /// Whether adding `newer` to a context removes `self`.
     pub(crate) fn replaced_by(&self, newer: &Registered) -> bool {
-        self.id == newer.id || (self.name == newer.name && self.key == newer.key)
+        self.id == newer.id || (self.name == newer.name && self.key.id == newer.key.id)
     }
 }
 
@@ -243,7 +242,10 @@ impl<E> fmt::Debug for Registration<E> {
 
 impl<E: Send + Sync + 'static> Registration<E> {
     /// Registers `protocol` under `name` and `priority`, with a fresh
-    /// endpoint key named after the protocol.
+    /// endpoint key named after the protocol, declared where this is
+    /// called: each call makes another key, so make the registration once
+    /// and share it (or its [`endpoint`](Self::endpoint) key).
+    #[track_caller]
     pub fn new<P>(name: &'static str, priority: i32, protocol: P) -> Self
     where
         P: Protocol<Endpoint = E>,
@@ -261,7 +263,9 @@ impl<E: Send + Sync + 'static> Registration<E> {
         Self::make(key, name, priority, kind)
     }
 
-    /// Registers a layer that wraps every candidate built before it applies.
+    /// Registers a layer that wraps every candidate built before it
+    /// applies, with a fresh endpoint key declared where this is called.
+    #[track_caller]
     pub fn layer<L>(name: &'static str, priority: i32, layer: L) -> Self
     where
         L: Layer<Endpoint = E>,
@@ -301,8 +305,7 @@ impl<E: Send + Sync + 'static> Registration<E> {
                 id: NEXT_REGISTRATION.fetch_add(1, Ordering::Relaxed),
                 name,
                 priority,
-                key: key.id(),
-                key_name: key.name(),
+                key: key.named(),
                 kind,
             }),
         }

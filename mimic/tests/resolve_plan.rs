@@ -81,7 +81,7 @@ async fn required_optional_and_default_inputs() {
     let ctx = with_target(Ctx::new());
     let report = ctx.explain().await;
     assert!(
-        matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Missing { path }) if path == &["target", "host"]),
+        matches!(&report.entries()[0].outcome, Outcome::NotBuilt(NotBuilt::Missing { path, .. }) if path == &["target", "host"]),
         "{report}"
     );
     assert!(
@@ -438,6 +438,8 @@ impl std::error::Error for RegistryDown {
     }
 }
 
+/// Each line has its cause's whole chain; attempted candidates come first,
+/// and the headline counts every numbered line.
 #[tokio::test(start_paused = true)]
 async fn report_lines_show_each_cause_with_its_whole_chain_once() {
     let script = scripted("script", 0);
@@ -453,10 +455,10 @@ async fn report_lines_show_each_cause_with_its_whole_chain_once() {
     let err = ctx.resolve().await.expect_err("nothing connects");
     assert_eq!(
         err.to_string(),
-        "could not connect: all 1 attempted candidates failed\n  \
-         1. script (priority 0): not built: derivation of `script` failed: \
-         the registry did not answer: timed out\n  \
-         2. failing (priority 1) refused: failing failed after 0 ms: refused refused [started at +0 ms]"
+        "could not connect: all 1 attempted candidates failed; 1 more could not be built\n  \
+         1. failing (priority 1) refused: failing failed after 0 ms: refused refused [started at +0 ms]\n  \
+         2. script (priority 0): not built: derivation of `script` failed: \
+         the registry did not answer: timed out"
     );
     assert_eq!(format!("{err:#}"), err.to_string());
 }

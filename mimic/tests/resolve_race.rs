@@ -287,22 +287,29 @@ async fn a_resolve_error_reports_every_outcome() {
             "not attempted: the overall deadline passed first",
         ]
     );
+    // Attempts first; `missing` had no input at all: summed up at the end.
     let text = err.to_string();
-    for expected in [
-        "1. missing (priority 1): not built: missing input `port` (for `missing`)",
-        "2. nothing (priority 2): not built: derivation of `nothing` said not applicable",
-        "3. failing (priority 3): not built: derivation of `failing` failed: no route to the registry",
-        "4. cyclic (priority 4): not built: cycle `a` -> `b` -> `a` (for `cyclic`)",
-        "5. live (priority 5) refused: live failed after 5 ms: refused refused [started at +0 ms]",
-        "6. live (priority 5) slow: timed out after 200 ms [started at +5 ms]",
-        "7. live (priority 5) stuck: stopped after 95 ms by the overall deadline [started at +205 ms]",
-        "8. live (priority 5) late: not attempted: the overall deadline passed first",
-    ] {
-        assert!(
-            text.contains(expected),
-            "missing line {expected:?} in:\n{text}"
-        );
-    }
+    let lines = [
+        "could not connect: the deadline of 300 ms passed",
+        "  1. live (priority 5) refused: live failed after 5 ms: refused refused [started at +0 ms]",
+        "  2. live (priority 5) slow: timed out after 200 ms [started at +5 ms]",
+        "  3. live (priority 5) stuck: stopped after 95 ms by the overall deadline [started at +205 ms]",
+        "  4. live (priority 5) late: not attempted: the overall deadline passed first",
+        "  5. nothing (priority 2): not built: derivation of `nothing` said not applicable",
+        "  6. failing (priority 3): not built: derivation of `failing` failed: no route to the registry",
+        "  7. cyclic (priority 4): not built: cycle `a` -> `b` -> `a` (for `cyclic`)",
+        "  never applicable (no input set): missing",
+    ];
+    assert_eq!(text, lines.join("\n"));
+    // The whole report has every candidate in order.
+    let full = err.report().full().to_string();
+    assert!(
+        full.starts_with(
+            "  1. missing (priority 1): not built: missing input `port` (for `missing`)\n"
+        ),
+        "{full}"
+    );
+    assert!(full.contains("\n  8. live (priority 5) late: "), "{full}");
     // The causes are the report's lines, not a source: the whole chain
     // reads the same, and no cause is printed twice.
     assert!(std::error::Error::source(&err).is_none());

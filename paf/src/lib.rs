@@ -41,7 +41,8 @@
 //!
 //! # Organization
 //! The modules form layers; each uses only the layers below it.
-//! 1. `error.rs`; shared pieces: `signal.rs` (graceful shutdown),
+//! 1. `error.rs`; over it, shared pieces: `protocol_error.rs` (the
+//!    servers' hook), `signal.rs` (graceful shutdown),
 //!    `timer.rs`, `date.rs`, `rewind.rs`, `debug.rs` (`PAF_DEBUG`),
 //!    `linger.rs` (what is read and thrown away after an early answer).
 //! 2. [`body`]: [`Body`], its sender and the received bodies of both
@@ -59,6 +60,7 @@ mod date;
 mod debug;
 mod error;
 mod linger;
+mod protocol_error;
 mod rewind;
 mod signal;
 mod timer;
@@ -81,3 +83,11 @@ pub use body::Body;
 pub use client::{Client, ClientBuilder};
 pub use error::{BoxError, Error};
 pub use server::service_fn;
+
+/// The code of the README and of the guides to paf and its client,
+/// compiled by `cargo test --doc` so that none drifts from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../../docs/client.md")]
+#[doc = include_str!("../../docs/paf.md")]
+pub struct GuideSnippets;

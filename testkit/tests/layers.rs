@@ -8,10 +8,19 @@ use testkit::layers::check;
 
 /// paf, bottom first.
 const PAF: &[&[&str]] = &[
-    // Shared pieces: errors, timers, the date cache, the shutdown flag,
-    // replayed bytes, PAF_DEBUG, discarding after an early answer.
+    // The error type.
+    &["error"],
+    // Shared pieces: timers, the date cache, the shutdown flag, replayed
+    // bytes, PAF_DEBUG, discarding after an early answer, the servers'
+    // protocol-error hook (which hands over an error).
     &[
-        "error", "date", "debug", "linger", "rewind", "signal", "timer",
+        "date",
+        "debug",
+        "linger",
+        "protocol_error",
+        "rewind",
+        "signal",
+        "timer",
     ],
     // Bodies of both protocols; taking over a connection.
     &["body", "upgrade"],

@@ -70,8 +70,12 @@ pub(crate) enum Kind {
     },
     UnknownScheme {
         scheme: String,
-        /// The schemes the resolver knows, sorted.
-        known: Vec<String>,
+        /// The known schemes closest to it, closest first.
+        close: Vec<String>,
+        /// The known schemes, sorted, but for the services file's.
+        listed: Vec<String>,
+        /// How many schemes the services file adds.
+        more: usize,
     },
     InvalidEndpoint {
         text: String,
@@ -141,7 +145,8 @@ impl Error {
     }
 
     /// No scheme entry, rule or custom handler covers the URI's scheme;
-    /// the message names the schemes that are known.
+    /// the message suggests the closest known schemes (or lists the known
+    /// ones when none is close) and says how to add one.
     pub fn is_unknown_scheme(&self) -> bool {
         matches!(*self.kind, Kind::UnknownScheme { .. })
     }
@@ -229,11 +234,12 @@ impl fmt::Display for Error {
         }
         match &*self.kind {
             Kind::InvalidUri { uri, reason } => write!(f, "invalid URI `{uri}`: {reason}"),
-            Kind::UnknownScheme { scheme, known } => write!(
-                f,
-                "unknown scheme `{scheme}`; known schemes: {}",
-                known.join(", ")
-            ),
+            Kind::UnknownScheme {
+                scheme,
+                close,
+                listed,
+                more,
+            } => unknown_scheme(f, scheme, close, listed, *more),
             Kind::InvalidEndpoint { text, reason } => {
                 write!(f, "invalid endpoint `{text}`: {reason}")
             }
@@ -246,6 +252,36 @@ impl fmt::Display for Error {
             Kind::Listen(listen) => write!(f, "{listen}"),
         }
     }
+}
+
+/// Names the scheme, then the closest known ones, or the known ones when
+/// none is close, then how to add one.
+fn unknown_scheme(
+    f: &mut fmt::Formatter<'_>,
+    scheme: &str,
+    close: &[String],
+    listed: &[String],
+    more: usize,
+) -> fmt::Result {
+    write!(f, "unknown scheme `{scheme}`; ")?;
+    if close.is_empty() {
+        write!(f, "known schemes: {}", listed.join(", "))?;
+        if more > 0 {
+            write!(f, " and {more} from the services file")?;
+        }
+        f.write_str(".")?;
+    } else {
+        let quoted: Vec<_> = close.iter().map(|s| format!("`{s}`")).collect();
+        match quoted.split_last() {
+            Some((last, [])) => write!(f, "did you mean {last}?")?,
+            Some((last, rest)) => write!(f, "did you mean {} or {last}?", rest.join(", "))?,
+            None => {}
+        }
+    }
+    f.write_str(
+        " To add a scheme, give its port with `ResolverBuilder::scheme`, \
+         or handle it with `ResolverBuilder::custom_scheme`",
+    )
 }
 
 impl fmt::Debug for Error {

@@ -24,7 +24,7 @@ mod docker;
 mod rules;
 mod scheme;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,9 +44,13 @@ use crate::target::Target;
 /// Turns a custom scheme's URI into context keys for its own protocol.
 pub type CustomScheme = Arc<dyn Fn(&Target, Ctx) -> Result<Ctx, Error> + Send + Sync>;
 
+#[derive(Clone)]
 struct Config {
     base: Ctx,
     schemes: BTreeMap<String, Scheme>,
+    /// The schemes read from the services file: suggested when close to an
+    /// unknown one, never listed (there are hundreds).
+    from_services: BTreeSet<String>,
     statics: HashMap<String, Destination>,
     suffixes: Vec<(String, Destination)>,
     scheme_rules: HashMap<String, Destination>,
@@ -179,11 +183,15 @@ impl ResolverBuilder {
     /// Builds the resolver. Fails only when the services file exists but
     /// cannot be read.
     pub fn build(mut self) -> Result<Resolver, Error> {
+        let mut from_services = BTreeSet::new();
         if let Some(path) = &self.services {
             match std::fs::read_to_string(path) {
                 Ok(text) => {
                     for (name, port) in scheme::parse_services(&text) {
-                        self.schemes.entry(name).or_insert(Scheme::plain(port));
+                        if !self.schemes.contains_key(&name) {
+                            self.schemes.insert(name.clone(), Scheme::plain(port));
+                            from_services.insert(name);
+                        }
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -204,6 +212,7 @@ impl ResolverBuilder {
             config: Arc::new(Config {
                 base,
                 schemes: self.schemes,
+                from_services,
                 statics: self.statics,
                 suffixes: self.suffixes,
                 scheme_rules: self.scheme_rules,
@@ -291,6 +300,29 @@ impl Resolver {
             suffixes: Vec::new(),
             scheme_rules: HashMap::new(),
             custom: HashMap::new(),
+        }
+    }
+
+    /// This resolver with `tls` as its TLS layer: the layer goes into the
+    /// base context, in place of the one there; rules, schemes and DNS stay.
+    /// For roots or a client certificate of your own with custom rules:
+    ///
+    /// ```
+    /// use conduit::{Destination, Resolver};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = Resolver::builder()
+    ///     .static_host("api.internal", Destination::Host { host: "10.0.0.7".into(), port: None })
+    ///     .build()?;
+    /// let tls = mimic::tls::Tls::builder().build()?; // .add_ca_file(..), .client_cert_files(..)
+    /// let resolver = resolver.with_tls(tls);
+    /// # let _ = resolver; Ok(()) }
+    /// ```
+    pub fn with_tls(&self, tls: tls::Tls) -> Resolver {
+        let mut config = (*self.config).clone();
+        config.base = tls.install(config.base);
+        Resolver {
+            config: Arc::new(config),
         }
     }
 
@@ -383,13 +415,18 @@ impl Resolver {
     ) -> Result<Scheme, Error> {
         let config = &*self.config;
         if let Some(s) = config.schemes.get(name) {
+            // The port connected to: the URI's when it has one, so that the
+            // step never names a port the connection does not use.
+            let port = match target.port() {
+                Some(p) => format!("port {p} from the URI (default {})", s.port),
+                None => format!("port {}", s.port),
+            };
             steps.push(match s.tls {
                 true => format!(
-                    "scheme `{name}`: port {}, TLS offering ALPN {}",
-                    s.port,
+                    "scheme `{name}`: {port}, TLS offering ALPN {}",
                     alpn_names(&s.alpn)
                 ),
-                false => format!("scheme `{name}`: port {}", s.port),
+                false => format!("scheme `{name}`: {port}"),
             });
             return Ok(s.clone());
         }
@@ -399,17 +436,30 @@ impl Resolver {
         if covered {
             return Ok(Scheme::plain(0));
         }
-        let mut known: Vec<_> = config.schemes.keys().cloned().collect();
-        known.extend(config.custom.keys().cloned());
-        known.extend(config.scheme_rules.keys().cloned());
-        known.push("unix".into());
-        known.sort();
-        known.dedup();
-        Err(Kind::UnknownScheme {
+        Err(self.unknown_scheme(name))
+    }
+
+    /// The error for an unknown scheme: the closest known names, or, when
+    /// none is close, the known ones that are not from the services file.
+    fn unknown_scheme(&self, name: &str) -> Error {
+        let config = &*self.config;
+        let mut known: BTreeSet<&str> = config.schemes.keys().map(String::as_str).collect();
+        known.extend(config.custom.keys().map(String::as_str));
+        known.extend(config.scheme_rules.keys().map(String::as_str));
+        known.insert("unix");
+        let close = scheme::closest(name, known.iter().copied());
+        let listed = known
+            .iter()
+            .filter(|k| !config.from_services.contains(**k))
+            .map(|k| k.to_string())
+            .collect();
+        Kind::UnknownScheme {
             scheme: name.to_string(),
-            known,
+            close,
+            listed,
+            more: config.from_services.len(),
         }
-        .into())
+        .into()
     }
 
     /// Rules 2 to 6, first match wins: where the connection goes, or `None`

@@ -20,6 +20,12 @@ pub struct Entry {
     pub started: Option<Duration>,
     /// How it ended.
     pub outcome: Outcome,
+    /// Whether the candidate was ever in play: `false` for a registration
+    /// not built because the context gives none of its inputs (the TLS
+    /// layer for a clear-text URI, a Unix socket for a TCP one). Reports
+    /// sum these up on one line; [`Report::full`](super::Report::full) and
+    /// [`Ctx::explain`](crate::Ctx::explain) show them whole.
+    pub applicable: bool,
 }
 
 impl fmt::Display for Entry {

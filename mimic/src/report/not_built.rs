@@ -1,6 +1,7 @@
 //! Why a candidate's endpoint could not be built.
 
 use std::fmt;
+use std::panic::Location;
 
 use super::{Cause, Chain};
 
@@ -13,6 +14,9 @@ pub enum NotBuilt {
     Missing {
         /// From the endpoint key to the missing key.
         path: Vec<&'static str>,
+        /// Another key of the missing key's name that the context binds:
+        /// most likely the one that was meant.
+        same_name: Option<SameName>,
     },
     /// A derivation said it does not apply (gave no value).
     NotApplicable {
@@ -34,6 +38,41 @@ pub enum NotBuilt {
     },
     /// A layer whose endpoint was built found no candidate to wrap.
     NothingToWrap,
+}
+
+/// Another key with the name of a missing one, bound in the context: two
+/// keys made apart (a `Key::new` of one's own for a key mimic declares, or
+/// one [`Registration::new`](crate::Registration::new) per call) that the
+/// report tells apart by where each was declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SameName {
+    /// The name both keys have.
+    pub name: &'static str,
+    /// Where the missing key was declared.
+    pub missing: &'static Location<'static>,
+    /// Where the other key was declared.
+    pub other: &'static Location<'static>,
+    /// Whether the other key has a value; otherwise a derivation.
+    pub has_value: bool,
+}
+
+impl fmt::Display for SameName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, missing, other) = (self.name, self.missing, self.other);
+        match self.has_value {
+            true => write!(f, "a value is set under another key named `{name}`")?,
+            false => write!(f, "a derivation gives another key named `{name}`")?,
+        }
+        if missing == other {
+            // One line made both: a function that makes the key at each call.
+            return write!(
+                f,
+                " (both made at {other}, by two calls: make the key once and share it)"
+            );
+        }
+        write!(f, " (declared at {other}; the missing one at {missing})")
+    }
 }
 
 struct Path<'a>(&'a [&'static str]);
@@ -69,8 +108,12 @@ fn last(path: &[&'static str]) -> &'static str {
 impl fmt::Display for NotBuilt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotBuilt::Missing { path } => {
-                write!(f, "missing input `{}`{}", last(path), Via(path))
+            NotBuilt::Missing { path, same_name } => {
+                write!(f, "missing input `{}`{}", last(path), Via(path))?;
+                match same_name {
+                    Some(same) => write!(f, "; {same}"),
+                    None => Ok(()),
+                }
             }
             NotBuilt::NotApplicable { path } => write!(
                 f,

@@ -8,8 +8,8 @@ use tokio::time::Instant;
 
 use crate::ctx::{Binding, Inner};
 use crate::derive::{AnyValue, BoxFuture, Derivation, Need};
-use crate::key::KeyId;
-use crate::report::{Cause, NotBuilt};
+use crate::key::{KeyId, Named};
+use crate::report::{Cause, NotBuilt, SameName};
 
 #[derive(Clone)]
 pub(crate) enum Status {
@@ -42,8 +42,9 @@ fn through(name: &'static str, reason: NotBuilt) -> NotBuilt {
         path
     };
     match reason {
-        NotBuilt::Missing { path } => NotBuilt::Missing {
+        NotBuilt::Missing { path, same_name } => NotBuilt::Missing {
             path: prefixed(path),
+            same_name,
         },
         NotBuilt::NotApplicable { path } => NotBuilt::NotApplicable {
             path: prefixed(path),
@@ -70,25 +71,44 @@ impl<'c> Eval<'c> {
         }
     }
 
-    /// The status of `id` when it is known without running a derivation
+    /// The status of `key` when it is known without running a derivation
     /// (memoised, a plain value, or missing); otherwise the derivation to run.
-    fn ready(&self, id: KeyId, name: &'static str) -> Result<Status, &'c Arc<dyn Derivation>> {
-        if let Some(status) = self.memo.get(&id) {
+    fn ready(&self, key: Named) -> Result<Status, &'c Arc<dyn Derivation>> {
+        if let Some(status) = self.memo.get(&key.id) {
             return Ok(status.clone());
         }
         let inner: &'c Inner = self.inner;
-        match inner.bindings.get(&id).map(|b| &b.binding) {
-            None => Ok(Status::Absent(NotBuilt::Missing { path: vec![name] })),
+        match inner.bindings.get(&key.id).map(|b| &b.binding) {
+            None => Ok(Status::Absent(NotBuilt::Missing {
+                path: vec![key.name],
+                same_name: self.same_name(key),
+            })),
             Some(Binding::Value(value)) => Ok(Status::Ready(value.clone())),
             Some(Binding::Derive(derivation)) => Err(derivation),
         }
     }
 
-    /// Evaluates `id`; only running a derivation allocates.
-    pub(crate) async fn eval(&mut self, id: KeyId, name: &'static str) -> Status {
-        match self.ready(id, name) {
+    /// Another bound key named as the missing `key`, a value first: the
+    /// likely mix-up behind a missing input. Only looked for when one is
+    /// missing, so a resolution that builds pays nothing.
+    fn same_name(&self, key: Named) -> Option<SameName> {
+        let others = self.inner.bindings.values();
+        let other = others
+            .filter(|b| b.key.name == key.name && b.key.id != key.id)
+            .min_by_key(|b| matches!(b.binding, Binding::Derive(_)))?;
+        Some(SameName {
+            name: key.name,
+            missing: key.declared,
+            other: other.key.declared,
+            has_value: matches!(other.binding, Binding::Value(_)),
+        })
+    }
+
+    /// Evaluates `key`; only running a derivation allocates.
+    pub(crate) async fn eval(&mut self, key: Named) -> Status {
+        match self.ready(key) {
             Ok(status) => status,
-            Err(derivation) => self.derive(id, name, derivation).await,
+            Err(derivation) => self.derive(key.id, key.name, derivation).await,
         }
     }
 
@@ -111,7 +131,7 @@ impl<'c> Eval<'c> {
             let mut values = Vec::with_capacity(derivation.inputs().len());
             let mut absent = None;
             for input in derivation.inputs() {
-                match self.eval(input.id, input.name).await {
+                match self.eval(input.key).await {
                     Status::Ready(value) => values.push(Some(value)),
                     Status::Absent(NotBuilt::Missing { .. } | NotBuilt::NotApplicable { .. })
                         if input.need == Need::Optional =>

@@ -72,13 +72,19 @@ fn report(attempts: Vec<Attempt>, slots: Vec<Option<Entry>>) -> Report {
         .into_iter()
         .filter_map(|slot| slot.or_else(|| attempts.next().map(|a| a.entry)))
         .collect();
-    Report { entries }
+    Report {
+        entries,
+        whole: false,
+    }
 }
 
 async fn explain(ctx: &Ctx) -> Report {
     let deadline = ctx.inner.options.deadline.map(after);
     let (attempts, slots) = split(plan::plan(&ctx.inner, deadline).await);
-    report(attempts, slots)
+    Report {
+        whole: true,
+        ..report(attempts, slots)
+    }
 }
 
 async fn resolve(ctx: &Ctx) -> Result<Flow, ResolveError> {

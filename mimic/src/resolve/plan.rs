@@ -11,9 +11,10 @@ use tokio::time::Instant;
 
 use super::attempt::{Attempt, Step};
 use super::eval::{Eval, Status};
-use crate::ctx::Inner;
+use crate::ctx::{Binding, Inner};
 use crate::derive::AnyValue;
-use crate::protocol::{ErasedProtocol, Kind, Over};
+use crate::key::KeyId;
+use crate::protocol::{ErasedProtocol, Kind, Over, Registered};
 use crate::report::{Entry, NotBuilt, Outcome};
 
 /// Ordering of a candidate: (priority, registration index), outermost first,
@@ -45,13 +46,45 @@ pub(crate) enum Row {
 /// Rows with the rank they are ordered by.
 type Ranked = Vec<(Rank, Row)>;
 
-fn not_built(name: &'static str, priority: i32, reason: NotBuilt) -> Entry {
+/// The row of a registration whose endpoint `key` was not built.
+fn not_built(inner: &Inner, reg: &Registered, reason: NotBuilt) -> Entry {
+    let applicable = !never_applicable(inner, reg.key.id, &reason);
     Entry {
-        protocol: Cow::Borrowed(name),
-        priority,
+        protocol: Cow::Borrowed(reg.name),
+        priority: reg.priority,
         endpoint: None,
         started: None,
         outcome: Outcome::NotBuilt(reason),
+        applicable,
+    }
+}
+
+/// Whether a registration that was not built was never in play: an input
+/// is missing and nothing its endpoint derives from has a value. A value
+/// under a key of the same name is a mix-up, to be shown whole.
+fn never_applicable(inner: &Inner, key: KeyId, reason: &NotBuilt) -> bool {
+    match reason {
+        NotBuilt::Missing {
+            same_name: None, ..
+        } => !has_input(inner, key, &mut Vec::new()),
+        _ => false,
+    }
+}
+
+/// Whether `key` has a value, or derives from a key that has one; `seen`
+/// ends a loop.
+fn has_input(inner: &Inner, key: KeyId, seen: &mut Vec<KeyId>) -> bool {
+    if seen.contains(&key) {
+        return false;
+    }
+    seen.push(key);
+    match inner.bindings.get(&key).map(|b| &b.binding) {
+        Some(Binding::Value(_)) => true,
+        Some(Binding::Derive(derivation)) => derivation
+            .inputs()
+            .iter()
+            .any(|input| has_input(inner, input.key.id, seen)),
+        None => false,
     }
 }
 
@@ -82,7 +115,7 @@ async fn protocols(inner: &Inner, eval: &mut Eval<'_>, rows: &mut Ranked) -> Vec
             continue;
         };
         let rank = vec![(reg.priority, index)];
-        match eval.eval(reg.key, reg.key_name).await {
+        match eval.eval(reg.key).await {
             Status::Ready(endpoint) => built.push(Candidate {
                 name: reg.name,
                 protocol: protocol.clone(),
@@ -91,7 +124,7 @@ async fn protocols(inner: &Inner, eval: &mut Eval<'_>, rows: &mut Ranked) -> Vec
                 rank,
             }),
             Status::Absent(reason) => {
-                let entry = not_built(reg.name, reg.priority, reason);
+                let entry = not_built(inner, reg, reason);
                 rows.push((rank, Row::NotBuilt(entry)));
             }
         }
@@ -108,10 +141,10 @@ async fn layers(inner: &Inner, eval: &mut Eval<'_>, built: &mut [Candidate], row
             continue;
         };
         let rank = vec![(reg.priority, index)];
-        let endpoint = match eval.eval(reg.key, reg.key_name).await {
+        let endpoint = match eval.eval(reg.key).await {
             Status::Ready(endpoint) => endpoint,
             Status::Absent(reason) => {
-                let entry = not_built(reg.name, reg.priority, reason);
+                let entry = not_built(inner, reg, reason);
                 rows.push((rank, Row::NotBuilt(entry)));
                 continue;
             }
@@ -133,7 +166,7 @@ async fn layers(inner: &Inner, eval: &mut Eval<'_>, built: &mut [Candidate], row
             }
         }
         if wrapped == 0 {
-            let entry = not_built(reg.name, reg.priority, NotBuilt::NothingToWrap);
+            let entry = not_built(inner, reg, NotBuilt::NothingToWrap);
             rows.push((rank, Row::NotBuilt(entry)));
         }
     }
@@ -171,6 +204,7 @@ fn attempts(candidate: Candidate) -> impl Iterator<Item = (Rank, Row)> {
                 endpoint: Some(described),
                 started: None,
                 outcome: Outcome::Planned,
+                applicable: true,
             },
             protocol: protocol.clone(),
             endpoint: piece,

@@ -95,15 +95,29 @@ impl Default for ClientBuilder {
 
 impl ClientBuilder {
     /// The resolver that turns URIs into connections: static tables,
-    /// rewrites, custom schemes. Its base context carries the TLS
-    /// configuration, so it cannot be combined with [`tls`](Self::tls).
+    /// rewrites, custom schemes. With [`tls`](Self::tls) too, the TLS
+    /// configuration goes into its base context
+    /// ([`Resolver::with_tls`](conduit::Resolver::with_tls)).
     pub fn resolver(mut self, resolver: Resolver) -> Self {
         self.resolver = Some(resolver);
         self
     }
 
-    /// The TLS configuration (roots, client certificate) for the default
-    /// resolver.
+    /// The TLS configuration (roots, client certificate), for the default
+    /// resolver or the one given to [`resolver`](Self::resolver), in either
+    /// order: it replaces the TLS layer of the resolver's base context.
+    ///
+    /// ```
+    /// use conduit::{Destination, Resolver};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let resolver = Resolver::builder()
+    ///     .static_host("api.internal", Destination::Host { host: "10.0.0.7".into(), port: None })
+    ///     .build()?;
+    /// let tls = mimic::tls::Tls::builder().build()?; // .add_ca_file("ca.pem")
+    /// let client = paf::Client::builder().resolver(resolver).tls(tls).build()?;
+    /// # let _ = client; Ok(()) }
+    /// ```
     pub fn tls(mut self, tls: mimic::tls::Tls) -> Self {
         self.tls = Some(tls);
         self
@@ -257,17 +271,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails when both a resolver and a TLS
-    /// configuration are given.
+    /// Builds the client. Fails only when, with a TLS configuration and no
+    /// resolver, the services file exists but cannot be read.
     pub fn build(self) -> Result<Client, Error> {
         let resolver = match (self.resolver, self.tls) {
-            (Some(_), Some(_)) => {
-                return Err(Error::with(
-                    Kind::Request,
-                    "a client takes a resolver or a TLS configuration, not both: \
-                     install the TLS layer in the resolver's base context",
-                ));
-            }
+            (Some(resolver), Some(tls)) => resolver.with_tls(tls),
             (Some(resolver), None) => resolver,
             (None, Some(tls)) => Resolver::builder()
                 .base(tls.install(Ctx::new().with_builtins()))

@@ -8,6 +8,7 @@ use http::Version;
 use mimic::report::Outcome;
 
 use super::Client;
+use super::conn::Builder as ConnBuilder;
 use super::plan::Plan;
 use super::pool::{Conn, Pooled, Route};
 use crate::error::{Error, Kind, Timeout};
@@ -58,6 +59,25 @@ impl Client {
     }
 
     async fn connect(&self, text: &str, plan: &Plan) -> Result<Conn, Error> {
+        self.connect_with(text, plan, self.builder_for(plan)).await
+    }
+
+    /// The connection settings for the plan's route: a forward proxy's own,
+    /// or the client's.
+    pub(super) fn builder_for(&self, plan: &Plan) -> &ConnBuilder {
+        match *plan.route {
+            Route::Forward(_) => &self.shared.forward,
+            _ => &self.shared.conn,
+        }
+    }
+
+    /// A new connection for the plan, with these connection settings.
+    pub(super) async fn connect_with(
+        &self,
+        text: &str,
+        plan: &Plan,
+        builder: &ConnBuilder,
+    ) -> Result<Conn, Error> {
         let shared = &*self.shared;
         let ctx = match shared.timeouts.connect {
             Some(limit) => plan.ctx.clone().with_deadline(limit),
@@ -90,10 +110,6 @@ impl Client {
             )
         })?;
         let info = Arc::new(flow.info().clone());
-        let builder = match *plan.route {
-            Route::Forward(_) => &shared.forward,
-            _ => &shared.conn,
-        };
         let (sender, connection) = builder.handshake_flow(flow);
         tracing::debug!(route = %plan.route, version = ?sender.version(), "connected");
         let task = tokio::spawn(async move {

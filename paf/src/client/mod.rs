@@ -14,6 +14,7 @@
 //! - `mod.rs`: [`Client`] and its request methods.
 //! - `builder.rs`: [`ClientBuilder`], the settings.
 //! - `send.rs`: a request's life: redirects followed, retries.
+//! - `pipeline.rs`: [`Client::pipeline`], a batch on one connection.
 //! - `plan.rs`: where a request goes (resolution, proxies), kept per origin.
 //! - `connect.rs`: connections taken from the pool or opened.
 //! - `pool.rs`: connections kept per route, lent and given back.
@@ -29,6 +30,7 @@ mod auth;
 mod builder;
 mod connect;
 mod form;
+mod pipeline;
 mod plan;
 mod pool;
 mod proxy;
@@ -48,6 +50,7 @@ use http::{Method, Request};
 
 pub use self::auth::basic_auth;
 pub use self::builder::ClientBuilder;
+pub use self::pipeline::Pipeline;
 pub use self::proxy::{Proxies, Proxy};
 pub use self::redirect::Redirect;
 pub use self::response::Response;

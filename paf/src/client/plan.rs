@@ -176,8 +176,12 @@ fn scheme_end(text: &str) -> Option<usize> {
         .then_some(colon)
 }
 
-/// `scheme://authority` of a URI: what its plan depends on.
+/// `scheme://authority` of a URI: what its plan depends on. A `unix:`
+/// URI is all socket path: the whole of it.
 fn origin(text: &str) -> &str {
+    if is_unix_scheme(text) {
+        return text;
+    }
     let start = scheme_end(text).map_or(0, |i| i + 3);
     let end = text[start..]
         .find(['/', '?', '#'])
@@ -185,21 +189,62 @@ fn origin(text: &str) -> &str {
     &text[..end]
 }
 
-/// The `http` form of a URI conduit reads: a Unix socket's URI
-/// (`http+unix://%2Frun%2Fapp.sock/path`) becomes `http://localhost/path`.
+/// Whether `text` is a `unix:` URI (`unix:///run/app.sock`, `unix:/run/app.sock`).
+fn is_unix_scheme(text: &str) -> bool {
+    text.get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("unix:"))
+}
+
+/// The `http` form of a URI conduit reads. conduit decides which URIs are
+/// accepted, and its parse error is the one reported, so that the client
+/// takes exactly what `conduit::connect` takes. A Unix socket's URI
+/// (`unix:///run/app.sock`, `http+unix://%2Frun%2Fapp.sock/path`) becomes
+/// `http://localhost/path`.
 pub(super) fn http_uri(text: &str) -> Result<Uri, Error> {
-    if unix_prefix(text).is_some() {
-        let target: conduit::Target = text.parse().map_err(|e| Error::with(Kind::Request, e))?;
+    let target: conduit::Target = text.parse().map_err(|e| Error::with(Kind::Request, e))?;
+    if target.unix_path().is_some() {
         let path = target.path_and_query();
         return format!("http://localhost{path}")
             .parse()
-            .map_err(|e| request_error(text, e));
+            .map_err(|e| invalid(text, e));
     }
-    text.parse().map_err(|e| request_error(text, e))
+    // The text as written, userinfo and all, when `http` reads it; else
+    // the parts conduit read (`http://::1:80/` has its host bracketed).
+    if let Ok(uri) = text.parse::<Uri>() {
+        return Ok(uri);
+    }
+    let host = target.host().unwrap_or_default();
+    let mut form = format!("{}://{}", target.scheme(), authority_host(host));
+    if let Some(port) = target.port() {
+        form = format!("{form}:{port}");
+    }
+    form.push_str(target.path_and_query());
+    form.parse().map_err(|e| invalid(text, e))
 }
 
-/// `http+unix://<socket>` of a Unix socket URI.
-pub(super) fn unix_prefix(text: &str) -> Option<&str> {
+/// A host as an authority writes it: an IPv6 literal in brackets.
+fn authority_host(host: &str) -> std::borrow::Cow<'_, str> {
+    match host.contains(':') {
+        true => format!("[{host}]").into(),
+        false => host.into(),
+    }
+}
+
+/// A URI conduit reads but an HTTP request cannot carry (a space in the
+/// path), as conduit's invalid-URI error.
+fn invalid(text: &str, why: http::uri::InvalidUri) -> Error {
+    let reason = format!("an HTTP request cannot carry it ({why})");
+    Error::with(Kind::Request, conduit::Error::invalid_uri(text, reason))
+}
+
+/// `http+unix://<socket>` of a Unix socket URI: a `+unix` URI's own, or a
+/// `unix:` URI's socket path percent-encoded into one.
+pub(super) fn unix_prefix(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if is_unix_scheme(text) {
+        let target: conduit::Target = text.parse().ok()?;
+        let path = target.unix_path()?.to_str()?;
+        return Some(format!("http+unix://{}", encode_path(path)).into());
+    }
     let at = scheme_end(text)?;
     let (scheme, rest) = (&text[..at], &text[at + 3..]);
     let unix =
@@ -208,7 +253,22 @@ pub(super) fn unix_prefix(text: &str) -> Option<&str> {
         return None;
     }
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    Some(&text[..scheme.len() + 3 + end])
+    Some(text[..scheme.len() + 3 + end].into())
+}
+
+/// A socket path as the host of a `+unix` URI: everything but unreserved
+/// characters percent-encoded.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() * 2);
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 pub(super) fn request_error(uri: &str, why: impl fmt::Display) -> Error {
@@ -222,9 +282,52 @@ mod tests {
     #[test]
     fn unix_socket_uris_get_an_http_form() {
         let text = "http+unix://%2Frun%2Fapp.sock/v1/x?y=1";
-        assert_eq!(unix_prefix(text), Some("http+unix://%2Frun%2Fapp.sock"));
+        assert_eq!(
+            unix_prefix(text).as_deref(),
+            Some("http+unix://%2Frun%2Fapp.sock")
+        );
         let uri = http_uri(text).map(|u| u.to_string()).ok();
         assert_eq!(uri.as_deref(), Some("http://localhost/v1/x?y=1"));
         assert_eq!(unix_prefix("http://example.com/a"), None);
+        for text in ["unix:///run/my app.sock", "UNIX:/run/my%20app.sock"] {
+            let uri = http_uri(text).map(|u| u.to_string()).ok();
+            assert_eq!(uri.as_deref(), Some("http://localhost/"), "{text}");
+            assert_eq!(
+                unix_prefix(text).as_deref(),
+                Some("http+unix://%2Frun%2Fmy%20app.sock"),
+                "{text}"
+            );
+            assert_eq!(origin(text), text, "the socket path is the origin");
+        }
+    }
+
+    /// conduit's reading, not `http`'s: what it takes works, what it
+    /// refuses fails with its words.
+    #[test]
+    fn uris_are_read_as_conduit_reads_them() {
+        let uri = |text| http_uri(text).map(|u| u.to_string());
+        assert_eq!(
+            uri("http://::1:8080/x").ok().as_deref(),
+            Some("http://[::1]:8080/x")
+        );
+        assert_eq!(uri("http://u:p@h/").ok().as_deref(), Some("http://u:p@h/"));
+        for (text, reason) in [
+            ("localhost:8000/x", "expected `//` after the scheme"),
+            ("/relative", "no scheme"),
+            ("http://h:99999/", "bad host or port"),
+        ] {
+            let err = uri(text).expect_err(text);
+            assert!(err.is_request(), "{err:?}");
+            let cause = std::error::Error::source(&err).expect("conduit's error");
+            let conduit = cause
+                .downcast_ref::<conduit::Error>()
+                .expect("conduit's error");
+            assert!(conduit.is_invalid_uri(), "{conduit:?}");
+            assert_eq!(
+                conduit.to_string(),
+                format!("invalid URI `{text}`: {reason}")
+            );
+            assert_eq!(format!("{err:#}"), format!("invalid request: {conduit}"));
+        }
     }
 }

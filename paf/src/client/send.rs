@@ -152,7 +152,7 @@ impl Client {
 }
 
 /// The request as the connection sends it.
-fn build(parts: &Parts, plan: &Plan, body: Body) -> Request<Body> {
+pub(super) fn build(parts: &Parts, plan: &Plan, body: Body) -> Request<Body> {
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.headers_mut() = parts.headers.clone();

@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use http::Extensions;
+use bytes::{Bytes, BytesMut};
+use http::{Extensions, Response};
 use mimic::flow::TlsInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::serve::sealed::Start;
 use super::{Connected, Connection, Http1, Http2, HttpService, ResponseBody, Serve, h2c};
 use crate::error::{Error, Kind};
+use crate::protocol_error::ProtocolError;
 use crate::rewind::Rewind;
 use crate::signal::Signal;
 use crate::{h1, h2};
@@ -98,6 +99,41 @@ impl Auto {
     /// The settings for HTTP/2 connections.
     pub fn http2(mut self, http2: Http2) -> Self {
         self.http2 = http2;
+        self
+    }
+
+    /// Calls `hook` for the protocol errors of both protocols, as
+    /// [`Http1::on_protocol_error`] and [`Http2::on_protocol_error`]
+    /// describe: it may shape the `400`, `408`, `413`, `414` and `431`
+    /// answers (an RFC 9457 problem document, say) and sees every error.
+    /// Call it after [`http1`](Self::http1) and [`http2`](Self::http2),
+    /// which replace the settings of their protocol.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let refused = Arc::new(AtomicU64::new(0));
+    /// let counter = refused.clone();
+    /// let auto = paf::server::Auto::new().on_protocol_error(move |err| {
+    ///     counter.fetch_add(1, Ordering::Relaxed);
+    ///     let status = err.status?;
+    ///     let problem = format!(r#"{{"status":{},"title":"{}"}}"#, status.as_u16(), err.error);
+    ///     http::Response::builder()
+    ///         .header("content-type", "application/problem+json")
+    ///         .body(bytes::Bytes::from(problem))
+    ///         .ok()
+    /// });
+    /// # let _ = auto;
+    /// ```
+    pub fn on_protocol_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&ProtocolError<'_>) -> Option<Response<Bytes>> + Send + Sync + 'static,
+    {
+        let hook = Arc::new(hook);
+        let shared = hook.clone();
+        self.http1 = self.http1.on_protocol_error(move |err| hook(err));
+        self.http2 = self.http2.on_protocol_error(move |err| shared(err));
         self
     }
 

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use http::Extensions;
+use bytes::{Bytes, BytesMut};
+use http::{Extensions, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::serve::sealed::Start;
 use super::{Connection, HttpService, ResponseBody, Serve};
 use crate::h1;
+use crate::protocol_error::{OnProtocolError, ProtocolError};
 
 /// HTTP/1.1 server settings; serves connections with them through [`Serve`].
 ///
@@ -96,6 +97,22 @@ impl Http1 {
     /// default, as RFC 9110 asks of servers with a clock).
     pub fn date_header(mut self, enabled: bool) -> Self {
         self.config().date = enabled;
+        self
+    }
+
+    /// Calls `hook` for every request the server refuses on its own
+    /// (`400`, `408`, `413`, `414`, `417`, `431`, `501`, `505`, and `500`
+    /// for a handler's panic), before answering: it sees the error (for metrics or logs)
+    /// and may shape the answer, returning a response whose fields and body
+    /// replace the default plain text (an RFC 9457 problem document, say);
+    /// the status stays, and the connection still closes. `None` keeps the
+    /// default answer. [`Auto::on_protocol_error`](super::Auto::on_protocol_error)
+    /// sets it for both protocols.
+    pub fn on_protocol_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&ProtocolError<'_>) -> Option<Response<Bytes>> + Send + Sync + 'static,
+    {
+        self.config().on_error = OnProtocolError::new(Arc::new(hook));
         self
     }
 }

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Extensions;
+use bytes::Bytes;
+use http::{Extensions, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::serve::sealed::Start;
 use super::{Connection, HttpService, ResponseBody, Serve, h2c};
 use crate::h2;
+use crate::protocol_error::{OnProtocolError, ProtocolError};
 use crate::rewind::Rewind;
 
 /// HTTP/2 server settings; serves connections with them through [`Serve`],
@@ -153,6 +155,22 @@ impl Http2 {
     /// default).
     pub fn date_header(mut self, enabled: bool) -> Self {
         self.config().date = enabled;
+        self
+    }
+
+    /// Calls `hook` for every protocol error: a request refused before its
+    /// handler (`413` for a declared body over
+    /// [`max_body_size`](Self::max_body_size)), whose answer it may shape as
+    /// [`Http1::on_protocol_error`](super::Http1::on_protocol_error)
+    /// describes, and a connection the peer broke (a malformed frame, a
+    /// reset flood), where there is no answer to shape and
+    /// [`ProtocolError::status`] is `None`. Requests the `h2` crate refuses
+    /// itself (a malformed head, reset with `PROTOCOL_ERROR`) never reach it.
+    pub fn on_protocol_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&ProtocolError<'_>) -> Option<Response<Bytes>> + Send + Sync + 'static,
+    {
+        self.config().on_error = OnProtocolError::new(Arc::new(hook));
         self
     }
 }

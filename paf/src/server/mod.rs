@@ -75,6 +75,7 @@ pub use self::serve::Serve;
 pub use self::service::{ServiceFn, service_fn};
 use crate::body::Body;
 use crate::error::{BoxError, Error};
+pub use crate::protocol_error::ProtocolError;
 use crate::signal::Signal;
 
 /// What a response body must be: any [`http_body::Body`] that can move to

@@ -40,6 +40,7 @@ use super::io::{Buffered, WRITE_HIGH_WATER};
 use super::pump::Pump;
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind};
+use crate::protocol_error::OnProtocolError;
 use crate::signal::Signal;
 use crate::timer::{self, Deadline};
 use crate::upgrade::{OnUpgrade, Upgraded};
@@ -54,6 +55,8 @@ pub(crate) struct Config {
     pub(crate) keep_alive: bool,
     pub(crate) max_drain: u64,
     pub(crate) date: bool,
+    /// Shapes refusals and is told of them.
+    pub(crate) on_error: OnProtocolError,
 }
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             keep_alive: true,
             max_drain: 256 * 1024,
             date: true,
+            on_error: OnProtocolError::default(),
         }
     }
 }

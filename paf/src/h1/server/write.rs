@@ -6,7 +6,6 @@ use std::future::poll_fn;
 use std::pin::pin;
 use std::task::Poll;
 
-use bytes::Bytes;
 use http::{HeaderMap, StatusCode, Version};
 use http_body::Body as HttpBody;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,6 +20,7 @@ use crate::h1::codec::{self, Encoder, Framing, ResponseHeadOut};
 use crate::h1::io::{Buffered, WRITE_HIGH_WATER};
 use crate::h1::outgoing::{Step, poll_encode};
 use crate::h1::pump::Pump;
+use crate::protocol_error;
 
 pub(super) fn write_head<I>(
     io: &mut Buffered<I>,
@@ -129,14 +129,10 @@ where
     I: AsyncRead + AsyncWrite + Unpin,
 {
     tracing::debug!(%status, error = %format_args!("{err:#}"), "refusing request");
-    let reason = status.canonical_reason().unwrap_or("error");
-    let mut text = reason.to_ascii_lowercase();
-    text.push('\n');
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    let (headers, text) = config
+        .on_error
+        .shaped(status, Version::HTTP_11, &err)
+        .unwrap_or_else(|| protocol_error::plain(status));
     write_head(
         io,
         Instant::now(),
@@ -146,7 +142,7 @@ where
         Framing::Length(text.len() as u64),
         Some("close"),
     );
-    io.write_buf.push(Bytes::from(text));
+    io.write_buf.push(text);
     if poll_fn(|cx| io.poll_shutdown(cx)).await.is_ok() {
         linger(io).await;
     }

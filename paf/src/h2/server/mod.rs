@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Extensions, Request, Response};
+use http::{Extensions, Request, Response, Version};
 use http_body::Body as HttpBody;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
@@ -25,6 +25,7 @@ use self::conn::Conn;
 use super::Settings;
 use crate::body::Body;
 use crate::error::{BoxError, Error, Kind, Timeout};
+use crate::protocol_error::OnProtocolError;
 use crate::signal::Signal;
 
 /// The settings of HTTP/2 server connections.
@@ -42,6 +43,8 @@ pub(crate) struct Config {
     pub(crate) handshake_timeout: Option<Duration>,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) date: bool,
+    /// Shapes refusals and is told of them and of connection errors.
+    pub(crate) on_error: OnProtocolError,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             handshake_timeout: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(60)),
             date: true,
+            on_error: OnProtocolError::default(),
         }
     }
 }
@@ -106,7 +110,17 @@ where
         },
         None => handshake.await,
     }
-    .map_err(Error::h2)?;
+    .map_err(|e| broke(&config.on_error, Error::h2(e)))?;
     extras.signal.waiting(false);
-    Conn::new(conn, service, config, extras).run().await
+    let on_error = config.on_error.clone();
+    let ended = Conn::new(conn, service, config, extras).run().await;
+    ended.map_err(|err| broke(&on_error, err))
+}
+
+/// Tells the hook of an HTTP/2 protocol error that ends the connection.
+fn broke(on_error: &OnProtocolError, err: Error) -> Error {
+    if err.is_http2() {
+        on_error.notify(Version::HTTP_2, &err);
+    }
+    err
 }

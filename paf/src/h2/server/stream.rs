@@ -15,7 +15,7 @@ use futures_util::FutureExt;
 use h2::RecvStream;
 use h2::server::SendResponse;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Extensions, Method, Request, Response, StatusCode};
+use http::{Extensions, Method, Request, Response, StatusCode, Version};
 use http_body::Body as HttpBody;
 use tokio::time::Instant;
 use tower_service::Service;
@@ -25,7 +25,7 @@ use super::resets::Resets;
 use crate::body::Body;
 use crate::body::h2_stream::{Recv, StreamEnd};
 use crate::debug::{self, Side};
-use crate::error::{BoxError, Error};
+use crate::error::{BoxError, Error, Kind};
 use crate::h2::send::{SendError, send_body};
 use crate::h2::{content_length, strip_connection_fields};
 
@@ -43,7 +43,7 @@ pub(super) struct StreamContext {
 pub(super) fn dispatch<S, B>(
     service: &mut S,
     req: Request<RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    respond: SendResponse<Bytes>,
     upgraded: Option<Request<Body>>,
     streams: &Arc<StreamContext>,
 ) where
@@ -59,7 +59,7 @@ pub(super) fn dispatch<S, B>(
         None => match request(req, &streams.config) {
             Ok(incoming) => incoming,
             Err((status, body)) => {
-                let _ = respond.send_response(error_head(status), true);
+                refuse(respond, status, &streams.config);
                 drop(body);
                 return;
             }
@@ -218,6 +218,27 @@ async fn respond_with<B>(
 }
 
 /// A bodiless response head for an error status.
+/// Answers a request the handler never sees: with the hook's fields and
+/// body when it shapes the answer, else with the status alone.
+fn refuse(mut respond: SendResponse<Bytes>, status: StatusCode, config: &Config) {
+    let err = Error::new(Kind::BodyTooLarge);
+    let Some((headers, body)) = config.on_error.shaped(status, Version::HTTP_2, &err) else {
+        let _ = respond.send_response(error_head(status), true);
+        return;
+    };
+    let mut head = error_head(status);
+    *head.headers_mut() = headers;
+    strip_connection_fields(head.headers_mut());
+    head.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let end = body.is_empty();
+    if let Ok(mut stream) = respond.send_response(head, end)
+        && !end
+    {
+        let _ = stream.send_data(body, true);
+    }
+}
+
 fn error_head(status: StatusCode) -> Response<()> {
     let mut res = Response::new(());
     *res.status_mut() = status;

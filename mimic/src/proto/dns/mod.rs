@@ -23,21 +23,28 @@
 //! # }
 //! ```
 
+mod failure;
+
 use std::error::Error as StdError;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{ResolverConfig, ResolverOpts};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
+use self::failure::{Failure, Servers, Why};
 use crate::keys::{self, ip_literal};
 use crate::report::Chain;
 use crate::{Ctx, req};
 
 #[derive(Clone)]
 enum Backend {
-    Hickory(Box<TokioResolver>),
+    /// hickory, and the servers it asks (for messages).
+    Hickory(Box<TokioResolver>, Servers),
     Os,
 }
 
@@ -45,11 +52,18 @@ enum Backend {
 enum Source {
     /// The system configuration, read on first use.
     System,
+    /// A configuration given by the caller, built on first use.
+    Config(Box<(ResolverConfig, ResolverOpts)>),
     Given(Backend),
 }
 
 /// A DNS resolver for the `dns` derivation. Cheap to clone; clones share
 /// the resolver and its cache.
+///
+/// A failed lookup says what the name servers answered, and which servers
+/// they were when the configuration is known ([`system`](Dns::system),
+/// [`from_config`](Dns::from_config)):
+/// `` no address for dockr: the name does not exist (NXDOMAIN from 10.0.0.1) ``.
 #[derive(Clone)]
 pub struct Dns {
     source: Source,
@@ -59,7 +73,7 @@ pub struct Dns {
 impl fmt::Debug for Dns {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let backend = match self.backend.get() {
-            Some(Backend::Hickory(_)) => "hickory",
+            Some(Backend::Hickory(..)) => "hickory",
             Some(Backend::Os) => "os",
             None => "not initialised",
         };
@@ -73,6 +87,28 @@ impl Default for Dns {
     }
 }
 
+/// The address of each name server, by its first connection's port.
+fn servers(config: &ResolverConfig) -> Servers {
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for server in config.name_servers() {
+        let port = server.connections.first().map_or(53, |c| c.port);
+        let addr = SocketAddr::new(server.ip, port);
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    Some(addrs.into())
+}
+
+/// hickory over `config`, naming its servers in failures.
+fn build(config: ResolverConfig, options: ResolverOpts) -> Result<Backend, impl fmt::Display> {
+    let servers = servers(&config);
+    TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+        .with_options(options)
+        .build()
+        .map(|resolver| Backend::Hickory(Box::new(resolver), servers))
+}
+
 impl Dns {
     /// Hickory with the system configuration, read on first lookup; the OS
     /// resolver when that configuration cannot be read.
@@ -83,10 +119,31 @@ impl Dns {
         }
     }
 
-    /// A resolver you configured yourself.
+    /// Hickory with a configuration of your own: name servers, timeouts,
+    /// search domains. Failures name the servers asked.
+    ///
+    /// ```
+    /// use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+    ///
+    /// let servers = vec![NameServerConfig::udp_and_tcp([10, 0, 0, 1].into())];
+    /// let mut options = ResolverOpts::default();
+    /// options.timeout = std::time::Duration::from_secs(2);
+    /// let dns = mimic::dns::Dns::from_config(ResolverConfig::from_name_servers(servers), options);
+    /// # let _ = dns;
+    /// ```
+    pub fn from_config(config: ResolverConfig, options: ResolverOpts) -> Dns {
+        Dns {
+            source: Source::Config(Box::new((config, options))),
+            backend: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// A resolver you built yourself. hickory does not tell which servers
+    /// it asks, so failures cannot name them: prefer
+    /// [`from_config`](Dns::from_config).
     pub fn from_resolver(resolver: TokioResolver) -> Dns {
         Dns {
-            source: Source::Given(Backend::Hickory(Box::new(resolver))),
+            source: Source::Given(Backend::Hickory(Box::new(resolver), None)),
             backend: Arc::new(OnceCell::new()),
         }
     }
@@ -102,21 +159,15 @@ impl Dns {
     async fn backend(&self) -> &Backend {
         self.backend
             .get_or_init(|| async {
-                match &self.source {
-                    Source::Given(backend) => backend.clone(),
-                    Source::System => {
-                        match TokioResolver::builder_tokio().and_then(|builder| builder.build()) {
-                            Ok(resolver) => Backend::Hickory(Box::new(resolver)),
-                            Err(e) => {
-                                tracing::debug!(
-                                    error = %e,
-                                    "mimic: no usable resolver configuration, using the OS resolver"
-                                );
-                                Backend::Os
-                            }
-                        }
-                    }
-                }
+                let (config, options) = match &self.source {
+                    Source::Given(backend) => return backend.clone(),
+                    Source::Config(given) => given.as_ref().clone(),
+                    Source::System => match hickory_resolver::system_conf::read_system_conf() {
+                        Ok(conf) => conf,
+                        Err(e) => return os_instead(&e),
+                    },
+                };
+                build(config, options).unwrap_or_else(|e| os_instead(&e))
             })
             .await
     }
@@ -132,12 +183,17 @@ impl Dns {
             source,
         };
         let addrs: Vec<IpAddr> = match self.backend().await {
-            Backend::Hickory(resolver) => resolver
-                .lookup_ip(host)
-                .await
-                .map_err(|e| failed(Box::new(Hickory(e.into()))))?
-                .iter()
-                .collect(),
+            Backend::Hickory(resolver, servers) => {
+                let began = Instant::now();
+                let found = resolver.lookup_ip(host).await.map_err(|e| {
+                    let failure = Failure::new(e, servers.clone(), began.elapsed());
+                    failed(Box::new(failure))
+                })?;
+                if found.iter().next().is_none() {
+                    return Err(failed(Box::new(Failure::empty(servers.clone()))));
+                }
+                found.iter().collect()
+            }
             Backend::Os => tokio::net::lookup_host((host, 0))
                 .await
                 .map_err(|e| failed(e.into()))?
@@ -145,18 +201,26 @@ impl Dns {
                 .collect(),
         };
         if addrs.is_empty() {
-            return Err(failed("no address records".into()));
+            return Err(failed(Box::new(Failure::empty(None))));
         }
         Ok(addrs)
     }
 }
 
+/// The OS resolver, where hickory cannot be set up (no `resolv.conf`).
+fn os_instead(why: &dyn fmt::Display) -> Backend {
+    tracing::debug!(error = %why, "mimic: no usable resolver configuration, using the OS resolver");
+    Backend::Os
+}
+
 /// A host name that could not be resolved.
 ///
-/// Its `{}` is `` could not resolve `host` ``, its
-/// [`source`](StdError::source) the resolver's answer, and `{:#}` both. In
-/// a resolution it is the cause of the DNS derivation's failure, reported
-/// for every candidate that needed the addresses.
+/// Its `{}` is `no address for HOST`, its [`source`](StdError::source) what
+/// the resolver answered, and `{:#}` both:
+/// `` no address for dockr: the name does not exist (NXDOMAIN from 10.0.0.1) ``,
+/// `` no address for dockr: no answer from 10.0.0.1: timed out after 5 s ``.
+/// In a resolution it is the cause of the DNS derivation's failure,
+/// reported for every candidate that needed the addresses.
 #[derive(Debug)]
 pub struct LookupError {
     host: String,
@@ -168,6 +232,21 @@ impl LookupError {
     pub fn host(&self) -> &str {
         &self.host
     }
+
+    fn why(&self) -> Option<&Why> {
+        self.source.downcast_ref::<Failure>().map(|f| &f.why)
+    }
+
+    /// The name does not exist (NXDOMAIN), or has no address record: a
+    /// typing mistake, or a name not yet published.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.why(), Some(Why::NoSuchName | Why::NoAddress))
+    }
+
+    /// No name server answered in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.why(), Some(Why::TimedOut(_)))
+    }
 }
 
 impl fmt::Display for LookupError {
@@ -175,7 +254,7 @@ impl fmt::Display for LookupError {
         if f.alternate() {
             return Chain(self).fmt(f);
         }
-        write!(f, "could not resolve `{}`", self.host)
+        write!(f, "no address for {}", self.host)
     }
 }
 
@@ -184,25 +263,6 @@ impl StdError for LookupError {
         Some(&*self.source)
     }
 }
-
-/// A hickory error as a cause. hickory's errors show their own source's
-/// text in theirs and return it from `source` too; the chain stops here,
-/// so that a printer that walks sources shows each word once.
-struct Hickory(Box<dyn StdError + Send + Sync>);
-
-impl fmt::Debug for Hickory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for Hickory {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl StdError for Hickory {}
 
 impl Ctx {
     /// Derives [`keys::ADDRS`] from [`keys::HOST`] with `dns`, replacing
