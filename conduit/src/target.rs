@@ -48,6 +48,31 @@ impl Target {
     pub fn base_scheme(&self) -> &str {
         self.scheme.strip_suffix("+unix").unwrap_or(&self.scheme)
     }
+
+    /// The `http+unix://` URI of `path` on the Unix socket `socket`, which
+    /// this type reads back: every byte of the socket path but the
+    /// unreserved ones is percent-encoded, as a `/`, `?` or `#` left as it
+    /// is would end the host.
+    ///
+    /// ```
+    /// let uri = conduit::Target::unix_socket_uri("/run/docker.sock".as_ref(), "/version");
+    /// assert_eq!(uri, "http+unix://%2Frun%2Fdocker.sock/version");
+    /// let target: conduit::Target = uri.parse()?;
+    /// assert_eq!(target.unix_path(), Some("/run/docker.sock".as_ref()));
+    /// # Ok::<(), conduit::Error>(())
+    /// ```
+    pub fn unix_socket_uri(socket: &std::path::Path, path: &str) -> String {
+        let mut uri = String::from("http+unix://");
+        for &b in socket.as_os_str().as_encoded_bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                uri.push(char::from(b));
+            } else {
+                uri.push_str(&format!("%{b:02X}"));
+            }
+        }
+        uri.push_str(path);
+        uri
+    }
 }
 
 impl fmt::Display for Target {

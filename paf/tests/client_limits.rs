@@ -216,17 +216,7 @@ async fn redirects_to_other_schemes_are_refused() {
 
 /// `http+unix://<socket, percent-encoded>/path`.
 fn unix_uri(socket: &Path, path: &str) -> String {
-    let mut uri = String::from("http+unix://");
-    for byte in socket.as_os_str().as_encoded_bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                uri.push(char::from(*byte));
-            }
-            _ => uri.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    uri.push_str(path);
-    uri
+    conduit::Target::unix_socket_uri(socket, path)
 }
 
 #[tokio::test]

@@ -57,17 +57,7 @@ fn https(nginx: &Nginx, path: &str) -> String {
 
 /// `http+unix://<socket, percent-encoded>/path`.
 fn unix_uri(socket: &Path, path: &str) -> String {
-    let mut uri = String::from("http+unix://");
-    for byte in socket.as_os_str().as_encoded_bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                uri.push(char::from(*byte));
-            }
-            _ => uri.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    uri.push_str(path);
-    uri
+    conduit::Target::unix_socket_uri(socket, path)
 }
 
 /// `(connection number, requests on it)` from nginx's `/whoami`.

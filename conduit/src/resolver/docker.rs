@@ -6,6 +6,7 @@ use mimic::tls::Tls;
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Kind};
+use crate::target::Target;
 
 /// The default Docker socket.
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
@@ -109,19 +110,7 @@ impl DockerHost {
     /// `http://host:2375` or `https://host:2376`.
     pub fn base_uri(&self) -> String {
         match &self.endpoint {
-            Endpoint::Unix(path) => {
-                // Every byte but the unreserved ones is escaped: a `?` or
-                // `#` left as it is would end the host.
-                let mut encoded = String::from("http+unix://");
-                for b in path.display().to_string().bytes() {
-                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                        encoded.push(char::from(b));
-                    } else {
-                        encoded.push_str(&format!("%{b:02X}"));
-                    }
-                }
-                encoded
-            }
+            Endpoint::Unix(path) => Target::unix_socket_uri(path, ""),
             Endpoint::Tls { inner, .. } => format!("https{}", &inner.to_string()[3..]),
             other => format!("http{}", &other.to_string()[3..]),
         }
@@ -131,7 +120,6 @@ impl DockerHost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::Target;
 
     /// Found by fuzzing (`fuzz/corpus/conduit_endpoint/query-in-socket-path`):
     /// a `?` in the socket path was left in the base URI, where it began a
