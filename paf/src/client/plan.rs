@@ -242,8 +242,7 @@ fn invalid(text: &str, why: http::uri::InvalidUri) -> Error {
 pub(super) fn unix_prefix(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     if is_unix_scheme(text) {
         let target: conduit::Target = text.parse().ok()?;
-        let path = target.unix_path()?.to_str()?;
-        return Some(format!("http+unix://{}", encode_path(path)).into());
+        return Some(conduit::Target::unix_socket_uri(target.unix_path()?, "").into());
     }
     let at = scheme_end(text)?;
     let (scheme, rest) = (&text[..at], &text[at + 3..]);
@@ -254,21 +253,6 @@ pub(super) fn unix_prefix(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     }
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     Some(text[..scheme.len() + 3 + end].into())
-}
-
-/// A socket path as the host of a `+unix` URI: everything but unreserved
-/// characters percent-encoded.
-fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len() * 2);
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(char::from(b))
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 pub(super) fn request_error(uri: &str, why: impl fmt::Display) -> Error {
