@@ -66,6 +66,9 @@ async fn a_uri_conduit_refuses_fails_with_conduits_reason() {
         ("localhost:8000/x", "expected `//` after the scheme"),
         ("/relative", "no scheme"),
         ("unix://relative.sock", "a unix: URI needs an absolute path"),
+        // `http` reads these; conduit refuses them all the same.
+        ("http://./x", "bad host or port"),
+        ("http://h:99999/", "bad host or port"),
     ] {
         let err = client.get(uri).await.unwrap_err();
         assert!(err.is_request(), "{uri}: {err:?}");

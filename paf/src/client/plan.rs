@@ -201,6 +201,17 @@ fn is_unix_scheme(text: &str) -> bool {
 /// (`unix:///run/app.sock`, `http+unix://%2Frun%2Fapp.sock/path`) becomes
 /// `http://localhost/path`.
 pub(super) fn http_uri(text: &str) -> Result<Uri, Error> {
+    // The common case, without a second parse per request: a URI `http`
+    // reads whole, with a scheme and an authority. conduit's verdict on it
+    // depends only on its origin, which it reads when the origin's plan is
+    // made (and refuses there, with the same error).
+    if !is_socket_uri(text)
+        && let Ok(uri) = text.parse::<Uri>()
+        && uri.scheme().is_some()
+        && uri.authority().is_some_and(|a| port_fits(a.as_str()))
+    {
+        return Ok(uri);
+    }
     let target: conduit::Target = text.parse().map_err(|e| Error::with(Kind::Request, e))?;
     if target.unix_path().is_some() {
         let path = target.path_and_query();
@@ -237,6 +248,23 @@ fn invalid(text: &str, why: http::uri::InvalidUri) -> Error {
     Error::with(Kind::Request, conduit::Error::invalid_uri(text, reason))
 }
 
+/// Whether an authority's port, if it has one, is a port number (`http`
+/// takes any digits).
+fn port_fits(authority: &str) -> bool {
+    authority
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.ends_with(']') || port.parse::<u16>().is_ok())
+}
+
+/// Whether `text` names a Unix socket: `unix:` or a `+unix` scheme.
+fn is_socket_uri(text: &str) -> bool {
+    is_unix_scheme(text) || scheme_end(text).is_some_and(|at| is_plus_unix(&text[..at]))
+}
+
+fn is_plus_unix(scheme: &str) -> bool {
+    scheme.len() > 5 && scheme.as_bytes()[scheme.len() - 5..].eq_ignore_ascii_case(b"+unix")
+}
+
 /// `http+unix://<socket>` of a Unix socket URI: a `+unix` URI's own, or a
 /// `unix:` URI's socket path percent-encoded into one.
 pub(super) fn unix_prefix(text: &str) -> Option<std::borrow::Cow<'_, str>> {
@@ -246,9 +274,7 @@ pub(super) fn unix_prefix(text: &str) -> Option<std::borrow::Cow<'_, str>> {
     }
     let at = scheme_end(text)?;
     let (scheme, rest) = (&text[..at], &text[at + 3..]);
-    let unix =
-        scheme.len() > 5 && scheme.as_bytes()[scheme.len() - 5..].eq_ignore_ascii_case(b"+unix");
-    if !unix {
+    if !is_plus_unix(scheme) {
         return None;
     }
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
