@@ -13,8 +13,11 @@
 //! - `pipe.rs`: the one-slot channel an HTTP/1.1 connection feeds a
 //!   received body through.
 //! - `h2_stream.rs`: the receiving end of an HTTP/2 stream.
+//! - `file_region.rs`: [`FileRegion`], a body's bytes as a part of a file,
+//!   for `sendfile(2)`.
 
 mod collect;
+mod file_region;
 pub(crate) mod h2_stream;
 pub(crate) mod pipe;
 mod sender;
@@ -29,6 +32,7 @@ use http::Method;
 use http_body::{Frame, SizeHint};
 
 pub use self::collect::Collected;
+pub use self::file_region::FileRegion;
 pub use self::sender::Sender;
 use crate::error::{BoxError, Error};
 

@@ -35,10 +35,11 @@ use self::call::{Answer, call, request_body};
 use self::finish::{close, finish_body, linger};
 use self::read::{Next, read_head};
 use self::write::{refuse, write_body, write_head};
-use super::codec::{self, Exchange, Limits, RequestHead, ResponsePlan};
+use super::codec::{self, Exchange, Framing, Limits, RequestHead, ResponsePlan};
 use super::io::{Buffered, WRITE_HIGH_WATER};
 use super::pump::Pump;
-use crate::body::Body;
+use super::sendfile;
+use crate::body::{Body, FileRegion};
 use crate::error::{BoxError, Error, Kind};
 use crate::protocol_error::OnProtocolError;
 use crate::signal::Signal;
@@ -147,7 +148,8 @@ where
         let (parts, body) = res.into_parts();
         let plan = conn.plan(&exchange, &parts, &body, &mut pump);
         conn.write_head(&parts, &plan);
-        let keep_alive = conn.write_body(body, &plan, &mut pump).await?;
+        let region = parts.extensions.get::<FileRegion>().cloned();
+        let keep_alive = conn.write_body(body, &plan, &mut pump, region).await?;
         if plan.switching {
             poll_fn(|cx| conn.io.poll_flush(cx))
                 .await
@@ -242,6 +244,7 @@ where
         body: B,
         plan: &ResponsePlan,
         pump: &mut Option<Pump>,
+        region: Option<FileRegion>,
     ) -> Result<bool, Error>
     where
         B: HttpBody,
@@ -251,8 +254,23 @@ where
         if !plan.sends_body {
             return Ok(keep_alive);
         }
-        if let Err(err) = write_body(&mut self.io, body, plan.framing, pump, &mut keep_alive).await
-        {
+        let written = match region {
+            // Only when nothing else needs the connection meanwhile (a
+            // request body being read) and the region is the whole body.
+            Some(region)
+                if pump.is_none()
+                    && plan.framing == Framing::Length(region.len())
+                    && sendfile::possible(&mut self.io.io) =>
+            {
+                let sent = sendfile::send(&mut self.io, &region).await;
+                // Dropped only now, unpolled: a body that logs or counts
+                // when dropped sees the region's bytes sent.
+                drop(body);
+                sent.map_err(Error::io)
+            }
+            _ => write_body(&mut self.io, body, plan.framing, pump, &mut keep_alive).await,
+        };
+        if let Err(err) = written {
             // The response cannot be completed: closing tells the client.
             let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
             return Err(err);
