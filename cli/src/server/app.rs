@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::header::SERVER;
 use http::{HeaderValue, Request, Response};
 use paf::Body;
+use paf::body::FileRegion;
 
 use super::echo;
 use super::files::Files;
@@ -54,7 +55,11 @@ impl App {
             }
         };
         let status = res.status();
-        let mut res = res.map(|body| Logged::new(body, entry, status));
+        // Bytes sent by `sendfile(2)` never pass through the body.
+        let region = entry
+            .as_ref()
+            .and_then(|_| res.extensions().get::<FileRegion>().cloned());
+        let mut res = res.map(|body| Logged::new(body, entry, status, region));
         res.headers_mut().insert(SERVER, server_header());
         Ok(res)
     }

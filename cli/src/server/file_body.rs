@@ -1,10 +1,12 @@
 //! [`FileBody`]: parts of a file, and bytes between them, read from disk
-//! as the connection asks for them.
+//! (or memory) as the connection asks for them.
 //!
-//! Each chunk is read with a positioned read (`pread`) on the blocking
-//! pool, only when the connection polls for the next one, so memory stays
-//! at about one chunk per response whatever the file's size, and a slow
-//! client slows the reads down rather than filling buffers.
+//! Each chunk is read with a positioned read only when the connection polls
+//! for the next one, so memory stays at about one chunk per response
+//! whatever the file's size, and a slow client slows the reads down rather
+//! than filling buffers. The read is first tried on the connection's thread
+//! with `RWF_NOWAIT`, which the kernel answers only from the page cache; a
+//! chunk that would wait for the disk is read on the blocking pool.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -19,8 +21,18 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::task::JoinHandle;
 
-/// How much is read from the file at a time.
-pub(crate) const CHUNK: u64 = 128 * 1024;
+/// How much is read from the file at a time: large enough that a big file
+/// costs few wake-ups, small enough for one per connection.
+pub(crate) const CHUNK: u64 = 256 * 1024;
+
+/// Where a body's file parts are read from.
+#[derive(Clone, Debug)]
+pub(crate) enum Source {
+    /// An open file.
+    File(Arc<File>),
+    /// The whole file, in memory.
+    Memory(Bytes),
+}
 
 /// A piece of the body.
 #[derive(Debug)]
@@ -43,7 +55,7 @@ pub(crate) enum Part {
 /// connection is then closed, since the promised length cannot be kept).
 #[derive(Debug)]
 pub(crate) struct FileBody {
-    file: Arc<File>,
+    source: Source,
     parts: VecDeque<Part>,
     remaining: u64,
     reading: Option<JoinHandle<io::Result<Bytes>>>,
@@ -51,7 +63,7 @@ pub(crate) struct FileBody {
 
 impl FileBody {
     /// A body made of `parts`, in order.
-    pub(crate) fn new(file: File, parts: impl IntoIterator<Item = Part>) -> FileBody {
+    pub(crate) fn new(source: Source, parts: impl IntoIterator<Item = Part>) -> FileBody {
         let parts: VecDeque<Part> = parts.into_iter().collect();
         let remaining = parts
             .iter()
@@ -61,7 +73,7 @@ impl FileBody {
             })
             .sum();
         FileBody {
-            file: Arc::new(file),
+            source,
             parts,
             remaining,
             reading: None,
@@ -101,13 +113,35 @@ impl HttpBody for FileBody {
                     if n == 0 {
                         continue;
                     }
+                    let file = match &this.source {
+                        Source::Memory(contents) => {
+                            let data = slice(contents, offset, len);
+                            this.remaining = this.remaining.saturating_sub(len);
+                            return Poll::Ready(Some(data.map(Frame::data)));
+                        }
+                        Source::File(file) => file.clone(),
+                    };
+                    match read_now(&file, offset, n) {
+                        Ok(Some(data)) => {
+                            let read = data.len() as u64;
+                            if len > read {
+                                this.parts.push_front(Part::File {
+                                    offset: offset + read,
+                                    len: len - read,
+                                });
+                            }
+                            this.remaining = this.remaining.saturating_sub(read);
+                            return Poll::Ready(Some(Ok(Frame::data(data))));
+                        }
+                        Ok(None) => {}
+                        Err(err) => return Poll::Ready(Some(Err(err))),
+                    }
                     if len > n {
                         this.parts.push_front(Part::File {
                             offset: offset + n,
                             len: len - n,
                         });
                     }
-                    let file = this.file.clone();
                     this.reading = Some(tokio::task::spawn_blocking(move || {
                         read_exact_at(&file, offset, n)
                     }));
@@ -125,19 +159,54 @@ impl HttpBody for FileBody {
     }
 }
 
-/// Exactly `len` bytes (at most [`CHUNK`]) from `offset`.
-fn read_exact_at(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
+/// `len` bytes of `contents` from `offset`, all at once: they are in
+/// memory already.
+fn slice(contents: &Bytes, offset: u64, len: u64) -> io::Result<Bytes> {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let end = usize::try_from(offset.saturating_add(len)).unwrap_or(usize::MAX);
+    if end > contents.len() {
+        return Err(shrank());
+    }
+    Ok(contents.slice(start..end))
+}
+
+/// Up to `len` bytes (at most [`CHUNK`]) from `offset` if the page cache
+/// has them, without waiting for the disk; `None` when the read would wait
+/// (or the kernel or file system cannot tell).
+fn read_now(file: &File, offset: u64, len: u64) -> io::Result<Option<Bytes>> {
+    let mut buf = vec![0; len as usize];
+    let flags = rustix::io::ReadWriteFlags::NOWAIT;
+    loop {
+        match rustix::io::preadv2(file, &mut [io::IoSliceMut::new(&mut buf)], offset, flags) {
+            Ok(0) => return Err(shrank()),
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(Bytes::from(buf)));
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            // EAGAIN: not all in memory; EOPNOTSUPP and EINVAL: no
+            // `RWF_NOWAIT` here.
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+fn shrank() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the file shrank while being sent",
+    )
+}
+
+/// Exactly `len` bytes from `offset`: at most [`CHUNK`], or a file the
+/// cache may keep.
+pub(crate) fn read_exact_at(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
     // `len` is at most CHUNK, which fits any usize.
     let mut buf = vec![0; len as usize];
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file shrank while being sent",
-                ));
-            }
+            Ok(0) => return Err(shrank()),
             Ok(n) => filled += n,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
@@ -167,7 +236,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("paf-cli-file-body-{}", std::process::id()));
         let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &content).expect("write a temp file");
-        let open = || File::open(&path).expect("open the temp file");
+        let open = || Source::File(Arc::new(File::open(&path).expect("open the temp file")));
 
         let whole = FileBody::new(
             open(),

@@ -22,12 +22,12 @@
 //!   otherwise the whole file), none satisfiable a `416`.
 //! - Anything else (sockets, FIFOs, devices) is `404`: never read.
 
-use std::fs::{File, Metadata};
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -36,37 +36,63 @@ use http::header::{
 };
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use paf::body::FileRegion;
 use paf::{Body, respond};
 
-use super::conditional::{Precondition, Validators};
-use super::file_body::{FileBody, Part};
+use super::cache::{self, Cache, Identity};
+use super::conditional::Precondition;
+use super::file_body::{self, FileBody, Part, Source};
 use super::listing;
 use super::open::{self, Kind};
 use super::path;
 use super::range::{self, MAX_RANGES, Ranges};
+use super::representation::Representation;
 
 /// The static file handler for one root directory.
 #[derive(Debug)]
 pub(crate) struct Files {
+    lookup: Lookup,
+    cache: Cache,
+}
+
+/// What [`Files`] needs to look a request up on the blocking pool.
+#[derive(Clone, Debug)]
+struct Lookup {
     root: PathBuf,
     follow_symlinks: bool,
+}
+
+/// What a request's path led to.
+enum Found {
+    /// A regular file, open; with what keeping it in the cache needs when
+    /// it was read whole.
+    File(Representation, Option<(PathBuf, Identity)>),
+    /// A directory asked for without a trailing `/`.
+    Redirect,
+    /// A directory without an index, at this canonical path.
+    Listing(PathBuf),
 }
 
 impl Files {
     /// Serves `root`, which must be canonical (absolute, no symbolic link).
     pub(crate) fn new(root: PathBuf, follow_symlinks: bool) -> Files {
         Files {
-            root,
-            follow_symlinks,
+            lookup: Lookup {
+                root,
+                follow_symlinks,
+            },
+            cache: Cache::default(),
         }
     }
 
     /// The directory served.
     pub(crate) fn root(&self) -> &Path {
-        &self.root
+        &self.lookup.root
     }
 
-    /// The answer to a request.
+    /// The answer to a request: from the cache when it still holds the
+    /// file, else looked up on the blocking pool (one hop for the whole
+    /// lookup).
     pub(crate) async fn respond(&self, req: &Parts) -> Response<Body> {
         let is_head = req.method == Method::HEAD;
         if req.method != Method::GET && !is_head {
@@ -79,44 +105,73 @@ impl Files {
             return res;
         }
         let url_path = req.uri.path();
-        let relative = match path::relative(url_path) {
-            Ok(relative) => relative,
+        let key = match path::relative(url_path) {
+            Ok(relative) => (relative, url_path.ends_with('/')),
             Err(why) => return respond::error(StatusCode::BAD_REQUEST, format!("{why}")),
         };
-        let path = match self.resolve(&self.root.join(&relative)).await {
-            Ok(path) => path,
-            Err(res) => return res,
+        if let Some(representation) = self.cache.get(&key) {
+            return answer(req, &representation);
+        }
+        let lookup = self.lookup.clone();
+        let (relative, wants_directory) = key.clone();
+        let found = tokio::task::spawn_blocking(move || lookup.find(&relative, wants_directory));
+        let found = match found.await {
+            Ok(Ok(found)) => found,
+            Ok(Err(res)) => return res,
+            Err(err) => {
+                tracing::warn!(%err, "a file lookup failed");
+                return respond::status(StatusCode::INTERNAL_SERVER_ERROR);
+            }
         };
-        let metadata = match tokio::fs::metadata(&path).await {
-            Ok(metadata) => metadata,
-            Err(err) => return io_error(&err, &path),
-        };
+        match found {
+            Found::File(representation, keep) => {
+                let representation = Arc::new(representation);
+                if let Some((checked_by, identity)) = keep {
+                    self.cache
+                        .insert(key, checked_by, identity, representation.clone());
+                }
+                answer(req, &representation)
+            }
+            Found::Redirect => to_directory(&key.0, req.uri.query()),
+            Found::Listing(path) => {
+                let (root, follow) = (&self.lookup.root, self.lookup.follow_symlinks);
+                match listing::render(&path, url_path, root, follow).await {
+                    Ok(page) => html(page, is_head),
+                    Err(err) => io_error(&err, &path),
+                }
+            }
+        }
+    }
+}
+
+impl Lookup {
+    /// What `relative` leads to under the root, on the calling (blocking)
+    /// thread; `wants_directory` when the URL ended with `/`.
+    fn find(&self, relative: &Path, wants_directory: bool) -> Result<Found, Response<Body>> {
+        let joined = self.root.join(relative);
+        let path = self.resolve(&joined)?;
+        let metadata = std::fs::metadata(&path).map_err(|err| io_error(&err, &path))?;
         if metadata.is_dir() {
-            if !url_path.ends_with('/') {
-                return to_directory(&relative, req.uri.query());
+            if !wants_directory {
+                return Ok(Found::Redirect);
             }
-            if let Ok(index) = self.resolve(&path.join("index.html")).await
-                && tokio::fs::metadata(&index).await.is_ok_and(|m| m.is_file())
+            if let Ok(index) = self.resolve(&path.join("index.html"))
+                && std::fs::metadata(&index).is_ok_and(|m| m.is_file())
             {
-                return self.file(req, index).await;
+                return self.file(index, cache::checked_by(&self.root, relative, true));
             }
-            return match listing::render(&path, url_path, &self.root, self.follow_symlinks).await {
-                Ok(page) => html(page, is_head),
-                Err(err) => io_error(&err, &path),
-            };
+            return Ok(Found::Listing(path));
         }
-        if metadata.is_file() && !url_path.ends_with('/') {
-            return self.file(req, path).await;
+        if metadata.is_file() && !wants_directory {
+            return self.file(path, joined);
         }
-        respond::not_found()
+        Err(respond::not_found())
     }
 
     /// The canonical form of `path`, if it lies under the root (or
     /// symbolic links are followed).
-    async fn resolve(&self, path: &Path) -> Result<PathBuf, Response<Body>> {
-        let real = tokio::fs::canonicalize(path)
-            .await
-            .map_err(|err| io_error(&err, path))?;
+    fn resolve(&self, path: &Path) -> Result<PathBuf, Response<Body>> {
+        let real = std::fs::canonicalize(path).map_err(|err| io_error(&err, path))?;
         if !self.follow_symlinks && !real.starts_with(&self.root) {
             tracing::debug!(path = %path.display(), real = %real.display(), "refused: outside the root");
             return Err(respond::error(
@@ -127,22 +182,29 @@ impl Files {
         Ok(real)
     }
 
-    /// The answer for a regular file at `path` (canonical).
-    async fn file(&self, req: &Parts, path: PathBuf) -> Response<Body> {
-        let opened = {
-            let (path, root) = (path.clone(), self.root.clone());
-            let follow_symlinks = self.follow_symlinks;
-            tokio::task::spawn_blocking(move || {
-                open::open(&path, Kind::File, &root, follow_symlinks)
-            })
-            .await
-            .map_err(io::Error::other)
-            .and_then(|opened| opened)
-        };
-        match opened {
-            Ok((file, metadata)) => answer(req, &path, file, &metadata),
-            Err(err) => io_error(&err, &path),
+    /// The regular file at `path` (canonical), found at `checked_by`,
+    /// opened; read whole when it is small and settled, so that the cache
+    /// can keep it.
+    fn file(&self, path: PathBuf, checked_by: PathBuf) -> Result<Found, Response<Body>> {
+        let (file, metadata) = open::open(&path, Kind::File, &self.root, self.follow_symlinks)
+            .map_err(|err| io_error(&err, &path))?;
+        let identity = Identity::of(&metadata);
+        if metadata.len() <= cache::MAX_FILE
+            && identity.settled(SystemTime::now())
+            && let Ok(contents) = file_body::read_exact_at(&file, 0, metadata.len())
+            // Unchanged while it was read: these are the contents of this
+            // version.
+            && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
+        {
+            let source = Source::Memory(contents);
+            let representation = Representation::new(&path, &metadata, source);
+            return Ok(Found::File(representation, Some((checked_by, identity))));
         }
+        let source = Source::File(Arc::new(file));
+        Ok(Found::File(
+            Representation::new(&path, &metadata, source),
+            None,
+        ))
     }
 }
 
@@ -194,15 +256,15 @@ fn html(page: String, is_head: bool) -> Response<Body> {
     res
 }
 
-/// The answer for the regular file `file` at `path`, open.
-fn answer(req: &Parts, path: &Path, file: File, metadata: &Metadata) -> Response<Body> {
-    let validators = Validators::of(metadata);
+/// The answer for a regular file.
+fn answer(req: &Parts, file: &Representation) -> Response<Body> {
+    let validators = &file.validators;
     let mut headers = HeaderMap::new();
-    if let Some(etag) = validators.etag_value() {
-        headers.insert(ETAG, etag);
+    if let Some(etag) = &file.etag {
+        headers.insert(ETAG, etag.clone());
     }
-    if let Some(date) = validators.last_modified_value() {
-        headers.insert(LAST_MODIFIED, date);
+    if let Some(date) = &file.last_modified {
+        headers.insert(LAST_MODIFIED, date.clone());
     }
     match validators.evaluate(&req.method, &req.headers) {
         Precondition::Proceed => {}
@@ -216,8 +278,8 @@ fn answer(req: &Parts, path: &Path, file: File, metadata: &Metadata) -> Response
         }
     }
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let content_type = respond::content_type(path);
-    let len = metadata.len();
+    let content_type = file.content_type.clone();
+    let len = file.len;
     // Ranges apply to GET only (RFC 9110, section 14.2): a HEAD gets the
     // headers of the whole representation.
     let ranges = match req.headers.get(RANGE) {
@@ -264,7 +326,14 @@ fn answer(req: &Parts, path: &Path, file: File, metadata: &Metadata) -> Response
             (StatusCode::OK, vec![file_part(&(0..len))])
         }
     };
-    let body = FileBody::new(file, parts);
+    // A body that is one part of an open file can go by `sendfile(2)`.
+    let region = match (&file.source, parts.as_slice()) {
+        (Source::File(open), [Part::File { offset, len }]) if req.method == Method::GET => {
+            Some(FileRegion::new(open.clone(), *offset, *len))
+        }
+        _ => None,
+    };
+    let body = FileBody::new(file.source.clone(), parts);
     let length = http_body::Body::size_hint(&body).exact().unwrap_or(0);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     let body = if req.method == Method::HEAD {
@@ -274,6 +343,9 @@ fn answer(req: &Parts, path: &Path, file: File, metadata: &Metadata) -> Response
     };
     let mut res = Response::new(body);
     *res.status_mut() = status;
+    if let Some(region) = region {
+        res.extensions_mut().insert(region);
+    }
     with_headers(res, headers)
 }
 

@@ -21,6 +21,7 @@ use http::{Request, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use mimic::flow::Addr;
 use paf::Body;
+use paf::body::FileRegion;
 use paf::server::Connected;
 
 use crate::util::{MONTHS, version_name};
@@ -90,22 +91,32 @@ pub(crate) struct Logged {
     /// `None` once the line is written, or when the log is off.
     entry: Option<(Entry, StatusCode)>,
     sent: u64,
+    /// Where the connection may send the body from instead.
+    region: Option<FileRegion>,
 }
 
 impl Logged {
     /// Logs `body` as the answer to `entry` with `status`; `entry` is
-    /// `None` when the access log is off.
-    pub(crate) fn new(body: Body, entry: Option<Entry>, status: StatusCode) -> Logged {
+    /// `None` when the access log is off. `region` is the file region the
+    /// response names for `sendfile(2)`, if any.
+    pub(crate) fn new(
+        body: Body,
+        entry: Option<Entry>,
+        status: StatusCode,
+        region: Option<FileRegion>,
+    ) -> Logged {
         Logged {
             body,
             entry: entry.map(|entry| (entry, status)),
             sent: 0,
+            region,
         }
     }
 
     fn write(&mut self, complete: bool) {
         if let Some((entry, status)) = self.entry.take() {
-            let line = entry.line(status, self.sent, complete);
+            let by_region = self.region.as_ref().map_or(0, FileRegion::sent);
+            let line = entry.line(status, self.sent + by_region, complete);
             // One write of the whole line: lines from concurrent requests
             // never interleave.
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -147,7 +158,8 @@ impl HttpBody for Logged {
 
 impl Drop for Logged {
     fn drop(&mut self) {
-        let complete = self.body.is_end_stream();
+        let complete = self.body.is_end_stream()
+            || (self.region.as_ref()).is_some_and(|region| region.sent() == region.len());
         self.write(complete);
     }
 }

@@ -11,8 +11,10 @@
 //! - `app.rs`: the handler: files or echo, with the access log.
 //! - `files.rs`: static files and directories; `path.rs`: request paths
 //!   to relative paths, refusing traversal; `listing.rs`: directory
-//!   listings; `file_body.rs`: file contents streamed from disk;
-//!   `open.rs`: opening them, checked again by the handle.
+//!   listings; `file_body.rs`: file contents streamed from disk or memory;
+//!   `open.rs`: opening them, checked again by the handle;
+//!   `representation.rs`: a file's headers, computed once; `cache.rs`:
+//!   small files kept in memory, checked by one `stat` per request.
 //! - `range.rs`: `Range` headers; `conditional.rs`: validators and
 //!   preconditions.
 //! - `echo.rs`: `--echo`; `log.rs`: the access log.
@@ -21,6 +23,7 @@
 
 mod acme_setup;
 mod app;
+mod cache;
 mod conditional;
 mod echo;
 mod file_body;
@@ -31,6 +34,7 @@ mod log;
 mod open;
 mod path;
 mod range;
+mod representation;
 
 #[cfg(fuzzing)]
 #[doc(hidden)]
