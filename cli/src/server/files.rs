@@ -62,11 +62,15 @@ struct Lookup {
     follow_symlinks: bool,
 }
 
+/// The answer to a request refused during a lookup, boxed: it travels back
+/// from the blocking pool through every step.
+type Refusal = Box<Response<Body>>;
+
 /// What a request's path led to.
 enum Found {
     /// A regular file, open; with what keeping it in the cache needs when
     /// it was read whole.
-    File(Representation, Option<(PathBuf, Identity)>),
+    File(Arc<Representation>, Option<(PathBuf, Identity)>),
     /// A directory asked for without a trailing `/`.
     Redirect,
     /// A directory without an index, at this canonical path.
@@ -117,7 +121,7 @@ impl Files {
         let found = tokio::task::spawn_blocking(move || lookup.find(&relative, wants_directory));
         let found = match found.await {
             Ok(Ok(found)) => found,
-            Ok(Err(res)) => return res,
+            Ok(Err(res)) => return *res,
             Err(err) => {
                 tracing::warn!(%err, "a file lookup failed");
                 return respond::status(StatusCode::INTERNAL_SERVER_ERROR);
@@ -125,7 +129,6 @@ impl Files {
         };
         match found {
             Found::File(representation, keep) => {
-                let representation = Arc::new(representation);
                 if let Some((checked_by, identity)) = keep {
                     self.cache
                         .insert(key, checked_by, identity, representation.clone());
@@ -147,10 +150,10 @@ impl Files {
 impl Lookup {
     /// What `relative` leads to under the root, on the calling (blocking)
     /// thread; `wants_directory` when the URL ended with `/`.
-    fn find(&self, relative: &Path, wants_directory: bool) -> Result<Found, Response<Body>> {
+    fn find(&self, relative: &Path, wants_directory: bool) -> Result<Found, Refusal> {
         let joined = self.root.join(relative);
         let path = self.resolve(&joined)?;
-        let metadata = std::fs::metadata(&path).map_err(|err| io_error(&err, &path))?;
+        let metadata = std::fs::metadata(&path).map_err(|err| refusal(&err, &path))?;
         if metadata.is_dir() {
             if !wants_directory {
                 return Ok(Found::Redirect);
@@ -165,19 +168,19 @@ impl Lookup {
         if metadata.is_file() && !wants_directory {
             return self.file(path, joined);
         }
-        Err(respond::not_found())
+        Err(Box::new(respond::not_found()))
     }
 
     /// The canonical form of `path`, if it lies under the root (or
     /// symbolic links are followed).
-    fn resolve(&self, path: &Path) -> Result<PathBuf, Response<Body>> {
-        let real = std::fs::canonicalize(path).map_err(|err| io_error(&err, path))?;
+    fn resolve(&self, path: &Path) -> Result<PathBuf, Refusal> {
+        let real = std::fs::canonicalize(path).map_err(|err| refusal(&err, path))?;
         if !self.follow_symlinks && !real.starts_with(&self.root) {
             tracing::debug!(path = %path.display(), real = %real.display(), "refused: outside the root");
-            return Err(respond::error(
+            return Err(Box::new(respond::error(
                 StatusCode::FORBIDDEN,
                 "a symbolic link leads outside the served directory",
-            ));
+            )));
         }
         Ok(real)
     }
@@ -185,9 +188,9 @@ impl Lookup {
     /// The regular file at `path` (canonical), found at `checked_by`,
     /// opened; read whole when it is small and settled, so that the cache
     /// can keep it.
-    fn file(&self, path: PathBuf, checked_by: PathBuf) -> Result<Found, Response<Body>> {
+    fn file(&self, path: PathBuf, checked_by: PathBuf) -> Result<Found, Refusal> {
         let (file, metadata) = open::open(&path, Kind::File, &self.root, self.follow_symlinks)
-            .map_err(|err| io_error(&err, &path))?;
+            .map_err(|err| refusal(&err, &path))?;
         let identity = Identity::of(&metadata);
         if metadata.len() <= cache::MAX_FILE
             && identity.settled(SystemTime::now())
@@ -197,14 +200,12 @@ impl Lookup {
             && file.metadata().is_ok_and(|m| Identity::of(&m) == identity)
         {
             let source = Source::Memory(contents);
-            let representation = Representation::new(&path, &metadata, source);
+            let representation = Arc::new(Representation::new(&path, &metadata, source));
             return Ok(Found::File(representation, Some((checked_by, identity))));
         }
         let source = Source::File(Arc::new(file));
-        Ok(Found::File(
-            Representation::new(&path, &metadata, source),
-            None,
-        ))
+        let representation = Arc::new(Representation::new(&path, &metadata, source));
+        Ok(Found::File(representation, None))
     }
 }
 
@@ -382,6 +383,10 @@ fn multipart(ranges: &[Range<u64>], len: u64, content_type: &HeaderValue) -> (St
 fn with_headers(mut res: Response<Body>, headers: HeaderMap) -> Response<Body> {
     res.headers_mut().extend(headers);
     res
+}
+
+fn refusal(err: &io::Error, path: &Path) -> Refusal {
+    Box::new(io_error(err, path))
 }
 
 /// The answer for a failed file system operation on `path`. A loop of
