@@ -20,11 +20,18 @@ type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
 /// `tower_service::Service<http::Uri>`, through a conduit [`Resolver`].
 ///
 /// Each URI goes through the resolver's rules as paf's client's do: its
-/// scheme (`http`, `https`, `http+unix://%2Frun%2Fapp.sock`, your own),
-/// static entries and rewrites, then mimic's race of every candidate, with
-/// TLS from the resolver's TLS layer. A failure is a conduit [`Error`]
-/// whose [`report`](Error::report) tells what each candidate did;
-/// [`connect_error`](super::connect_error) finds it in the client's error.
+/// scheme (`http`, `https`, your own), static entries and rewrites, then
+/// mimic's race of every candidate, with TLS from the resolver's TLS layer.
+/// A failure is a conduit [`Error`] whose [`report`](Error::report) tells
+/// what each candidate did; [`connect_error`](super::connect_error) finds it
+/// in the client's error.
+///
+/// `http::Uri` takes no `unix:` URI and no percent-encoded host, so a Unix
+/// socket is reached through a rule instead: a static host
+/// ([`ResolverBuilder::static_host`](crate::ResolverBuilder::static_host)
+/// with [`Destination::Unix`](crate::Destination::Unix), for
+/// `http://app.local/...`), or [`Overrides::unix_socket`] for every
+/// connection, as curl's `--unix-socket`.
 ///
 /// Cloning is cheap: clones share the resolver and the settings.
 #[derive(Clone)]

@@ -3,8 +3,8 @@
 //! feature (off by default).
 //!
 //! The [`Connector`] resolves each URI as paf's client does (the
-//! [`Resolver`](crate::Resolver)'s rules, `http+unix://` URIs, TLS by the
-//! resolver's layer, mimic's race of every candidate) and gives a
+//! [`Resolver`](crate::Resolver)'s rules, Unix sockets by a rule, TLS by
+//! the resolver's layer, mimic's race of every candidate) and gives a
 //! [`Stream`] that hyper reads and writes. Responses carry the
 //! connection's [`mimic::Info`] in their extensions, and a failure is a
 //! conduit [`Error`](crate::Error) with mimic's report of every candidate.
