@@ -7,7 +7,7 @@
 //! the resolver's layer, mimic's race of every candidate) and gives a
 //! [`Stream`] that hyper reads and writes. Responses carry the
 //! connection's [`mimic::Info`] in their extensions, and a failure is a
-//! conduit [`Error`](crate::Error) with mimic's report of every candidate.
+//! conduit [`Error`] with mimic's report of every candidate.
 //!
 //! [`handler`] serves hyper-util's `auto::Builder`, or hyper's `http1` and
 //! `http2` builders, on [`conduit::serve::Server`](crate::serve::Server):
