@@ -224,3 +224,31 @@ async fn an_unknown_scheme_is_conduits_error() {
     let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
     assert!(conduit_err.is_unknown_scheme(), "{conduit_err:#}");
 }
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_tls_error() {
+    let (server, _) = tls_server(&["h2", "http/1.1"]);
+    // The default resolver trusts the public roots, not this certificate.
+    let resolver = Resolver::builder()
+        .static_host(
+            "localhost",
+            Destination::Host {
+                host: "127.0.0.1".into(),
+                port: None,
+            },
+        )
+        .build()
+        .expect("the resolver builds");
+    let client = client(Connector::with_resolver(resolver));
+    let uri = format!("https://localhost:{}/", port(&server));
+    let err = client
+        .get(uri.parse().expect("a URI"))
+        .await
+        .expect_err("the certificate is self-signed");
+    let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
+    assert!(
+        conduit_err.is_connect() && conduit_err.is_tls(),
+        "{conduit_err:#}"
+    );
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
