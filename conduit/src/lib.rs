@@ -33,6 +33,8 @@
 //! - [`listener`]: the [`Listener`](listener::Listener) trait and the TCP,
 //!   Unix and TLS listeners.
 //! - [`serve`]: the accept loop, limits, [`Drain`](serve::Drain) and shutdown.
+//! - `hyper` (feature `hyper`): a connector for hyper-util's client and
+//!   tonic, and hyper's servers on conduit's listeners (`docs/interop.md`).
 
 #![warn(missing_docs)]
 
@@ -49,5 +51,7 @@ pub use resolver::{
 };
 pub use target::Target;
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod listener;
 pub mod serve;

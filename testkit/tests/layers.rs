@@ -38,6 +38,9 @@ const CONDUIT: &[&[&str]] = &[
     &["target", "shutdown", "listener"],
     &["endpoint"],
     &["resolver", "serve"],
+    // hyper interop (feature `hyper`): the connector over the resolver,
+    // hyper's servers on the accept loop.
+    &["hyper"],
 ];
 
 /// mimic, bottom first.

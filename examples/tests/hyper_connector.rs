@@ -1,0 +1,254 @@
+//! conduit::hyper::Connector under hyper-util's legacy client, against paf:
+//! TLS with HTTP/2 or HTTP/1.1 chosen by ALPN, Unix sockets by a rule, the
+//! connection's mimic::Info in the response, and failures as conduit's
+//! error with mimic's report.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use conduit::hyper::{Connector, connect_error};
+use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener, UnixListener};
+use conduit::serve::Server;
+use conduit::{Destination, Overrides, Resolver};
+use http::{Request, Response, Version};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use mimic::report::Outcome;
+use mimic::{Ctx, Info, tls::Tls};
+use paf::Body;
+use paf::server::{Auto, Serve};
+use testkit::TempDir;
+
+type HttpClient = Client<Connector, Empty<Bytes>>;
+
+/// Answers with the version the server saw and the path.
+async fn answer(req: Request<Body>) -> Result<Response<Body>, Infallible> {
+    let text = format!("{:?} {}", req.version(), req.uri().path());
+    Ok(Response::new(Body::full(text)))
+}
+
+/// A paf server over TLS on 127.0.0.1 offering `alpn`, and a resolver that
+/// trusts its certificate (for `localhost`, pinned to 127.0.0.1).
+fn tls_server(alpn: &[&str]) -> (Server, Resolver) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("rcgen makes a certificate");
+    let identity = Identity::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )
+    .expect("rcgen's PEM reads");
+    let acceptor = TlsAcceptor::builder()
+        .identity(identity)
+        .alpn(alpn.iter().copied())
+        .build()
+        .expect("the acceptor builds");
+    let tcp = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
+    let server = Server::builder()
+        .listener(TlsListener::new(tcp, acceptor))
+        .serve(Auto::new().handler(paf::service_fn(answer)));
+    let trusting = Tls::builder()
+        .without_webpki_roots()
+        .add_ca_pem(certified.cert.pem())
+        .build()
+        .expect("the TLS layer builds");
+    let resolver = Resolver::builder()
+        .base(trusting.install(Ctx::new().with_builtins()))
+        .static_host(
+            "localhost",
+            Destination::Host {
+                host: "127.0.0.1".into(),
+                port: None,
+            },
+        )
+        .build()
+        .expect("the resolver builds");
+    (server, resolver)
+}
+
+fn client(connector: Connector) -> HttpClient {
+    Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+fn port(server: &Server) -> u16 {
+    match &server.local_addrs()[0] {
+        mimic::flow::Addr::Inet(addr) => addr.port(),
+        other => panic!("a TCP listener, not {other}"),
+    }
+}
+
+/// GETs `uri`: the version, the body, and the connection's Info.
+async fn get(client: &HttpClient, uri: &str) -> (Version, String, Info) {
+    let res = client
+        .get(uri.parse().expect("a URI http reads"))
+        .await
+        .unwrap_or_else(|e| panic!("GET {uri}: {e:?}"));
+    let info = res
+        .extensions()
+        .get::<Info>()
+        .cloned()
+        .expect("the connector puts mimic's Info in the response");
+    let version = res.version();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("the body")
+        .to_bytes();
+    (version, String::from_utf8_lossy(&body).into_owned(), info)
+}
+
+fn alpn(info: &Info) -> Option<String> {
+    let tls = info.tls()?;
+    Some(String::from_utf8_lossy(tls.alpn.as_deref()?).into_owned())
+}
+
+#[tokio::test]
+async fn alpn_h2_gives_http2_over_tls() {
+    let (server, resolver) = tls_server(&["h2", "http/1.1"]);
+    let client = client(Connector::with_resolver(resolver));
+    let uri = format!("https://localhost:{}/two", port(&server));
+    let (version, body, info) = get(&client, &uri).await;
+    assert_eq!(version, Version::HTTP_2);
+    assert_eq!(body, "HTTP/2.0 /two");
+    assert_eq!(alpn(&info).as_deref(), Some("h2"));
+    assert_eq!(info.protocols().collect::<Vec<_>>(), ["tls", "tcp"]);
+    let report = info.report().expect("the resolution's report");
+    assert!(
+        report
+            .entries()
+            .iter()
+            .any(|e| matches!(e.outcome, Outcome::Connected { .. }))
+    );
+    // A second request shares the HTTP/2 connection.
+    let (version, body, _) = get(&client, &uri).await;
+    assert_eq!((version, body.as_str()), (Version::HTTP_2, "HTTP/2.0 /two"));
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn alpn_http1_gives_http11_over_tls() {
+    let (server, resolver) = tls_server(&["http/1.1"]);
+    let client = client(Connector::with_resolver(resolver));
+    let uri = format!("https://localhost:{}/one", port(&server));
+    let (version, body, info) = get(&client, &uri).await;
+    assert_eq!(version, Version::HTTP_11);
+    assert_eq!(body, "HTTP/1.1 /one");
+    assert_eq!(alpn(&info).as_deref(), Some("http/1.1"));
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn the_connector_offers_its_own_alpn() {
+    let (server, resolver) = tls_server(&["h2", "http/1.1"]);
+    let client = client(Connector::with_resolver(resolver).alpn(["http/1.1"]));
+    let uri = format!("https://localhost:{}/one", port(&server));
+    let (version, _, info) = get(&client, &uri).await;
+    assert_eq!(version, Version::HTTP_11);
+    assert_eq!(alpn(&info).as_deref(), Some("http/1.1"));
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn unix_sockets_by_a_static_host_and_by_an_override() {
+    let dir = TempDir::new("hyper-connector-unix");
+    let socket = dir.join("app.sock");
+    let server = Server::builder()
+        .listener(UnixListener::bind(&socket).expect("bind the socket"))
+        .serve(Auto::new().handler(paf::service_fn(answer)));
+
+    let resolver = Resolver::builder()
+        .static_host("app.local", Destination::Unix(socket.clone()))
+        .build()
+        .expect("the resolver builds");
+    let by_host = client(Connector::with_resolver(resolver));
+    let (version, body, info) = get(&by_host, "http://app.local/by-host").await;
+    assert_eq!(
+        (version, body.as_str()),
+        (Version::HTTP_11, "HTTP/1.1 /by-host")
+    );
+    assert_eq!(info.protocol(), "unix");
+
+    let overrides = Overrides::new().unix_socket(&socket);
+    let by_override = client(Connector::new().overrides(overrides));
+    let (_, body, info) = get(&by_override, "http://localhost/by-override").await;
+    assert_eq!(body, "HTTP/1.1 /by-override");
+    assert_eq!(info.protocol(), "unix");
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_failure_is_conduits_error_with_the_report() {
+    let closed = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind")
+        .local_socket_addr();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let hook = seen.clone();
+    let connector = Connector::new().on_error(move |err| {
+        hook.lock().expect("not poisoned").push(format!("{err:#}"));
+    });
+    let client = client(connector);
+    let uri = format!("http://{closed}/");
+    let err = client
+        .get(uri.parse().expect("a URI"))
+        .await
+        .expect_err("nothing listens there");
+    assert!(err.is_connect());
+    let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
+    assert!(conduit_err.is_connect());
+    let report = conduit_err.report().expect("mimic's report");
+    assert!(!report.entries().is_empty());
+    assert!(
+        report
+            .entries()
+            .iter()
+            .all(|e| !matches!(e.outcome, Outcome::Connected { .. }))
+    );
+    let text = format!("{conduit_err:#}");
+    assert!(text.contains(&closed.to_string()), "{text}");
+    assert!(text.contains("refused"), "{text}");
+    assert_eq!(*seen.lock().expect("not poisoned"), vec![text]);
+}
+
+#[tokio::test]
+async fn an_unknown_scheme_is_conduits_error() {
+    let client = client(Connector::new());
+    let err = client
+        .get("nosuchscheme://example.test/".parse().expect("a URI"))
+        .await
+        .expect_err("no such scheme");
+    let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
+    assert!(conduit_err.is_unknown_scheme(), "{conduit_err:#}");
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_tls_error() {
+    let (server, _) = tls_server(&["h2", "http/1.1"]);
+    // The default resolver trusts the public roots, not this certificate.
+    let resolver = Resolver::builder()
+        .static_host(
+            "localhost",
+            Destination::Host {
+                host: "127.0.0.1".into(),
+                port: None,
+            },
+        )
+        .build()
+        .expect("the resolver builds");
+    let client = client(Connector::with_resolver(resolver));
+    let uri = format!("https://localhost:{}/", port(&server));
+    let err = client
+        .get(uri.parse().expect("a URI"))
+        .await
+        .expect_err("the certificate is self-signed");
+    let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
+    assert!(
+        conduit_err.is_connect() && conduit_err.is_tls(),
+        "{conduit_err:#}"
+    );
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}
