@@ -381,7 +381,12 @@ fn multipart(ranges: &[Range<u64>], len: u64, content_type: &HeaderValue) -> (St
 }
 
 fn with_headers(mut res: Response<Body>, headers: HeaderMap) -> Response<Body> {
-    res.headers_mut().extend(headers);
+    if res.headers().is_empty() {
+        // Moved whole rather than rehashed field by field.
+        *res.headers_mut() = headers;
+    } else {
+        res.headers_mut().extend(headers);
+    }
     res
 }
 
