@@ -3,7 +3,8 @@
 //! ALPN `h2` then `http/1.1`, no session resumption), and the clients'
 //! configurations, which trust the bench's self-signed certificate.
 
-use std::path::Path;
+use std::error::Error;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -16,7 +17,8 @@ use rustls::{
     SignatureScheme,
 };
 
-use crate::Res;
+/// What the functions here return: any error, boxed.
+pub type Res<T> = Result<T, Box<dyn Error>>;
 
 /// The ALPN protocols the servers accept, most preferred first.
 pub const SERVER_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -154,7 +156,7 @@ impl ServerCertVerifier for PinnedNoSignatureCheck {
 /// Writes a self-signed ECDSA P-256 certificate for `localhost` and
 /// `127.0.0.1` and its key to `dir/cert.pem` and `dir/key.pem`, and
 /// returns their paths.
-pub fn write_self_signed(dir: &Path) -> Res<(std::path::PathBuf, std::path::PathBuf)> {
+pub fn write_self_signed(dir: &Path) -> Res<(PathBuf, PathBuf)> {
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     // rcgen's default key is ECDSA P-256 with SHA-256.
     let certified = rcgen::generate_simple_self_signed(names)?;

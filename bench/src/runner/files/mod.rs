@@ -43,17 +43,13 @@ pub(crate) struct FileResults {
 /// nginx or `paf-server` is missing (an error instead under
 /// `PAF_REQUIRE_PEERS=1`).
 pub(crate) fn run_static(context: &Context, binaries: &Binaries) -> Res<Option<FileResults>> {
-    let missing = if find_in_path("nginx").is_none() {
-        Some("nginx is not installed (Debian/Ubuntu: apt-get install nginx)")
-    } else if binaries.paf_server.is_none() {
-        Some("paf-server is missing")
-    } else {
-        None
-    };
-    let paf_server = match (missing, &binaries.paf_server) {
-        (None, Some(paf_server)) => paf_server,
-        (reason, _) => {
-            let reason = reason.unwrap_or("paf-server is missing");
+    let paf_server = match (find_in_path("nginx"), &binaries.paf_server) {
+        (Some(_), Some(paf_server)) => paf_server,
+        (nginx, _) => {
+            let reason = match nginx {
+                None => "nginx is not installed (Debian/Ubuntu: apt-get install nginx)",
+                Some(_) => "paf-server is missing",
+            };
             if std::env::var_os("PAF_REQUIRE_PEERS").is_some_and(|v| v == "1") {
                 return Err(format!("static mode: {reason} (PAF_REQUIRE_PEERS=1)").into());
             }

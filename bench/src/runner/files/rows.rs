@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::Res;
 use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
-use crate::runner::files::peers::{LARGE_BYTES, LARGE_PATH, PeerProcess, SMALL_PATH};
+use crate::runner::files::peers::{LARGE_BYTES, LARGE_PATH, PeerProcess, SMALL_BYTES, SMALL_PATH};
 use crate::runner::parse::{parse_h2load_tls13, parse_wrk};
 use crate::runner::process::status_kib;
 use crate::runner::runs::{h2load_command, handshake_run, measure, wrk_command};
@@ -160,7 +160,7 @@ fn one_request(addr: SocketAddr) -> Res<TcpStream> {
                 return Err("the server did not answer 200".into());
             }
             let body = response.len() - (end + 4);
-            if body >= crate::runner::files::peers::SMALL_BYTES {
+            if body >= SMALL_BYTES {
                 return Ok(stream);
             }
         }
