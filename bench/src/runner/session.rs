@@ -9,7 +9,7 @@ use std::io::Write as _;
 use crate::runner::args::{Args, Selection};
 use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
-use crate::runner::files::{FileResults, run_static};
+use crate::runner::files::{FileResults, run_static, static_peers};
 use crate::runner::host::find_in_path;
 use crate::runner::render::render;
 use crate::runner::results::Results;
@@ -41,6 +41,12 @@ pub fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
         return Ok(Outcome::MissingTools);
     }
     let binaries = Binaries::find(&args, &selection)?;
+    // Checked first, so that a missing peer fails before the other runs.
+    let paf_server = if selection.static_files {
+        static_peers(&binaries)?
+    } else {
+        None
+    };
     let context = Context::new(args, selection)?;
     eprintln!("bench: {}", context.pinning.description);
     let upload_file = if context.selection.upload {
@@ -50,10 +56,9 @@ pub fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     };
 
     let results = run_rounds(&context, &binaries, upload_file.as_deref());
-    let files = if context.selection.static_files {
-        run_static(&context, &binaries)?
-    } else {
-        None
+    let files = match &paf_server {
+        Some(paf_server) => Some(run_static(&context, &binaries, paf_server)?),
+        None => None,
     };
 
     // The servers, and the clients of the client scenarios.

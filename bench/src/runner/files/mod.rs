@@ -15,7 +15,7 @@ mod rows;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::Res;
 use crate::runner::binaries::Binaries;
@@ -39,24 +39,29 @@ pub(crate) struct FileResults {
     paf_server_version: String,
 }
 
-/// Runs the static-file mode, or says loudly why it cannot: `None` when
-/// nginx or `paf-server` is missing (an error instead under
-/// `PAF_REQUIRE_PEERS=1`).
-pub(crate) fn run_static(context: &Context, binaries: &Binaries) -> Res<Option<FileResults>> {
-    let paf_server = match (find_in_path("nginx"), &binaries.paf_server) {
-        (Some(_), Some(paf_server)) => paf_server,
-        (nginx, _) => {
-            let reason = match nginx {
-                None => "nginx is not installed (Debian/Ubuntu: apt-get install nginx)",
-                Some(_) => "paf-server is missing",
-            };
-            if std::env::var_os("PAF_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-                return Err(format!("static mode: {reason} (PAF_REQUIRE_PEERS=1)").into());
-            }
-            eprintln!("bench: !!! SKIPPING the static-file mode: {reason}");
-            return Ok(None);
-        }
+/// `paf-server`, when both servers of the static-file mode are there;
+/// `None`, said loudly, when nginx or `paf-server` is missing (an error
+/// instead under `PAF_REQUIRE_PEERS=1`).
+pub(crate) fn static_peers(binaries: &Binaries) -> Res<Option<PathBuf>> {
+    let reason = match (find_in_path("nginx"), &binaries.paf_server) {
+        (Some(_), Some(paf_server)) => return Ok(Some(paf_server.clone())),
+        (None, _) => "nginx is not installed (Debian/Ubuntu: apt-get install nginx)",
+        (Some(_), None) => "paf-server is missing",
     };
+    if std::env::var_os("PAF_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        return Err(format!("static mode: {reason} (PAF_REQUIRE_PEERS=1)").into());
+    }
+    eprintln!("bench: !!! SKIPPING the static-file mode: {reason}");
+    Ok(None)
+}
+
+/// Runs the static-file mode's rounds with `paf-server` (from
+/// [`static_peers`]) and nginx, and folds them into medians.
+pub(crate) fn run_static(
+    context: &Context,
+    binaries: &Binaries,
+    paf_server: &Path,
+) -> Res<FileResults> {
     let docroot = make_docroot(&context.scratch.0)?;
     let mut rounds: HashMap<(Peer, Row), Vec<Outcome>> = HashMap::new();
     for round in 0..context.args.rounds.max(1) {
@@ -76,10 +81,10 @@ pub(crate) fn run_static(context: &Context, binaries: &Binaries) -> Res<Option<F
         .map(|(key, outcomes)| (key, fold(outcomes)))
         .collect();
     let paf_server_version = version_line(&paf_server.to_string_lossy(), "--version");
-    Ok(Some(FileResults {
+    Ok(FileResults {
         medians,
         paf_server_version,
-    }))
+    })
 }
 
 /// Every row against one server: the load rows on one process, the idle
