@@ -9,7 +9,10 @@ use crate::runner::scenario::{ClientScenario, Scenario, Which};
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Compare the paf and hyper HTTP/1.1 and h2c servers with wrk, h2load and curl")]
+#[command(
+    about = "Compare the paf and hyper HTTP/1.1 and HTTP/2 servers (clear text and TLS) with wrk, \
+             h2load and curl, the paf, hyper-util and reqwest clients, and paf-server with nginx"
+)]
 pub struct Args {
     /// Length of each wrk run, in wrk's syntax (10s, 1m, ...).
     #[arg(long, default_value = "10s", value_parser = parse_wrk_duration)]
@@ -19,7 +22,8 @@ pub struct Args {
     pub(crate) requests: u64,
     /// Run only the named servers and/or scenarios (repeat the option or
     /// separate with commas). Naming no server runs both; naming no
-    /// scenario runs them all and the upload.
+    /// scenario runs them all and the upload, but not `static`, which runs
+    /// only when named.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) only: Vec<Only>,
     /// Run the servers on a multi-thread runtime with this many workers
