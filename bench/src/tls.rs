@@ -166,3 +166,91 @@ pub fn write_self_signed(dir: &Path) -> Res<(PathBuf, PathBuf)> {
     std::fs::write(&key, certified.signing_key.serialize_pem())?;
     Ok((cert, key))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory with a certificate and its key.
+    fn certificate(name: &str) -> Res<(PathBuf, PathBuf, PathBuf)> {
+        let dir = std::env::temp_dir().join(format!("bench-tls-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let (cert, key) = write_self_signed(&dir)?;
+        Ok((dir, cert, key))
+    }
+
+    /// Runs a handshake in memory: the version and ALPN protocol agreed.
+    fn handshake(
+        client: ClientConfig,
+        server: Arc<ServerConfig>,
+    ) -> Res<(Option<rustls::ProtocolVersion>, Option<Vec<u8>>)> {
+        let name = ServerName::try_from("localhost")?;
+        let mut client = rustls::ClientConnection::new(Arc::new(client), name)?;
+        let mut server = rustls::ServerConnection::new(server)?;
+        for _ in 0..10 {
+            let mut wire = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut wire)?;
+            }
+            server.read_tls(&mut wire.as_slice())?;
+            server.process_new_packets()?;
+            wire.clear();
+            while server.wants_write() {
+                server.write_tls(&mut wire)?;
+            }
+            client.read_tls(&mut wire.as_slice())?;
+            client.process_new_packets()?;
+            if !client.is_handshaking() && !server.is_handshaking() {
+                break;
+            }
+        }
+        let alpn = client.alpn_protocol().map(<[u8]>::to_vec);
+        Ok((client.protocol_version(), alpn))
+    }
+
+    #[test]
+    fn server_config_is_tls13_only_without_resumption() -> Res<()> {
+        let (dir, cert, key) = certificate("server")?;
+        let server = server_config(&cert, &key)?;
+        let h2 = handshake(client_config(&cert, &[b"h2"])?, server.clone());
+        let h1 = handshake(client_config(&cert, &[b"http/1.1"])?, server.clone());
+        let tls12_only = ClientConfig::builder_with_provider(provider())
+            .with_protocol_versions(&[&rustls::version::TLS12])?
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth();
+        let tls12 = handshake(tls12_only, server.clone());
+        std::fs::remove_dir_all(&dir)?;
+        let tls13 = Some(rustls::ProtocolVersion::TLSv1_3);
+        assert_eq!(h2?, (tls13, Some(b"h2".to_vec())));
+        assert_eq!(h1?, (tls13, Some(b"http/1.1".to_vec())));
+        assert!(tls12.is_err());
+        assert_eq!(server.send_tls13_tickets, 0);
+        assert!(!server.session_storage.can_cache());
+        Ok(())
+    }
+
+    #[test]
+    fn the_handshake_client_accepts_only_its_certificate() -> Res<()> {
+        let (dir, cert, _) = certificate("pinned")?;
+        let (other_dir, other, _) = certificate("other")?;
+        let verifier = PinnedNoSignatureCheck {
+            pinned: read_chain(&cert)?.swap_remove(0),
+            provider: provider(),
+        };
+        let name = ServerName::try_from("localhost")?;
+        let verify = |pem: &Path| -> Res<bool> {
+            let der = read_chain(pem)?.swap_remove(0);
+            Ok(verifier
+                .verify_server_cert(&der, &[], &name, &[], UnixTime::now())
+                .is_ok())
+        };
+        let (mine, theirs) = (verify(&cert)?, verify(&other)?);
+        std::fs::remove_dir_all(&dir)?;
+        std::fs::remove_dir_all(&other_dir)?;
+        assert!(mine);
+        assert!(!theirs);
+        let config = danger_handshake_client_config(&cert);
+        assert!(config.is_err(), "the certificate's file is gone");
+        Ok(())
+    }
+}
