@@ -1,9 +1,10 @@
-//! What the bench binaries share: the runner behind the `bench` binary, and
-//! reading a process's CPU time.
+//! What the bench binaries share: the runner behind the `bench` binary,
+//! the TLS settings of the TLS scenarios, and reading a process's CPU time.
 
 use std::error::Error;
 
 pub mod runner;
+pub mod tls;
 
 /// The runner's results: any error, boxed.
 pub(crate) type Res<T> = Result<T, Box<dyn Error>>;

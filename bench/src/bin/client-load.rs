@@ -1,14 +1,20 @@
 //! The client side of `bench`'s client scenarios: many tasks sending
-//! `GET` requests through one shared client, paf's [`paf::Client`] or
-//! hyper-util's legacy pooled client, and reading every response body
-//! whole. It measures its own request rate and CPU time, so that the
+//! `GET` requests through one shared client, paf's [`paf::Client`],
+//! hyper-util's legacy pooled client or reqwest's client, and reading every
+//! response body whole. It measures its own request rate and CPU time, so that the
 //! client's cost is seen apart from the server's, which runs in another
 //! process.
 //!
 //! ```text
-//! client-load --client paf|hyper --proto h1|h2 --url http://127.0.0.1:8080/ \
-//!     [--concurrency 32] [--warmup 1] [--duration 5] [--requests N] [--threads N]
+//! client-load --client paf|hyper|reqwest --proto h1|h2 --url http://127.0.0.1:8080/ \
+//!     [--cert CERT.pem] [--concurrency 32] [--warmup 1] [--duration 5] [--requests N] \
+//!     [--threads N]
 //! ```
+//!
+//! With `--cert` (and an `https://` URL) the clients speak TLS 1.3 through
+//! rustls with the ring provider (`bench::tls::client_config`), trusting
+//! that certificate, and pick the protocol by ALPN: `--proto h1` offers
+//! `http/1.1`, `--proto h2` offers `h2` (paf offers both and takes `h2`).
 //!
 //! With `--duration` (the default) it runs `--warmup` seconds, then counts
 //! the responses of the next `--duration` seconds. With `--requests N` it
@@ -23,6 +29,7 @@
 
 use std::error::Error;
 use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,8 +39,9 @@ use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use http::{StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Empty};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 
 /// The body every response must have (`paf-hello` and `hyper-hello`
@@ -44,7 +52,7 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 /// Command-line options.
 #[derive(Parser)]
-#[command(about = "Load a server through paf::Client or hyper-util's legacy client")]
+#[command(about = "Load a server through paf::Client, hyper-util's legacy client or reqwest")]
 struct Args {
     /// The client under test.
     #[arg(long, value_enum)]
@@ -55,6 +63,10 @@ struct Args {
     /// The URI every request gets, such as http://127.0.0.1:8080/.
     #[arg(long)]
     url: String,
+    /// Speak TLS 1.3, trusting this certificate (PEM); the URL is then an
+    /// `https://` one.
+    #[arg(long)]
+    cert: Option<PathBuf>,
     /// Tasks sending requests, each one at a time, through the one client.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -79,8 +91,11 @@ struct Args {
 enum ClientKind {
     /// `paf::Client`.
     Paf,
-    /// `hyper_util::client::legacy::Client` with `HttpConnector`.
+    /// `hyper_util::client::legacy::Client` with `HttpConnector` (and
+    /// hyper-rustls' connector over TLS).
     Hyper,
+    /// `reqwest::Client`, over rustls with the ring provider.
+    Reqwest,
 }
 
 /// The protocols.
@@ -94,10 +109,19 @@ enum Proto {
 }
 
 impl Proto {
+    /// The version every response must have.
     fn version(self) -> Version {
         match self {
             Proto::H1 => Version::HTTP_11,
             Proto::H2 => Version::HTTP_2,
+        }
+    }
+
+    /// What a client offers by ALPN over TLS.
+    fn alpn(self) -> &'static [u8] {
+        match self {
+            Proto::H1 => b"http/1.1",
+            Proto::H2 => b"h2",
         }
     }
 }
@@ -115,15 +139,23 @@ struct PafLoad {
 }
 
 impl PafLoad {
-    fn new(proto: Proto, url: &str) -> Res<PafLoad> {
+    fn new(proto: Proto, url: &str, cert: Option<&Path>) -> Res<PafLoad> {
         // Proxies off, as hyper-util's client has none, and no default
         // `user-agent`, as hyper-util sends none: both clients put the same
         // request on the wire. Every other setting is the default.
         let mut builder = paf::Client::builder()
             .proxies(paf::client::Proxies::none())
             .default_headers(http::HeaderMap::new());
-        if proto == Proto::H2 {
-            builder = builder.http2_prior_knowledge();
+        match cert {
+            Some(cert) => {
+                let config = bench::tls::client_config(cert, &[b"h2", b"http/1.1"])?;
+                builder = builder.tls(mimic::tls::Tls::from_config(Arc::new(config)));
+                if proto == Proto::H1 {
+                    builder = builder.http1_only();
+                }
+            }
+            None if proto == Proto::H2 => builder = builder.http2_prior_knowledge(),
+            None => {}
         }
         Ok(PafLoad {
             client: builder.build()?,
@@ -145,17 +177,15 @@ impl Fetch for PafLoad {
     }
 }
 
-/// hyper-util's legacy client on its `HttpConnector`.
-struct HyperLoad {
-    client: HyperClient<HttpConnector, Empty<Bytes>>,
+/// hyper-util's legacy client on its `HttpConnector`, or over TLS on
+/// hyper-rustls' connector wrapping it.
+struct HyperLoad<C> {
+    client: HyperClient<C, Empty<Bytes>>,
     uri: Uri,
 }
 
-impl HyperLoad {
-    fn new(proto: Proto, url: &str) -> Res<HyperLoad> {
-        // TCP_NODELAY, as paf's TCP connections have it.
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+impl<C: Connect + Clone + Send + Sync + 'static> HyperLoad<C> {
+    fn new(proto: Proto, url: &str, connector: C) -> Res<HyperLoad<C>> {
         let mut builder = HyperClient::builder(TokioExecutor::new());
         if proto == Proto::H2 {
             builder.http2_only(true);
@@ -167,7 +197,30 @@ impl HyperLoad {
     }
 }
 
-impl Fetch for HyperLoad {
+/// The clear-text connector, with TCP_NODELAY, as paf's TCP connections
+/// have it.
+fn http_connector() -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http
+}
+
+/// hyper-rustls' connector over [`http_connector`], offering `h2` or
+/// `http/1.1` by ALPN.
+fn https_connector(proto: Proto, cert: &Path) -> Res<HttpsConnector<HttpConnector>> {
+    let mut http = http_connector();
+    http.enforce_http(false);
+    // hyper-rustls sets ALPN itself: the configuration offers none.
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(bench::tls::client_config(cert, &[])?)
+        .https_only();
+    Ok(match proto {
+        Proto::H1 => https.enable_http1().wrap_connector(http),
+        Proto::H2 => https.enable_http2().wrap_connector(http),
+    })
+}
+
+impl<C: Connect + Clone + Send + Sync + 'static> Fetch for HyperLoad<C> {
     async fn one(&self, version: Version) -> Result<(), String> {
         let res = self
             .client
@@ -181,6 +234,50 @@ impl Fetch for HyperLoad {
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
+        check(status, got, version, &body)
+    }
+}
+
+/// reqwest's client.
+struct ReqwestLoad {
+    client: reqwest::Client,
+    url: reqwest::Url,
+}
+
+impl ReqwestLoad {
+    fn new(proto: Proto, url: &str, cert: Option<&Path>) -> Res<ReqwestLoad> {
+        // reqwest's `rustls-no-provider` feature needs a process-wide
+        // provider even for clear text: ring, as everywhere else here. It
+        // fails only when one is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // Proxies off, as the other clients have none; TCP_NODELAY is
+        // reqwest's default.
+        let mut builder = reqwest::Client::builder().no_proxy();
+        builder = match proto {
+            Proto::H1 => builder.http1_only(),
+            Proto::H2 => builder.http2_prior_knowledge(),
+        };
+        if let Some(cert) = cert {
+            let config = bench::tls::client_config(cert, &[proto.alpn()])?;
+            builder = builder.tls_backend_preconfigured(config);
+        }
+        Ok(ReqwestLoad {
+            client: builder.build()?,
+            url: url.parse()?,
+        })
+    }
+}
+
+impl Fetch for ReqwestLoad {
+    async fn one(&self, version: Version) -> Result<(), String> {
+        let res = self
+            .client
+            .get(self.url.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (status, got) = (res.status(), res.version());
+        let body = res.bytes().await.map_err(|e| e.to_string())?;
         check(status, got, version, &body)
     }
 }
@@ -235,15 +332,29 @@ fn run(args: Args) -> Res<bool> {
             .build()?,
     };
     let counters = Arc::new(Counters::default());
+    let (proto, url, cert) = (args.proto, args.url.as_str(), args.cert.as_deref());
+    // The clients are built inside the runtime: reqwest's needs one.
     let window = match args.client {
-        ClientKind::Paf => {
-            let load = Arc::new(PafLoad::new(args.proto, &args.url)?);
-            runtime.block_on(drive(&args, load, counters.clone(), ticks_per_sec))?
-        }
-        ClientKind::Hyper => {
-            let load = Arc::new(HyperLoad::new(args.proto, &args.url)?);
-            runtime.block_on(drive(&args, load, counters.clone(), ticks_per_sec))?
-        }
+        ClientKind::Paf => runtime.block_on(async {
+            let load = Arc::new(PafLoad::new(proto, url, cert)?);
+            drive(&args, load, counters.clone(), ticks_per_sec).await
+        })?,
+        ClientKind::Hyper => runtime.block_on(async {
+            match cert {
+                Some(cert) => {
+                    let load = HyperLoad::new(proto, url, https_connector(proto, cert)?)?;
+                    drive(&args, Arc::new(load), counters.clone(), ticks_per_sec).await
+                }
+                None => {
+                    let load = HyperLoad::new(proto, url, http_connector())?;
+                    drive(&args, Arc::new(load), counters.clone(), ticks_per_sec).await
+                }
+            }
+        })?,
+        ClientKind::Reqwest => runtime.block_on(async {
+            let load = Arc::new(ReqwestLoad::new(proto, url, cert)?);
+            drive(&args, load, counters.clone(), ticks_per_sec).await
+        })?,
     };
 
     let errors = counters.errors.load(Ordering::Relaxed);

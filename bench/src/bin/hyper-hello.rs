@@ -1,12 +1,16 @@
 //! The reference server for `bench`: a minimal HTTP/1.1 and HTTP/2 (h2c
 //! prior knowledge) server on hyper 1.x, with hyper-util's `auto` builder.
+//! With `--tls-cert` and `--tls-key` it speaks TLS instead, through
+//! tokio-rustls, with `bench::tls::server_config` (TLS 1.3 only, ALPN h2
+//! then http/1.1, no resumption); the builder then picks HTTP/2 from the
+//! preface the client sends after choosing `h2` by ALPN.
 //!
 //! `POST` streams the request body frame by frame, counting its bytes
 //! without keeping them, and answers the count and a newline; any other
 //! method answers `Hello, world!`. `paf-hello` mirrors this logic exactly.
 //!
 //! ```text
-//! hyper-hello --addr 127.0.0.1:8080 [--threads N]
+//! hyper-hello --addr 127.0.0.1:8080 [--threads N] [--tls-cert CERT.pem --tls-key KEY.pem]
 //! ```
 //!
 //! Without `--threads` it runs on a current-thread Tokio runtime; with it, on
@@ -18,6 +22,7 @@ use std::error::Error;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,7 +33,8 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 /// Command-line options.
 #[derive(Parser)]
@@ -41,6 +47,12 @@ struct Args {
     /// current-thread runtime).
     #[arg(long)]
     threads: Option<NonZeroUsize>,
+    /// Speak TLS with this certificate chain (PEM).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -54,11 +66,15 @@ fn main() -> Result<(), Box<dyn Error>> {
             .enable_all()
             .build()?,
     };
-    runtime.block_on(serve(args.addr))
+    runtime.block_on(serve(&args))
 }
 
-async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
-    let listener = TcpListener::bind(addr).await?;
+async fn serve(args: &Args) -> Result<(), Box<dyn Error>> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsAcceptor::from(bench::tls::server_config(cert, key)?)),
+        _ => None,
+    };
+    let listener = TcpListener::bind(args.addr).await?;
     // The first bytes choose the protocol: the HTTP/2 connection preface
     // means h2c prior knowledge, anything else HTTP/1.1. The timer arms
     // hyper's 30 s HTTP/1.1 header-read timeout, as paf's is armed.
@@ -78,13 +94,31 @@ async fn serve(addr: SocketAddr) -> Result<(), Box<dyn Error>> {
             }
         };
         let _ = stream.set_nodelay(true);
-        let builder = builder.clone();
-        tokio::spawn(async move {
-            // Clients that reset or time out are not the server's problem.
+        tokio::spawn(serve_connection(builder.clone(), tls.clone(), stream));
+    }
+}
+
+/// Serves one connection, after a TLS handshake when `tls` is given.
+async fn serve_connection(
+    builder: auto::Builder<TokioExecutor>,
+    tls: Option<TlsAcceptor>,
+    stream: TcpStream,
+) {
+    // Clients that fail the handshake, reset or time out are not the
+    // server's problem.
+    match tls {
+        Some(tls) => {
+            if let Ok(stream) = tls.accept(stream).await {
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), service_fn(handle))
+                    .await;
+            }
+        }
+        None => {
             let _ = builder
                 .serve_connection(TokioIo::new(stream), service_fn(handle))
                 .await;
-        });
+        }
     }
 }
 

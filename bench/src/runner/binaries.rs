@@ -1,6 +1,7 @@
 //! Finding the binaries the runs start (`paf-hello`, `hyper-hello`,
-//! `client-load`) next to the runner's own executable, and building them
-//! with cargo, in the runner's profile, when one is missing.
+//! `client-load`, `handshake-load`, and the `cli` crate's `paf-server` for
+//! the static-file mode) next to the runner's own executable, and building
+//! them with cargo, in the runner's profile, when one is missing.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::process::Command;
 
 use crate::Res;
 use crate::runner::args::{Args, Selection};
-use crate::runner::scenario::{CLIENT_LOAD, Which};
+use crate::runner::scenario::{CLIENT_LOAD, HANDSHAKE_LOAD, PAF_SERVER, Scenario, Which};
 
 /// The binaries the selected runs need that were found.
 pub(crate) struct Binaries {
@@ -18,6 +19,10 @@ pub(crate) struct Binaries {
     /// The server and `client-load` of the client scenarios; `None` when
     /// they do not run or one is missing.
     pub(crate) clients: Option<(PathBuf, PathBuf)>,
+    /// `handshake-load`, when the handshakes or the static-file mode run.
+    pub(crate) handshake_load: Option<PathBuf>,
+    /// `paf-server`, when the static-file mode runs.
+    pub(crate) paf_server: Option<PathBuf>,
 }
 
 impl Binaries {
@@ -30,6 +35,12 @@ impl Binaries {
         }
         if !selection.clients.is_empty() {
             names.extend([args.client_server.binary(), CLIENT_LOAD]);
+        }
+        if selection.static_files || selection.scenarios.contains(&Scenario::Handshakes) {
+            names.push(HANDSHAKE_LOAD);
+        }
+        if selection.static_files {
+            names.push(PAF_SERVER);
         }
         names.sort_unstable();
         names.dedup();
@@ -57,15 +68,21 @@ impl Binaries {
                 }
             }
         };
-        if servers.is_empty() && clients.is_none() {
+        let paf_server = found.get(PAF_SERVER).cloned();
+        if servers.is_empty() && clients.is_none() && paf_server.is_none() {
             return Err("no binary to benchmark".into());
         }
-        Ok(Binaries { servers, clients })
+        Ok(Binaries {
+            servers,
+            clients,
+            handshake_load: found.get(HANDSHAKE_LOAD).cloned(),
+            paf_server,
+        })
     }
 }
 
 /// Finds the named binaries of this crate (`paf-hello`, `hyper-hello`,
-/// `client-load`) next to this executable, building them when they are
+/// `client-load`, `handshake-load`) and `paf-server` next to this executable, building them when they are
 /// missing (unless told not to). Missing ones are left out with a loud
 /// note.
 fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'static str, PathBuf>> {
@@ -88,8 +105,16 @@ fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'stat
     }
     let path = |name: &str| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
 
-    if names.iter().any(|name| !path(name).is_file()) && !no_build {
-        build_binaries(&profile)?;
+    if !no_build {
+        if names
+            .iter()
+            .any(|&name| name != PAF_SERVER && !path(name).is_file())
+        {
+            build_binaries(&profile, &["-p", "bench", "--bins"])?;
+        }
+        if names.contains(&PAF_SERVER) && !path(PAF_SERVER).is_file() {
+            build_binaries(&profile, &["-p", "paf-cli", "--bin", PAF_SERVER])?;
+        }
     }
 
     let mut found = HashMap::new();
@@ -100,7 +125,8 @@ fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'stat
         } else {
             eprintln!(
                 "bench: !!! {name} not found at {}: skipping what needs it \
-                 (build it with `cargo build -p bench --release --bins`)",
+                 (build it with `cargo build -p bench --release --bins` or, for \
+                 paf-server, `cargo build -p paf-cli --release --bin paf-server`)",
                 binary.display(),
             );
         }
@@ -108,17 +134,17 @@ fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'stat
     Ok(found)
 }
 
-/// `cargo build -p bench --bins` in `profile` (the name of the runner's
-/// directory); a failed build is noted, not fatal, since some binaries may
-/// be there.
-fn build_binaries(profile: &str) -> Res<()> {
+/// `cargo build WHAT` (`-p bench --bins`, say) in `profile` (the name of
+/// the runner's directory); a failed build is noted, not fatal, since some
+/// binaries may be there.
+fn build_binaries(profile: &str, what: &[&str]) -> Res<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .arg("build")
         .arg("--manifest-path")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .args(["-p", "bench", "--bins"]);
+        .args(what);
     match profile {
         "debug" => {}
         "release" => {

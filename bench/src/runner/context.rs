@@ -1,7 +1,8 @@
 //! The fixed parts of every run: the options, the selection, the pinning,
 //! the clock tick, and a scratch directory for the files the load tools
-//! read (`pipeline.lua`, the upload).
+//! read (`pipeline.lua`, the upload, the TLS certificate and key).
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Write as _;
 use std::num::NonZeroUsize;
@@ -40,6 +41,9 @@ pub(crate) struct Context {
     pub(crate) scratch: Scratch,
     /// wrk's script for the pipelined run.
     pub(crate) pipeline_lua: PathBuf,
+    /// The certificate and key (PEM) of the TLS scenarios, made once per
+    /// invocation when one runs.
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Context {
@@ -53,6 +57,11 @@ impl Context {
         let scratch = Scratch(dir);
         let pipeline_lua = scratch.0.join("pipeline.lua");
         fs::write(&pipeline_lua, PIPELINE_LUA)?;
+        let tls = if selection.needs_certificate() {
+            Some(crate::tls::write_self_signed(&scratch.0)?)
+        } else {
+            None
+        };
         Ok(Context {
             args,
             selection,
@@ -60,12 +69,33 @@ impl Context {
             clock_ticks,
             scratch,
             pipeline_lua,
+            tls,
         })
     }
 
-    /// Starts a server as `--threads` asks, pinned.
-    pub(crate) fn start_server(&self, binary: &Path) -> Res<ServerProcess> {
-        start_server(&self.pinning, self.args.threads, binary)
+    /// Starts a server as `--threads` asks, pinned; in its TLS mode when
+    /// `tls` is set.
+    pub(crate) fn start_server(&self, binary: &Path, tls: bool) -> Res<ServerProcess> {
+        let mut extra: Vec<&OsStr> = Vec::new();
+        if tls {
+            let (cert, key) = self.certificate()?;
+            extra.extend([
+                OsStr::new("--tls-cert"),
+                cert.as_os_str(),
+                OsStr::new("--tls-key"),
+                key.as_os_str(),
+            ]);
+        }
+        start_server(&self.pinning, self.args.threads, binary, &extra)
+    }
+
+    /// The certificate and key of the TLS scenarios.
+    pub(crate) fn certificate(&self) -> Res<(&Path, &Path)> {
+        let (cert, key) = self
+            .tls
+            .as_ref()
+            .ok_or("no certificate was made for this selection")?;
+        Ok((cert, key))
     }
 
     /// Writes a file of `UPLOAD_BYTES` zeros to the scratch directory.

@@ -1,6 +1,8 @@
-//! The `bench` runner: it starts `paf-hello` and `hyper-hello`, loads each
-//! with `wrk`, `h2load` and `curl`, runs `client-load` with both clients
-//! against one of them, and prints the medians of the rounds as markdown
+//! The `bench` runner: it starts `paf-hello` and `hyper-hello` (in clear
+//! text and over TLS), loads each with `wrk`, `h2load`, `handshake-load`
+//! and `curl`, runs `client-load` with the paf, hyper-util and reqwest
+//! clients against one of them, compares `paf-server` with nginx serving
+//! files when asked, and prints the medians of the rounds as markdown
 //! tables. Linux only (it reads `/proc`). See `bench/README.md`.
 //!
 //! The modules, from the bottom layer up; each uses only modules listed
@@ -19,11 +21,14 @@
 //! - `runs`: one run of a load tool against a server;
 //! - `rounds`: every run of every round, folded into medians; `render`:
 //!   the report;
+//! - `files`: the static-file mode (`paf-server` against nginx), its
+//!   rounds and its table;
 //! - `session`: one invocation, start to end.
 
 mod args;
 mod binaries;
 mod context;
+mod files;
 mod host;
 mod parse;
 mod pinning;

@@ -1,5 +1,5 @@
-//! Readers of the load generators' output: wrk's, h2load's and
-//! `client-load`'s. They fill in the counts and rates; the server's CPU
+//! Readers of the load generators' output: wrk's, h2load's,
+//! `handshake-load`'s and `client-load`'s. They fill in the counts and rates; the server's CPU
 //! figures are left at zero for the run to add.
 
 use std::collections::HashMap;
@@ -102,6 +102,46 @@ pub(crate) fn parse_h2load(out: &str, requested: u64, protocol: &str) -> Res<Loa
     })
 }
 
+/// Reads h2load's output over TLS: `TLS Protocol: TLSv1.3`, then as
+/// [`parse_h2load`] over `h2`.
+pub(crate) fn parse_h2load_tls13(out: &str, requested: u64) -> Res<LoadRun> {
+    let protocol = out
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("TLS Protocol:"))
+        .ok_or("no `TLS Protocol:` line in h2load's output")?
+        .trim();
+    if protocol != "TLSv1.3" {
+        return Err(format!("h2load negotiated {protocol}, not TLSv1.3").into());
+    }
+    parse_h2load(out, requested, "h2")
+}
+
+/// Reads `handshake-load`'s `handshakes=N secs=S rate=R errors=N` line:
+/// the rate is handshakes per second.
+pub(crate) fn parse_handshake_load(out: &str) -> Res<LoadRun> {
+    let line = out
+        .lines()
+        .find(|line| line.starts_with("handshakes="))
+        .ok_or("no result line in handshake-load's output")?;
+    let fields: HashMap<&str, &str> = line
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let field = |key: &str| -> Res<f64> {
+        Ok(fields
+            .get(key)
+            .ok_or_else(|| format!("no `{key}=` in handshake-load's output"))?
+            .parse::<f64>()?)
+    };
+    Ok(LoadRun {
+        rps: field("rate")?,
+        completed: field("handshakes")? as u64,
+        errors: field("errors")? as u64,
+        error_detail: line.to_string(),
+        cpu_us_per_req: 0.0,
+    })
+}
+
 /// Reads `client-load`'s `client=... requests=N ... errors=N` line.
 pub(crate) fn parse_client_load(out: &str) -> Res<ClientRun> {
     let line = out
@@ -181,6 +221,21 @@ status codes: 98 2xx, 1 3xx, 1 4xx, 0 5xx
         let run = parse_h2load(out, 100, "h2c")?;
         assert_eq!(run.errors, 2);
         assert_eq!(run.completed, 98);
+        Ok(())
+    }
+
+    #[test]
+    fn tls_outputs() -> Res<()> {
+        let tls = format!(
+            "TLS Protocol: TLSv1.3\nCipher: TLS_AES_128_GCM_SHA256\n{}",
+            H2LOAD.replace("h2c", "h2")
+        );
+        assert_eq!(parse_h2load_tls13(&tls, 50000)?.completed, 49985);
+        assert!(parse_h2load_tls13(&tls.replace("TLSv1.3", "TLSv1.2"), 50000).is_err());
+        assert!(parse_h2load_tls13(H2LOAD, 50000).is_err());
+        let run = parse_handshake_load("handshakes=3000 secs=2.000 rate=1500.0 errors=1\n")?;
+        assert_eq!((run.rps, run.completed, run.errors), (1500.0, 3000, 1));
+        assert!(parse_handshake_load("rate=1\n").is_err());
         Ok(())
     }
 

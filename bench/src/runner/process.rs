@@ -2,12 +2,13 @@
 //! loopback port, waiting for it to listen, reading its `/proc` figures,
 //! and killing it when done.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -54,17 +55,18 @@ impl Drop for ServerProcess {
 }
 
 /// A free loopback port: bind to port 0, note the port, release it.
-fn free_port() -> Res<u16> {
+pub(crate) fn free_port() -> Res<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
 }
 
-/// Starts a server, pinned, with `--threads` when given, and waits for its
-/// `listening on` line.
+/// Starts a server, pinned, with `--threads` when given and `extra`
+/// options after, and waits for its `listening on` line.
 pub(crate) fn start_server(
     pinning: &Pinning,
     threads: Option<NonZeroUsize>,
     binary: &Path,
+    extra: &[&OsStr],
 ) -> Res<ServerProcess> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
     let mut command = pinning.server(binary);
@@ -72,6 +74,7 @@ pub(crate) fn start_server(
     if let Some(threads) = threads {
         command.arg("--threads").arg(threads.to_string());
     }
+    command.args(extra);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -135,6 +138,32 @@ fn wait_for_listening(
             }
         }
     }
+}
+
+/// Starts a pinned server that prints nothing useful (paf-server quiet,
+/// nginx) and waits until every address in `addrs` accepts connections;
+/// the first is the process's `addr`.
+pub(crate) fn start_listening(mut command: Command, addrs: &[SocketAddr]) -> Res<ServerProcess> {
+    let first = *addrs.first().ok_or("no address to wait for")?;
+    command.stdin(Stdio::null()).stdout(Stdio::null());
+    let child = command
+        .spawn()
+        .map_err(|error| format!("cannot start {command:?}: {error}"))?;
+    let mut server = ServerProcess { child, addr: first };
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    for addr in addrs {
+        while TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_err() {
+            server.check_alive()?;
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{command:?} did not listen on {addr} within {STARTUP_TIMEOUT:?}"
+                )
+                .into());
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(server)
 }
 
 /// A `kB` line (VmHWM, VmRSS) of `/proc/PID/status`, in KiB.

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
-use crate::runner::results::Results;
+use crate::runner::results::{LoadRun, Results};
 use crate::runner::runs::{client_run, load_run, upload_run};
-use crate::runner::scenario::Which;
+use crate::runner::scenario::{ClientScenario, Scenario, Which};
 use crate::runner::stats::median;
 
 /// Runs every round and folds each server's (and client's) rounds into
@@ -22,17 +22,20 @@ pub(crate) fn run_rounds(
     upload: Option<&Path>,
 ) -> HashMap<Which, Results> {
     let mut rounds: HashMap<Which, Vec<Results>> = HashMap::new();
+    if binaries.servers.is_empty() && binaries.clients.is_none() {
+        return HashMap::new();
+    }
     for round in 0..context.args.rounds.max(1) {
         eprintln!("bench: round {}", round + 1);
         // The upload measures memory, which does not vary: once is enough.
         let upload = if round == 0 { upload } else { None };
         for &(which, ref binary) in &binaries.servers {
-            let result = bench_server(context, which, binary, upload);
+            let result = bench_server(context, binaries, which, binary, upload);
             rounds.entry(which).or_default().push(result);
         }
         if let Some((server, load)) = &binaries.clients {
             // The clients take turns, the first one changing every round.
-            let mut order = context.selection.servers.clone();
+            let mut order = context.selection.client_kinds.clone();
             if round % 2 == 1 {
                 order.reverse();
             }
@@ -47,38 +50,32 @@ pub(crate) fn run_rounds(
         .collect()
 }
 
-/// Runs all the scenarios against one server; failures are recorded, not
+/// Runs all the scenarios against one server, the clear-text ones on one
+/// process and the TLS ones on another; failures are recorded, not
 /// returned, so that the other server still runs.
-fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&Path>) -> Results {
+fn bench_server(
+    context: &Context,
+    binaries: &Binaries,
+    which: Which,
+    binary: &Path,
+    upload: Option<&Path>,
+) -> Results {
     let mut results = Results::default();
     eprintln!("bench: == {} ({})", which.name(), binary.display());
-    match context.start_server(binary) {
-        Ok(mut server) => {
-            eprintln!("bench: {} listening on {}", which.name(), server.addr);
-            for &scenario in &context.selection.scenarios {
-                let run = load_run(context, &mut server, scenario).map_err(|e| e.to_string());
-                if let Err(error) = &run {
-                    eprintln!(
-                        "bench: !!! {} {} failed: {error}",
-                        which.name(),
-                        scenario.name()
-                    );
-                }
-                results.load.insert(scenario, run);
-            }
-        }
-        Err(error) => {
-            let error = format!("server did not start: {error}");
-            eprintln!("bench: !!! {}: {error}", which.name());
-            for &scenario in &context.selection.scenarios {
-                results.load.insert(scenario, Err(error.clone()));
-            }
+    for tls in [false, true] {
+        let scenarios: Vec<Scenario> = (context.selection.scenarios.iter())
+            .copied()
+            .filter(|scenario| scenario.tls() == tls)
+            .collect();
+        if !scenarios.is_empty() {
+            let runs = load_runs(context, binaries, which, binary, tls, &scenarios);
+            results.load.extend(runs);
         }
     }
     if let Some(file) = upload {
         // VmHWM is a lifetime peak: measure the upload on a fresh process.
         let run = context
-            .start_server(binary)
+            .start_server(binary, false)
             .and_then(|mut server| upload_run(context, &mut server, file))
             .map_err(|e| e.to_string());
         if let Err(error) = &run {
@@ -89,8 +86,45 @@ fn bench_server(context: &Context, which: Which, binary: &Path, upload: Option<&
     results
 }
 
-/// Runs the client scenarios of one round against a fresh `server`, each
-/// client in `order` in turn; failures are recorded, not returned.
+/// Runs `scenarios` against one process of a server, in its TLS mode when
+/// `tls` is set.
+fn load_runs(
+    context: &Context,
+    binaries: &Binaries,
+    which: Which,
+    binary: &Path,
+    tls: bool,
+    scenarios: &[Scenario],
+) -> Vec<(Scenario, Result<LoadRun, String>)> {
+    let mut server = match context.start_server(binary, tls) {
+        Ok(server) => server,
+        Err(error) => {
+            let error = format!("server did not start: {error}");
+            eprintln!("bench: !!! {}: {error}", which.name());
+            return (scenarios.iter())
+                .map(|&scenario| (scenario, Err(error.clone())))
+                .collect();
+        }
+    };
+    eprintln!("bench: {} listening on {}", which.name(), server.addr);
+    let mut runs = Vec::new();
+    for &scenario in scenarios {
+        let run = load_run(context, binaries, &mut server, scenario).map_err(|e| e.to_string());
+        if let Err(error) = &run {
+            eprintln!(
+                "bench: !!! {} {} failed: {error}",
+                which.name(),
+                scenario.name()
+            );
+        }
+        runs.push((scenario, run));
+    }
+    runs
+}
+
+/// Runs the client scenarios of one round, each client in `order` in
+/// turn: the clear-text ones against a fresh `server`, the TLS ones against
+/// a fresh one in its TLS mode. Failures are recorded, not returned.
 fn bench_clients(
     context: &Context,
     server: &Path,
@@ -101,35 +135,56 @@ fn bench_clients(
         .iter()
         .map(|&which| (which, Results::default()))
         .collect();
-    let name = context.args.client_server.binary();
-    eprintln!("bench: == clients against {name} ({})", server.display());
-    match context.start_server(server) {
-        Ok(mut server) => {
-            eprintln!("bench: {name} listening on {}", server.addr);
-            for &scenario in &context.selection.clients {
-                for (which, results) in &mut results {
-                    let run = client_run(context, &mut server, load, *which, scenario)
-                        .map_err(|e| e.to_string());
-                    if let Err(error) = &run {
-                        eprintln!(
-                            "bench: !!! {} {} failed: {error}",
-                            which.name(),
-                            scenario.name()
-                        );
-                    }
-                    results.client.insert(scenario, run);
-                }
-            }
-        }
-        Err(error) => {
-            let error = format!("{name} did not start: {error}");
-            eprintln!("bench: !!! {error}");
-            for (_, results) in &mut results {
-                for &scenario in &context.selection.clients {
-                    results.client.insert(scenario, Err(error.clone()));
-                }
-            }
+    for tls in [false, true] {
+        let scenarios: Vec<ClientScenario> = (context.selection.clients.iter())
+            .copied()
+            .filter(|scenario| scenario.tls() == tls)
+            .collect();
+        if !scenarios.is_empty() {
+            client_runs(context, server, load, tls, &scenarios, &mut results);
         }
     }
     results
+}
+
+/// Runs `scenarios` with each client of `results` in turn against one
+/// process of `server`, in its TLS mode when `tls` is set.
+fn client_runs(
+    context: &Context,
+    server: &Path,
+    load: &Path,
+    tls: bool,
+    scenarios: &[ClientScenario],
+    results: &mut [(Which, Results)],
+) {
+    let name = context.args.client_server.binary();
+    eprintln!("bench: == clients against {name} ({})", server.display());
+    let mut server = match context.start_server(server, tls) {
+        Ok(server) => server,
+        Err(error) => {
+            let error = format!("{name} did not start: {error}");
+            eprintln!("bench: !!! {error}");
+            for (_, results) in results.iter_mut() {
+                for &scenario in scenarios {
+                    results.client.insert(scenario, Err(error.clone()));
+                }
+            }
+            return;
+        }
+    };
+    eprintln!("bench: {name} listening on {}", server.addr);
+    for &scenario in scenarios {
+        for (which, results) in results.iter_mut() {
+            let run =
+                client_run(context, &mut server, load, *which, scenario).map_err(|e| e.to_string());
+            if let Err(error) = &run {
+                eprintln!(
+                    "bench: !!! {} {} failed: {error}",
+                    which.name(),
+                    scenario.name()
+                );
+            }
+            results.client.insert(scenario, run);
+        }
+    }
 }

@@ -1,30 +1,63 @@
 //! One run of a load tool against a running server: wrk or h2load for a
-//! load scenario, curl for the upload, `client-load` for a client
-//! scenario. Each run reads the server's CPU time before and after, and
+//! load scenario, `handshake-load` for the handshakes, curl for the
+//! upload, `client-load` for a client scenario. Each run reads the server's CPU time before and after, and
 //! fails if the server died meanwhile.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::Res;
+use crate::runner::args::wrk_duration_secs;
+use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
-use crate::runner::parse::{parse_client_load, parse_h2load, parse_wrk};
+use crate::runner::parse::{
+    parse_client_load, parse_h2load, parse_h2load_tls13, parse_handshake_load, parse_wrk,
+};
 use crate::runner::process::{ServerProcess, status_kib};
 use crate::runner::results::{ClientRun, LoadRun, UploadRun};
 use crate::runner::scenario::{
-    CLIENT_LOAD, CONNECTIONS, ClientScenario, H2C_CONNECTIONS, H2C_STREAMS, PIPELINE_DEPTH,
-    Scenario, UPLOAD_BYTES, Which,
+    CLIENT_LOAD, CONNECTIONS, ClientScenario, H2C_CONNECTIONS, H2C_STREAMS, HANDSHAKE_TASKS,
+    PIPELINE_DEPTH, Scenario, TLS_H2_CONNECTIONS, TLS_H2_STREAMS, UPLOAD_BYTES, Which,
 };
 
-/// Runs one load generator against a running server.
+/// Runs one load generator against a running server (in its TLS mode for
+/// the TLS scenarios).
 pub(crate) fn load_run(
     context: &Context,
+    binaries: &Binaries,
     server: &mut ServerProcess,
     scenario: Scenario,
 ) -> Res<LoadRun> {
-    let url = format!("http://{}/", server.addr);
-    let mut command = load_command(context, scenario, &url);
+    if scenario == Scenario::Handshakes {
+        let addr = server.addr;
+        return handshake_run(context, binaries, server, addr, "/");
+    }
+    let scheme = if scenario.tls() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/", server.addr);
+    let requests = context.args.requests;
+    measure(
+        context,
+        server,
+        load_command(context, scenario, &url),
+        |stdout| match scenario {
+            Scenario::Plain | Scenario::Pipelined | Scenario::TlsH1 => parse_wrk(stdout),
+            Scenario::H2loadH1 => parse_h2load(stdout, requests, "http/1.1"),
+            Scenario::H2loadH2c => parse_h2load(stdout, requests, "h2c"),
+            Scenario::TlsH2 | Scenario::Handshakes => parse_h2load_tls13(stdout, requests),
+        },
+    )
+}
+
+/// Runs `command` against a running server, reads its output with
+/// `parse`, and adds the server's CPU time per completed request.
+pub(crate) fn measure(
+    context: &Context,
+    server: &mut ServerProcess,
+    mut command: Command,
+    parse: impl FnOnce(&str) -> Res<LoadRun>,
+) -> Res<LoadRun> {
     eprintln!("bench: {command:?}");
     let before = server.cpu_ticks()?;
     let output = command.stdin(Stdio::null()).output()?;
@@ -40,18 +73,42 @@ pub(crate) fn load_run(
         )
         .into());
     }
-    let mut run = match scenario {
-        Scenario::Plain | Scenario::Pipelined => parse_wrk(&stdout),
-        Scenario::H2loadH1 => parse_h2load(&stdout, context.args.requests, "http/1.1"),
-        Scenario::H2loadH2c => parse_h2load(&stdout, context.args.requests, "h2c"),
-    }
-    .map_err(|error| format!("{error}; output:\n{stdout}"))?;
+    let mut run = parse(&stdout).map_err(|error| format!("{error}; output:\n{stdout}"))?;
     if run.completed == 0 {
         return Err(format!("no request completed; output:\n{stdout}").into());
     }
     let cpu_secs = after.saturating_sub(before) as f64 / context.clock_ticks;
     run.cpu_us_per_req = cpu_secs * 1e6 / run.completed as f64;
     Ok(run)
+}
+
+/// Runs `handshake-load` against a server's TLS address `addr` for
+/// `--duration`, asking for `path`: the rate is handshakes per second, the
+/// CPU per handshake.
+pub(crate) fn handshake_run(
+    context: &Context,
+    binaries: &Binaries,
+    server: &mut ServerProcess,
+    addr: SocketAddr,
+    path: &str,
+) -> Res<LoadRun> {
+    let load = binaries
+        .handshake_load
+        .as_ref()
+        .ok_or("handshake-load is missing")?;
+    let (cert, _) = context.certificate()?;
+    let mut command = context.pinning.load(load);
+    // No warm-up: the server's CPU is read around the whole run.
+    command
+        .arg("--addr")
+        .arg(addr.to_string())
+        .arg("--cert")
+        .arg(cert)
+        .args(["--path", path, "--warmup", "0", "--concurrency"])
+        .arg(HANDSHAKE_TASKS.to_string())
+        .arg("--duration")
+        .arg(wrk_duration_secs(&context.args.duration).to_string());
+    measure(context, server, command, parse_handshake_load)
 }
 
 /// The wrk or h2load command of a load scenario, on the load generator's
@@ -73,6 +130,17 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
             command
         }
         Scenario::H2loadH1 => h2load_command(context, &["--h1", "-c", &connections], url),
+        Scenario::TlsH1 => wrk_command(context, CONNECTIONS, url),
+        Scenario::TlsH2 | Scenario::Handshakes => h2load_command(
+            context,
+            &[
+                "-c",
+                &TLS_H2_CONNECTIONS.to_string(),
+                "-m",
+                &TLS_H2_STREAMS.to_string(),
+            ],
+            url,
+        ),
         Scenario::H2loadH2c => h2load_command(
             context,
             &[
@@ -86,8 +154,20 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
     }
 }
 
+/// `wrk -t1 -c CONNECTIONS -d DURATION URL`, on the load generator's CPUs.
+pub(crate) fn wrk_command(context: &Context, connections: u32, url: &str) -> Command {
+    let mut command = context.pinning.load("wrk");
+    command
+        .args(["-t1", "-c"])
+        .arg(connections.to_string())
+        .arg("-d")
+        .arg(&context.args.duration)
+        .arg(url);
+    command
+}
+
 /// `h2load -n REQUESTS ARGS -t 1 URL`, on the load generator's CPUs.
-fn h2load_command(context: &Context, args: &[&str], url: &str) -> Command {
+pub(crate) fn h2load_command(context: &Context, args: &[&str], url: &str) -> Command {
     let mut command = context.pinning.load("h2load");
     command
         .arg("-n")
@@ -147,8 +227,9 @@ pub(crate) fn client_run(
     which: Which,
     scenario: ClientScenario,
 ) -> Res<ClientRun> {
-    let url = format!("http://{}/", server.addr);
-    let mut command = client_command(context, load, which, scenario, &url);
+    let scheme = if scenario.tls() { "https" } else { "http" };
+    let url = format!("{scheme}://{}/", server.addr);
+    let mut command = client_command(context, load, which, scenario, &url)?;
     eprintln!("bench: {command:?}");
     let before = server.cpu_ticks()?;
     let start = Instant::now();
@@ -176,17 +257,20 @@ pub(crate) fn client_run(
     Ok(run)
 }
 
-/// `client-load --client WHICH --proto PROTO --url URL ...`, on the load
-/// generator's CPUs.
+/// `client-load [--cert CERT] --client WHICH --proto PROTO --url URL ...`,
+/// on the load generator's CPUs.
 fn client_command(
     context: &Context,
     load: &Path,
     which: Which,
     scenario: ClientScenario,
     url: &str,
-) -> Command {
+) -> Res<Command> {
     let args = &context.args;
     let mut command = context.pinning.load(load);
+    if scenario.tls() {
+        command.arg("--cert").arg(context.certificate()?.0);
+    }
     command
         .args(["--client", which.name(), "--proto", scenario.proto()])
         .arg("--url")
@@ -200,5 +284,5 @@ fn client_command(
     if let Some(threads) = args.client_threads {
         command.arg("--threads").arg(threads.to_string());
     }
-    command
+    Ok(command)
 }

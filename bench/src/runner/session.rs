@@ -9,6 +9,7 @@ use std::io::Write as _;
 use crate::runner::args::{Args, Selection};
 use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
+use crate::runner::files::{FileResults, run_static, static_peers};
 use crate::runner::host::find_in_path;
 use crate::runner::render::render;
 use crate::runner::results::Results;
@@ -40,6 +41,12 @@ pub fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
         return Ok(Outcome::MissingTools);
     }
     let binaries = Binaries::find(&args, &selection)?;
+    // Checked first, so that a missing peer fails before the other runs.
+    let paf_server = if selection.static_files {
+        static_peers(&binaries)?
+    } else {
+        None
+    };
     let context = Context::new(args, selection)?;
     eprintln!("bench: {}", context.pinning.description);
     let upload_file = if context.selection.upload {
@@ -49,28 +56,45 @@ pub fn run(args: Args) -> Result<Outcome, Box<dyn Error>> {
     };
 
     let results = run_rounds(&context, &binaries, upload_file.as_deref());
+    let files = match &paf_server {
+        Some(paf_server) => Some(run_static(&context, &binaries, paf_server)?),
+        None => None,
+    };
 
-    let wanted = &context.selection.servers;
-    let report = render(&context, wanted, &results);
+    // The servers, and the clients of the client scenarios.
+    let selection = &context.selection;
+    let wanted: Vec<Which> = (Which::CLIENTS.into_iter())
+        .filter(|which| selection.servers.contains(which) || selection.client_kinds.contains(which))
+        .collect();
+    let wanted = &wanted;
+    let mut report = render(&context, wanted, &results);
+    if let Some(files) = &files {
+        files.render(&mut report, &context);
+    }
     let mut stdout = std::io::stdout();
     stdout.write_all(report.as_bytes())?;
     stdout.flush()?;
 
-    Ok(if report_problems(wanted, &context.selection, &results) {
-        Outcome::Clean
-    } else {
-        Outcome::Problems
-    })
+    let files_clean = files.as_ref().is_none_or(FileResults::clean);
+    Ok(
+        if report_problems(wanted, &context.selection, &results) && files_clean {
+            Outcome::Clean
+        } else {
+            Outcome::Problems
+        },
+    )
 }
 
 /// The load tools the selected scenarios need that are not on the `PATH`.
 fn missing_tools(selection: &Selection) -> Vec<&'static str> {
     let mut needed = Vec::new();
     let scenarios = &selection.scenarios;
-    if scenarios.contains(&Scenario::Plain) || scenarios.contains(&Scenario::Pipelined) {
+    let wrk = [Scenario::Plain, Scenario::Pipelined, Scenario::TlsH1];
+    if selection.static_files || scenarios.iter().any(|s| wrk.contains(s)) {
         needed.push("wrk");
     }
-    if scenarios.contains(&Scenario::H2loadH1) || scenarios.contains(&Scenario::H2loadH2c) {
+    let h2load = [Scenario::H2loadH1, Scenario::H2loadH2c, Scenario::TlsH2];
+    if selection.static_files || scenarios.iter().any(|s| h2load.contains(s)) {
         needed.push("h2load");
     }
     if selection.upload {

@@ -8,7 +8,7 @@ use crate::runner::results::{ClientRun, LoadRun, Results};
 use crate::runner::scenario::{ClientScenario, Scenario};
 
 /// The middle value (the upper one of an even count).
-fn middle(mut values: Vec<f64>) -> f64 {
+pub(crate) fn middle(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

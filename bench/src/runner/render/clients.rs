@@ -1,5 +1,5 @@
 //! The client half of the report: its header and one table per client
-//! scenario, with a `paf/hyper` row.
+//! scenario, with `paf/hyper` and `paf/reqwest` rows.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use crate::runner::args::Args;
 use crate::runner::context::Context;
 use crate::runner::host::cpu_model;
-use crate::runner::render::cells::{fmt_errors, fmt_int, paf_over_hyper, runtime_name};
+use crate::runner::render::cells::{
+    fmt_errors, fmt_int, fmt_ratio, paf_over_hyper, ratio, runtime_name,
+};
 use crate::runner::results::Results;
 use crate::runner::scenario::{CLIENT_LOAD, ClientScenario, Which};
 
@@ -28,7 +30,7 @@ fn clients_header(out: &mut String, context: &Context) {
     let args = &context.args;
     let _ = writeln!(
         out,
-        "## paf::Client vs hyper-util's legacy client: GET hello world\n"
+        "## paf::Client vs hyper-util's legacy client and reqwest: GET hello world\n"
     );
     let _ = writeln!(
         out,
@@ -67,6 +69,16 @@ fn client_title(args: &Args, scenario: ClientScenario) -> String {
              `{CLIENT_LOAD} --proto h2`",
             args.client_concurrency
         ),
+        ClientScenario::TlsH1 => format!(
+            "HTTP/1.1 keep-alive over TLS 1.3 ({} connections): \
+             `{CLIENT_LOAD} --cert CERT --proto h1 --url https://ADDR/`",
+            args.client_concurrency
+        ),
+        ClientScenario::TlsH2 => format!(
+            "HTTP/2 over TLS 1.3, h2 by ALPN ({} streams): \
+             `{CLIENT_LOAD} --cert CERT --proto h2 --url https://ADDR/`",
+            args.client_concurrency
+        ),
     }
 }
 
@@ -85,10 +97,11 @@ fn client_table(
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
     let mut rps = HashMap::new();
     let mut cpu = HashMap::new();
-    for which in Which::ALL {
+    for which in Which::CLIENTS {
         let label = match which {
             Which::Paf => "paf::Client",
             Which::Hyper => "hyper-util",
+            Which::Reqwest => "reqwest",
         };
         match results.get(&which).and_then(|r| r.client.get(&scenario)) {
             Some(Ok(run)) => {
@@ -114,8 +127,20 @@ fn client_table(
     }
     let _ = writeln!(
         out,
-        "| paf/hyper | {} | {} | | | |\n",
+        "| paf/hyper | {} | {} | | | |",
         paf_over_hyper(&rps),
         paf_over_hyper(&cpu),
+    );
+    let over_reqwest = |column: &HashMap<Which, f64>| {
+        fmt_ratio(ratio(
+            column.get(&Which::Paf).copied(),
+            column.get(&Which::Reqwest).copied(),
+        ))
+    };
+    let _ = writeln!(
+        out,
+        "| paf/reqwest | {} | {} | | | |\n",
+        over_reqwest(&rps),
+        over_reqwest(&cpu),
     );
 }

@@ -1,7 +1,7 @@
 //! The report: markdown tables of the folded results, the server
 //! scenarios first, then the client scenarios, then the targets.
 
-mod cells;
+pub(crate) mod cells;
 mod clients;
 mod servers;
 mod targets;
@@ -28,6 +28,8 @@ pub(crate) fn render(
     if !context.selection.clients.is_empty() {
         render_clients(&mut out, context, results);
     }
-    render_targets(&mut out, wanted, &context.selection, results);
+    if context.selection.servers_work() || !context.selection.clients.is_empty() {
+        render_targets(&mut out, wanted, &context.selection, results);
+    }
     out
 }

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::runner::args::Args;
+use crate::runner::args::{Args, wrk_duration_secs};
 use crate::runner::context::Context;
 use crate::runner::host::{cpu_model, version_line};
 use crate::runner::render::cells::{absent, fmt_errors, fmt_int, paf_over_hyper, runtime_name};
 use crate::runner::results::Results;
 use crate::runner::scenario::{
-    CONNECTIONS, H2C_CONNECTIONS, H2C_STREAMS, PIPELINE_DEPTH, Scenario, UPLOAD_BYTES, Which,
+    CONNECTIONS, H2C_CONNECTIONS, H2C_STREAMS, HANDSHAKE_LOAD, HANDSHAKE_TASKS, PIPELINE_DEPTH,
+    Scenario, TLS_H2_CONNECTIONS, TLS_H2_STREAMS, UPLOAD_BYTES, Which,
 };
 
 /// The server scenarios' header and tables.
@@ -81,6 +82,20 @@ fn load_title(args: &Args, scenario: Scenario) -> String {
              `h2load -n {} -c {H2C_CONNECTIONS} -m {H2C_STREAMS} -t 1 http://ADDR/`",
             args.requests
         ),
+        Scenario::TlsH1 => format!(
+            "TLS 1.3, HTTP/1.1 keep-alive: `wrk -t1 -c{CONNECTIONS} -d{} https://ADDR/`",
+            args.duration
+        ),
+        Scenario::TlsH2 => format!(
+            "TLS 1.3, h2 by ALPN: \
+             `h2load -n {} -c {TLS_H2_CONNECTIONS} -m {TLS_H2_STREAMS} -t 1 https://ADDR/`",
+            args.requests
+        ),
+        Scenario::Handshakes => format!(
+            "Full TLS 1.3 handshakes, one request per connection, no resumption: \
+             `{HANDSHAKE_LOAD} --concurrency {HANDSHAKE_TASKS} --duration {}`",
+            wrk_duration_secs(&args.duration)
+        ),
     }
 }
 
@@ -92,7 +107,14 @@ fn load_table(
     results: &HashMap<Which, Results>,
 ) {
     let _ = writeln!(out, "### {}\n", load_title(args, scenario));
-    let _ = writeln!(out, "| server | req/s | server CPU/req (µs) | errors |");
+    if scenario == Scenario::Handshakes {
+        let _ = writeln!(
+            out,
+            "| server | handshakes/s | server CPU/handshake (µs) | errors |"
+        );
+    } else {
+        let _ = writeln!(out, "| server | req/s | server CPU/req (µs) | errors |");
+    }
     let _ = writeln!(out, "|---|---:|---:|---:|");
     let mut rps = HashMap::new();
     let mut cpu = HashMap::new();

@@ -1,0 +1,207 @@
+//! The static-file mode (`--only static`): the `cli` crate's `paf-server`
+//! against nginx, serving a 1 KiB and a 64 MiB file from the same
+//! document root with the same certificate, each pinned to the server's
+//! CPU in turn, the load generators on the others. Every round starts each
+//! server afresh; the report gives the median of the rounds.
+//!
+//! Organization:
+//!
+//! - `peers`: the two servers, the document root and nginx's configuration;
+//! - `rows`: what the table measures, and one measurement of each row;
+//! - this file: the rounds, the medians and the table.
+
+mod peers;
+mod rows;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::Res;
+use crate::runner::binaries::Binaries;
+use crate::runner::context::Context;
+use crate::runner::host::{cpu_model, find_in_path, version_line};
+use crate::runner::render::cells::{fmt_int, fmt_ratio, ratio};
+use crate::runner::stats::middle;
+
+use peers::{Peer, make_docroot, start_peer};
+use rows::{Row, measure_row};
+
+/// One row's outcome for one server: the figure and the errors, or why it
+/// failed.
+type Outcome = Result<(f64, u64), String>;
+
+/// The medians of the static-file mode, by server and row.
+pub(crate) struct FileResults {
+    /// The medians.
+    medians: HashMap<(Peer, Row), Outcome>,
+    /// `paf-server --version`.
+    paf_server_version: String,
+}
+
+/// `paf-server`, when both servers of the static-file mode are there;
+/// `None`, said loudly, when nginx or `paf-server` is missing (an error
+/// instead under `PAF_REQUIRE_PEERS=1`).
+pub(crate) fn static_peers(binaries: &Binaries) -> Res<Option<PathBuf>> {
+    let reason = match (find_in_path("nginx"), &binaries.paf_server) {
+        (Some(_), Some(paf_server)) => return Ok(Some(paf_server.clone())),
+        (None, _) => "nginx is not installed (Debian/Ubuntu: apt-get install nginx)",
+        (Some(_), None) => "paf-server is missing",
+    };
+    if std::env::var_os("PAF_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        return Err(format!("static mode: {reason} (PAF_REQUIRE_PEERS=1)").into());
+    }
+    eprintln!("bench: !!! SKIPPING the static-file mode: {reason}");
+    Ok(None)
+}
+
+/// Runs the static-file mode's rounds with `paf-server` (from
+/// [`static_peers`]) and nginx, and folds them into medians.
+pub(crate) fn run_static(
+    context: &Context,
+    binaries: &Binaries,
+    paf_server: &Path,
+) -> Res<FileResults> {
+    let docroot = make_docroot(&context.scratch.0)?;
+    let mut rounds: HashMap<(Peer, Row), Vec<Outcome>> = HashMap::new();
+    for round in 0..context.args.rounds.max(1) {
+        eprintln!("bench: static round {}", round + 1);
+        let mut order = Peer::ALL;
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for peer in order {
+            for (row, outcome) in peer_round(context, binaries, paf_server, &docroot, peer) {
+                rounds.entry((peer, row)).or_default().push(outcome);
+            }
+        }
+    }
+    let medians = rounds
+        .into_iter()
+        .map(|(key, outcomes)| (key, fold(outcomes)))
+        .collect();
+    let paf_server_version = version_line(&paf_server.to_string_lossy(), "--version");
+    Ok(FileResults {
+        medians,
+        paf_server_version,
+    })
+}
+
+/// Every row against one server: the load rows on one process, the idle
+/// memory on a fresh one.
+fn peer_round(
+    context: &Context,
+    binaries: &Binaries,
+    paf_server: &Path,
+    docroot: &Path,
+    peer: Peer,
+) -> Vec<(Row, Outcome)> {
+    eprintln!("bench: == {}", peer.name());
+    let groups: [&[Row]; 2] = [&Row::ALL[..Row::ALL.len() - 1], &[Row::IdleMemory]];
+    let mut outcomes = Vec::new();
+    for rows in groups {
+        let started = start_peer(context, peer, paf_server, docroot);
+        let mut process = match started {
+            Ok(process) => process,
+            Err(error) => {
+                let error = format!("{} did not start: {error}", peer.name());
+                eprintln!("bench: !!! {error}");
+                outcomes.extend(rows.iter().map(|&row| (row, Err(error.clone()))));
+                continue;
+            }
+        };
+        for &row in rows {
+            let outcome =
+                measure_row(context, binaries, &mut process, row).map_err(|e| e.to_string());
+            if let Err(error) = &outcome {
+                eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name());
+            }
+            outcomes.push((row, outcome));
+        }
+    }
+    outcomes
+}
+
+/// The median figure of the rounds, their errors added up; a failed round
+/// fails the whole.
+fn fold(outcomes: Vec<Outcome>) -> Outcome {
+    let mut values = Vec::new();
+    let mut errors = 0;
+    for outcome in outcomes {
+        let (value, errs) = outcome?;
+        values.push(value);
+        errors += errs;
+    }
+    Ok((middle(values), errors))
+}
+
+impl FileResults {
+    /// Whether every row ran without errors, noting the others loudly.
+    pub(crate) fn clean(&self) -> bool {
+        let mut clean = true;
+        for ((peer, row), outcome) in &self.medians {
+            match outcome {
+                Ok((_, 0)) => {}
+                Ok((_, errors)) => {
+                    clean = false;
+                    eprintln!("bench: !!! {} {row:?}: {errors} errors", peer.name());
+                }
+                Err(_) => clean = false,
+            }
+        }
+        clean
+    }
+
+    /// The table: a row per measurement, a column per server, and the
+    /// `paf-server/nginx` ratio.
+    pub(crate) fn render(&self, out: &mut String, context: &Context) {
+        let _ = writeln!(out, "## paf-server vs nginx: static files\n");
+        let _ = writeln!(
+            out,
+            "{}; {}. {}; {} (release build). Both serve the same document root \
+             with the same certificate (ECDSA P-256; TLS 1.3); nginx runs as one process \
+             with sendfile and no access log. wrk runs of {}, h2load {} requests; \
+             the median of {} rounds, the servers taking turns, each started afresh.\n",
+            cpu_model(),
+            context.pinning.description,
+            version_line("nginx", "-v"),
+            self.paf_server_version,
+            context.args.duration,
+            context.args.requests,
+            context.args.rounds.max(1),
+        );
+        let _ = writeln!(out, "| scenario | paf-server | nginx | ratio |");
+        let _ = writeln!(out, "|---|---:|---:|---:|");
+        for row in Row::ALL {
+            let figure = |value: f64| match row.decimals() {
+                0 => fmt_int(value),
+                decimals => format!("{value:.decimals$}"),
+            };
+            let cell = |peer| match self.medians.get(&(peer, row)) {
+                Some(Ok((value, 0))) => figure(*value),
+                Some(Ok((value, errors))) => {
+                    format!("{} (**{errors} errors !!!**)", figure(*value))
+                }
+                Some(Err(_)) => "failed (see log)".to_string(),
+                None => "—".to_string(),
+            };
+            let value = |peer| match self.medians.get(&(peer, row)) {
+                Some(Ok((value, _))) => Some(*value),
+                _ => None,
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                row.label(),
+                cell(Peer::PafServer),
+                cell(Peer::Nginx),
+                fmt_ratio(ratio(value(Peer::PafServer), value(Peer::Nginx))),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nRatio is paf-server's figure over nginx's (above 1 is better for paf-server, \
+             except for memory).\n"
+        );
+    }
+}
