@@ -4,7 +4,7 @@
 //! The example starts its own servers, paf on loopback with a self-signed
 //! certificate made on the spot and paf on a Unix socket in a temporary
 //! directory, then sends requests through `conduit::hyper::Connector`,
-//! prints what each connection was (from the response's `mimic::Info`),
+//! prints what each connection was (from the response's `Arc<mimic::Info>`),
 //! and shows the report of a connection to a closed port.
 //!
 //! ```sh
@@ -13,6 +13,7 @@
 
 use std::convert::Infallible;
 use std::error::Error;
+use std::sync::Arc;
 use std::time::Duration;
 
 use conduit::hyper::{Connector, connect_error};
@@ -43,9 +44,9 @@ async fn get(client: &HttpClient, uri: &str, expected: Version) -> Result<(), Bo
     let version = res.version();
     let info = res
         .extensions()
-        .get::<Info>()
+        .get::<Arc<Info>>()
         .cloned()
-        .ok_or("the response carries no mimic::Info")?;
+        .ok_or("the response carries no Arc<mimic::Info>")?;
     let body = res.into_body().collect().await?.to_bytes();
     let stack: Vec<_> = info.protocols().collect();
     let alpn = info
