@@ -176,14 +176,15 @@ where
 /// address, TLS) and the server's [`Drain`] in its extensions.
 ///
 /// Give the builder a timer (`.timer(hyper_util::rt::TokioTimer::new())`):
-/// without one hyper's header read timeout (a slow request head) and
-/// HTTP/2 keep-alive pings do nothing.
+/// without one hyper's HTTP/1 header read timeout (30 s by default, which
+/// also closes keep-alive connections left idle) and HTTP/2 keep-alive
+/// pings do nothing.
 ///
 /// At a [connection limit](crate::serve::Builder::max_connections), a
 /// connection counts as idle (the server may close it for a new one) until
 /// its client's first bytes arrive; one that sends nothing in time is
-/// closed. After that it counts as busy until it closes: bound idle
-/// keep-alive connections with the builder's own timeouts.
+/// closed. After that it counts as busy until it closes, as hyper does not
+/// say when it waits between requests: the builder's timeouts bound that.
 ///
 /// When the server shuts down, every connection's `graceful_shutdown` is
 /// called: requests in progress are answered, HTTP/1.1 connections close
