@@ -20,6 +20,7 @@ use conduit::listener::{TcpListener, UnixListener};
 use conduit::serve::Server;
 use conduit::{Destination, Resolver};
 use paf::server::{Auto, Serve};
+use testkit::TempDir;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
@@ -62,8 +63,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .set_service_status("example.Greeter", ServingStatus::Serving)
         .await;
 
-    let dir = std::env::temp_dir().join(format!("tonic-health-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    // Removed with its socket however main returns.
+    let dir = TempDir::new("tonic-health");
     let socket = dir.join("grpc.sock");
     // Auto answers HTTP/2's preface in clear text (prior knowledge), as
     // gRPC clients open their connections.
@@ -99,6 +100,5 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "shut down: {} finished, {} aborted",
         shutdown.finished, shutdown.aborted
     );
-    let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -37,6 +37,7 @@
 //!   tonic, and hyper's servers on conduit's listeners (`docs/interop.md`).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod endpoint;
 mod error;
@@ -52,6 +53,7 @@ pub use resolver::{
 pub use target::Target;
 
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 pub mod listener;
 pub mod serve;

@@ -1,6 +1,6 @@
 //! conduit::hyper::Connector under hyper-util's legacy client, against paf:
 //! TLS with HTTP/2 or HTTP/1.1 chosen by ALPN, Unix sockets by a rule, the
-//! connection's mimic::Info in the response, and failures as conduit's
+//! connection's Arc<mimic::Info> in the response, and failures as conduit's
 //! error with mimic's report.
 
 use std::convert::Infallible;
@@ -82,14 +82,14 @@ fn port(server: &Server) -> u16 {
 }
 
 /// GETs `uri`: the version, the body, and the connection's Info.
-async fn get(client: &HttpClient, uri: &str) -> (Version, String, Info) {
+async fn get(client: &HttpClient, uri: &str) -> (Version, String, Arc<Info>) {
     let res = client
         .get(uri.parse().expect("a URI http reads"))
         .await
         .unwrap_or_else(|e| panic!("GET {uri}: {e:?}"));
     let info = res
         .extensions()
-        .get::<Info>()
+        .get::<Arc<Info>>()
         .cloned()
         .expect("the connector puts mimic's Info in the response");
     let version = res.version();
@@ -125,8 +125,10 @@ async fn alpn_h2_gives_http2_over_tls() {
             .any(|e| matches!(e.outcome, Outcome::Connected { .. }))
     );
     // A second request shares the HTTP/2 connection.
-    let (version, body, _) = get(&client, &uri).await;
+    let (version, body, again) = get(&client, &uri).await;
     assert_eq!((version, body.as_str()), (Version::HTTP_2, "HTTP/2.0 /two"));
+    assert!(info.local_addr().is_some());
+    assert_eq!(again.local_addr(), info.local_addr(), "one connection");
     let _ = server.shutdown(Duration::from_secs(5)).await;
 }
 

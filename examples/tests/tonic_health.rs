@@ -100,8 +100,10 @@ async fn served_by_paf_over_tls_with_alpn_h2() {
         .alpn(["h2", "http/1.1"])
         .build()
         .expect("the acceptor builds");
+    let tcp = tcp();
+    let port = tcp.local_socket_addr().port();
     let server = Server::builder()
-        .listener(TlsListener::new(tcp(), acceptor))
+        .listener(TlsListener::new(tcp, acceptor))
         .serve(Auto::new().handler(health));
     let trusting = Tls::builder()
         .without_webpki_roots()
@@ -119,12 +121,6 @@ async fn served_by_paf_over_tls_with_alpn_h2() {
         )
         .build()
         .expect("the resolver builds");
-    let port = server.local_addrs()[0]
-        .to_string()
-        .rsplit(':')
-        .next()
-        .unwrap_or_default()
-        .to_string();
     // gRPC speaks HTTP/2 only: offer `h2` alone.
     let connector = Connector::with_resolver(resolver).alpn(["h2"]);
     assert_health(channel(format!("https://localhost:{port}"), connector).await).await;

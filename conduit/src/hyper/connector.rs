@@ -1,4 +1,4 @@
-//! [`Connector`]: URIs to [`Stream`]s through a [`Resolver`].
+//! [`Connector`]: URIs to [`HyperIo`]s through a [`Resolver`].
 
 use std::fmt;
 use std::future::Future;
@@ -10,7 +10,7 @@ use http::Uri;
 use mimic::tls;
 use tower_service::Service;
 
-use super::Stream;
+use super::HyperIo;
 use crate::error::Error;
 use crate::resolver::{Overrides, Resolver};
 
@@ -37,6 +37,13 @@ type ErrorHook = Arc<dyn Fn(&Error) + Send + Sync>;
 #[derive(Clone)]
 pub struct Connector {
     resolver: Resolver,
+    settings: Arc<Settings>,
+}
+
+/// What every connection shares, behind an `Arc`: a call clones the
+/// connector, and overrides and ALPN lists are not cheap to copy.
+#[derive(Clone, Default)]
+struct Settings {
     overrides: Overrides,
     alpn: Option<Vec<Vec<u8>>>,
     on_error: Option<ErrorHook>,
@@ -46,8 +53,8 @@ impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connector")
             .field("resolver", &self.resolver)
-            .field("overrides", &self.overrides)
-            .field("alpn", &self.alpn)
+            .field("overrides", &self.settings.overrides)
+            .field("alpn", &self.settings.alpn)
             .finish_non_exhaustive()
     }
 }
@@ -59,8 +66,11 @@ impl Default for Connector {
 }
 
 impl Connector {
-    /// A connector over [`Resolver::new`]: the system's DNS and roots, the
-    /// built-in schemes and `/etc/services`.
+    /// A connector over [`Resolver::new`]: the system's DNS, the built-in
+    /// schemes and `/etc/services`, and TLS trusting the webpki roots
+    /// bundled with mimic (not the system's: for those, give
+    /// [`with_resolver`](Connector::with_resolver) a resolver with
+    /// [`Resolver::with_tls`] and mimic's `native-roots` feature).
     pub fn new() -> Connector {
         Connector::with_resolver(Resolver::new())
     }
@@ -69,24 +79,25 @@ impl Connector {
     pub fn with_resolver(resolver: Resolver) -> Connector {
         Connector {
             resolver,
-            overrides: Overrides::default(),
-            alpn: None,
-            on_error: None,
+            settings: Arc::default(),
         }
     }
 
     /// Applies `overrides` (`--unix-socket`, `--connect-to`, `--resolve`) to
     /// every connection.
+    #[must_use]
     pub fn overrides(mut self, overrides: Overrides) -> Connector {
-        self.overrides = overrides;
+        Arc::make_mut(&mut self.settings).overrides = overrides;
         self
     }
 
     /// Offers these protocols by ALPN on TLS connections, in place of the
     /// scheme's (`https` offers `h2` and `http/1.1`). A client built
     /// without HTTP/2 should offer `http/1.1` alone; a gRPC client, `h2`.
+    #[must_use]
     pub fn alpn<P: AsRef<[u8]>>(mut self, protocols: impl IntoIterator<Item = P>) -> Connector {
-        self.alpn = Some(protocols.into_iter().map(|p| p.as_ref().to_vec()).collect());
+        let alpn = protocols.into_iter().map(|p| p.as_ref().to_vec()).collect();
+        Arc::make_mut(&mut self.settings).alpn = Some(alpn);
         self
     }
 
@@ -94,8 +105,9 @@ impl Connector {
     /// `.on_error(|err| eprintln!("{err:#}"))`, which prints mimic's
     /// report of every candidate (by default failures are logged with
     /// `tracing` at debug level).
+    #[must_use]
     pub fn on_error(mut self, hook: impl Fn(&Error) + Send + Sync + 'static) -> Connector {
-        self.on_error = Some(Arc::new(hook));
+        Arc::make_mut(&mut self.settings).on_error = Some(Arc::new(hook));
         self
     }
 
@@ -105,11 +117,11 @@ impl Connector {
     }
 
     /// Resolves and connects `uri`.
-    pub async fn connect(&self, uri: &Uri) -> Result<Stream, Error> {
+    pub async fn connect(&self, uri: &Uri) -> Result<HyperIo, Error> {
         let text = uri.to_string();
         let result = self.open(&text).await;
         if let Err(err) = &result {
-            match &self.on_error {
+            match &self.settings.on_error {
                 Some(hook) => hook(err),
                 None => {
                     tracing::debug!(error = %format_args!("{err:#}"), "conduit: connection failed")
@@ -119,9 +131,9 @@ impl Connector {
         result
     }
 
-    async fn open(&self, text: &str) -> Result<Stream, Error> {
-        let mut resolution = self.resolver.resolve_with(text, &self.overrides)?;
-        if let Some(alpn) = &self.alpn
+    async fn open(&self, text: &str) -> Result<HyperIo, Error> {
+        let mut resolution = self.resolver.resolve_with(text, &self.settings.overrides)?;
+        if let Some(alpn) = &self.settings.alpn
             && resolution.ctx.contains(&tls::SERVER_NAME)
         {
             resolution.ctx = resolution.ctx.with(&tls::ALPN, alpn.clone());
@@ -131,24 +143,24 @@ impl Connector {
             .resolve()
             .await
             .map_err(|source| Error::connect(text, source))?;
-        Ok(Stream::new(flow))
+        Ok(HyperIo::new(flow))
     }
 }
 
 /// The connection a [`Connector`] is opening.
 #[must_use = "a connection is opened only when awaited"]
-pub struct Connecting {
-    future: Pin<Box<dyn Future<Output = Result<Stream, Error>> + Send>>,
+pub struct HttpConnecting {
+    future: Pin<Box<dyn Future<Output = Result<HyperIo, Error>> + Send>>,
 }
 
-impl fmt::Debug for Connecting {
+impl fmt::Debug for HttpConnecting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connecting").finish_non_exhaustive()
+        f.debug_struct("HttpConnecting").finish_non_exhaustive()
     }
 }
 
-impl Future for Connecting {
-    type Output = Result<Stream, Error>;
+impl Future for HttpConnecting {
+    type Output = Result<HyperIo, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.future.as_mut().poll(cx)
@@ -156,17 +168,17 @@ impl Future for Connecting {
 }
 
 impl Service<Uri> for Connector {
-    type Response = Stream;
+    type Response = HyperIo;
     type Error = Error;
-    type Future = Connecting;
+    type Future = HttpConnecting;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, uri: Uri) -> Connecting {
+    fn call(&mut self, uri: Uri) -> HttpConnecting {
         let connector = self.clone();
-        Connecting {
+        HttpConnecting {
             future: Box::pin(async move { connector.connect(&uri).await }),
         }
     }
