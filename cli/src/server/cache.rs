@@ -81,14 +81,10 @@ impl Identity {
 #[derive(Debug)]
 struct Entry {
     /// The path whose `stat` must still give `identity`.
-    checked_by: PathBuf,
+    checked_by: Arc<Path>,
     identity: Identity,
     representation: Arc<Representation>,
 }
-
-/// The request paths' key: the relative path, and whether the URL ended
-/// with `/` (which asks for a directory's index, not a file).
-pub(crate) type Key = (PathBuf, bool);
 
 /// The kept files, shared by every connection.
 #[derive(Debug, Default)]
@@ -98,15 +94,17 @@ pub(crate) struct Cache {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<Key, Entry>,
+    /// By the URL's path as the request gave it: a hit skips its decoding
+    /// and checks, which found that file when the entry was made.
+    entries: HashMap<Box<str>, Entry>,
     bytes: usize,
 }
 
 impl Cache {
-    /// The file kept for `key`, if the file system still says it is the
-    /// same; a stale one is dropped. Makes one `stat` call on the calling
-    /// thread, outside the lock.
-    pub(crate) fn get(&self, key: &Key) -> Option<Arc<Representation>> {
+    /// The file kept for the URL path `key`, if the file system still says
+    /// it is the same; a stale one is dropped. Makes one `stat` call on the
+    /// calling thread, outside the lock.
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<Representation>> {
         let (checked_by, identity, representation) = {
             let inner = self.lock();
             let entry = inner.entries.get(key)?;
@@ -132,11 +130,12 @@ impl Cache {
         }
     }
 
-    /// Keeps `representation` (whose contents are in memory), found by
-    /// `key` at `checked_by` with `identity`, making room if needed.
+    /// Keeps `representation` (whose contents are in memory), found for the
+    /// URL path `key` at `checked_by` with `identity`, making room if
+    /// needed.
     pub(crate) fn insert(
         &self,
-        key: Key,
+        key: &str,
         checked_by: PathBuf,
         identity: Identity,
         representation: Arc<Representation>,
@@ -148,7 +147,7 @@ impl Cache {
             return;
         }
         let mut inner = self.lock();
-        inner.remove(&key);
+        inner.remove(key);
         while inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {
             // Any entry: a full cache of equally useful small files has no
             // better victim that would be worth tracking.
@@ -159,9 +158,9 @@ impl Cache {
         }
         inner.bytes += size;
         inner.entries.insert(
-            key,
+            key.into(),
             Entry {
-                checked_by,
+                checked_by: checked_by.into(),
                 identity,
                 representation,
             },
@@ -175,7 +174,7 @@ impl Cache {
 }
 
 impl Inner {
-    fn remove(&mut self, key: &Key) {
+    fn remove(&mut self, key: &str) {
         if let Some(entry) = self.entries.remove(key) {
             self.bytes -= entry.representation.len as usize;
         }
@@ -215,29 +214,24 @@ mod tests {
         std::fs::write(&path, b"one").expect("write");
         let identity = Identity::of(&std::fs::metadata(&path).expect("stat"));
         let cache = Cache::default();
-        let key = (PathBuf::from("a.txt"), false);
-        cache.insert(key.clone(), path.clone(), identity, representation(b"one"));
-        assert!(cache.get(&key).is_some());
+        let key = "/a.txt";
+        cache.insert(key, path.clone(), identity, representation(b"one"));
+        assert!(cache.get(key).is_some());
 
         // A longer rewrite always shows; one of the same length within a
         // tick of the file system's clock may not, which is why contents
         // are kept only once settled.
         std::fs::write(&path, b"three").expect("rewrite");
         assert!(
-            cache.get(&key).is_none(),
+            cache.get(key).is_none(),
             "a rewritten file is looked up again"
         );
         assert_eq!(cache.lock().entries.len(), 0);
 
         let identity = Identity::of(&std::fs::metadata(&path).expect("stat"));
-        cache.insert(
-            key.clone(),
-            path.clone(),
-            identity,
-            representation(b"three"),
-        );
+        cache.insert(key, path.clone(), identity, representation(b"three"));
         std::fs::remove_file(&path).expect("remove");
-        assert!(cache.get(&key).is_none(), "a removed file is not served");
+        assert!(cache.get(key).is_none(), "a removed file is not served");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -252,9 +246,9 @@ mod tests {
             ctime: (0, 0),
         };
         for i in 0..MAX_ENTRIES + 10 {
-            let key = (PathBuf::from(format!("{i}")), false);
+            let key = format!("/{i}");
             cache.insert(
-                key,
+                &key,
                 PathBuf::from("/nonexistent"),
                 identity,
                 representation(b"x"),

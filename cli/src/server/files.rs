@@ -31,9 +31,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::header::{
-    ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
-};
+use http::header::{ACCEPT_RANGES, ALLOW, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use paf::body::FileRegion;
@@ -95,8 +93,8 @@ impl Files {
     }
 
     /// The answer to a request: from the cache when it still holds the
-    /// file, else looked up on the blocking pool (one hop for the whole
-    /// lookup).
+    /// file the request's path led to, else looked up on the blocking pool
+    /// (one hop for the whole lookup).
     pub(crate) async fn respond(&self, req: &Parts) -> Response<Body> {
         let is_head = req.method == Method::HEAD;
         if req.method != Method::GET && !is_head {
@@ -109,16 +107,17 @@ impl Files {
             return res;
         }
         let url_path = req.uri.path();
-        let key = match path::relative(url_path) {
-            Ok(relative) => (relative, url_path.ends_with('/')),
-            Err(why) => return respond::error(StatusCode::BAD_REQUEST, format!("{why}")),
-        };
-        if let Some(representation) = self.cache.get(&key) {
+        if let Some(representation) = self.cache.get(url_path) {
             return answer(req, &representation);
         }
+        let relative = match path::relative(url_path) {
+            Ok(relative) => relative,
+            Err(why) => return respond::error(StatusCode::BAD_REQUEST, format!("{why}")),
+        };
         let lookup = self.lookup.clone();
-        let (relative, wants_directory) = key.clone();
-        let found = tokio::task::spawn_blocking(move || lookup.find(&relative, wants_directory));
+        let wants_directory = url_path.ends_with('/');
+        let wanted = relative.clone();
+        let found = tokio::task::spawn_blocking(move || lookup.find(&wanted, wants_directory));
         let found = match found.await {
             Ok(Ok(found)) => found,
             Ok(Err(res)) => return *res,
@@ -131,11 +130,11 @@ impl Files {
             Found::File(representation, keep) => {
                 if let Some((checked_by, identity)) = keep {
                     self.cache
-                        .insert(key, checked_by, identity, representation.clone());
+                        .insert(url_path, checked_by, identity, representation.clone());
                 }
                 answer(req, &representation)
             }
-            Found::Redirect => to_directory(&key.0, req.uri.query()),
+            Found::Redirect => to_directory(&relative, req.uri.query()),
             Found::Listing(path) => {
                 let (root, follow) = (&self.lookup.root, self.lookup.follow_symlinks);
                 match listing::render(&path, url_path, root, follow).await {
@@ -259,62 +258,43 @@ fn html(page: String, is_head: bool) -> Response<Body> {
 
 /// The answer for a regular file.
 fn answer(req: &Parts, file: &Representation) -> Response<Body> {
-    let validators = &file.validators;
-    let mut headers = HeaderMap::new();
-    if let Some(etag) = &file.etag {
-        headers.insert(ETAG, etag.clone());
-    }
-    if let Some(date) = &file.last_modified {
-        headers.insert(LAST_MODIFIED, date.clone());
-    }
-    match validators.evaluate(&req.method, &req.headers) {
+    match file.validators.evaluate(&req.method, &req.headers) {
         Precondition::Proceed => {}
         Precondition::NotModified => {
             let mut res = Response::new(Body::empty());
             *res.status_mut() = StatusCode::NOT_MODIFIED;
-            return with_headers(res, headers);
+            return with_headers(res, file.validator_fields());
         }
         Precondition::Failed => {
-            return with_headers(respond::status(StatusCode::PRECONDITION_FAILED), headers);
+            let res = respond::status(StatusCode::PRECONDITION_FAILED);
+            return with_headers(res, file.validator_fields());
         }
     }
-    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let content_type = file.content_type.clone();
     let len = file.len;
-    // Ranges apply to GET only (RFC 9110, section 14.2): a HEAD gets the
-    // headers of the whole representation.
-    let ranges = match req.headers.get(RANGE) {
-        Some(value)
-            if req.method == Method::GET
-                && validators.if_range_holds(&req.headers, SystemTime::now()) =>
-        {
-            value
-                .to_str()
-                .map_or(Ranges::Whole, |value| range::parse(value, len))
-        }
-        _ => Ranges::Whole,
-    };
-    let (status, parts) = match ranges {
+    // The whole representation's fields; a partial answer changes some.
+    let mut headers = file.fields.clone();
+    let (status, parts) = match ranges(req, file) {
         Ranges::Unsatisfiable => {
             let mut res = respond::status(StatusCode::RANGE_NOT_SATISFIABLE);
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
                 res.headers_mut().insert(CONTENT_RANGE, value);
             }
-            return with_headers(res, headers);
+            let mut fields = file.validator_fields();
+            fields.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return with_headers(res, fields);
         }
         Ranges::Satisfiable(ranges) if ranges.len() == 1 => {
             let range = &ranges[0];
             if let Ok(value) = HeaderValue::from_str(&range::content_range(range, len)) {
                 headers.insert(CONTENT_RANGE, value);
             }
-            headers.insert(CONTENT_TYPE, content_type);
             (StatusCode::PARTIAL_CONTENT, vec![file_part(range)])
         }
         Ranges::Satisfiable(ranges)
             if ranges.len() <= MAX_RANGES
                 && ranges.iter().map(|r| r.end - r.start).sum::<u64>() <= len =>
         {
-            let (boundary, parts) = multipart(&ranges, len, &content_type);
+            let (boundary, parts) = multipart(&ranges, len, &file.content_type);
             if let Ok(value) =
                 HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
             {
@@ -323,11 +303,46 @@ fn answer(req: &Parts, file: &Representation) -> Response<Body> {
             (StatusCode::PARTIAL_CONTENT, parts)
         }
         Ranges::Whole | Ranges::Satisfiable(_) => {
-            headers.insert(CONTENT_TYPE, content_type);
+            if let Source::Memory(contents) = &file.source {
+                // Served as it is: no parts to walk through.
+                let body = body_for(req, || Body::full(contents.clone()));
+                return with_headers(Response::new(body), headers);
+            }
             (StatusCode::OK, vec![file_part(&(0..len))])
         }
     };
-    // A body that is one part of an open file can go by `sendfile(2)`.
+    let mut res = file_response(req, file, parts, &mut headers);
+    *res.status_mut() = status;
+    with_headers(res, headers)
+}
+
+/// The ranges a request asks for. They apply to GET only (RFC 9110,
+/// section 14.2): a HEAD gets the headers of the whole representation.
+fn ranges(req: &Parts, file: &Representation) -> Ranges {
+    match req.headers.get(RANGE) {
+        Some(value)
+            if req.method == Method::GET
+                && file
+                    .validators
+                    .if_range_holds(&req.headers, SystemTime::now()) =>
+        {
+            value
+                .to_str()
+                .map_or(Ranges::Whole, |value| range::parse(value, file.len))
+        }
+        _ => Ranges::Whole,
+    }
+}
+
+/// The response carrying `parts` of `file`, its `content-length` set in
+/// `headers`; a body that is one part of an open file can go by
+/// `sendfile(2)`.
+fn file_response(
+    req: &Parts,
+    file: &Representation,
+    parts: Vec<Part>,
+    headers: &mut HeaderMap,
+) -> Response<Body> {
     let region = match (&file.source, parts.as_slice()) {
         (Source::File(open), [Part::File { offset, len }]) if req.method == Method::GET => {
             Some(FileRegion::new(open.clone(), *offset, *len))
@@ -336,18 +351,23 @@ fn answer(req: &Parts, file: &Representation) -> Response<Body> {
     };
     let body = FileBody::new(file.source.clone(), parts);
     let length = http_body::Body::size_hint(&body).exact().unwrap_or(0);
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    let body = if req.method == Method::HEAD {
-        Body::empty()
-    } else {
-        Body::new(body)
-    };
-    let mut res = Response::new(body);
-    *res.status_mut() = status;
+    if length != file.len {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    let mut res = Response::new(body_for(req, || Body::new(body)));
     if let Some(region) = region {
         res.extensions_mut().insert(region);
     }
-    with_headers(res, headers)
+    res
+}
+
+/// The body `make` makes, or nothing for a `HEAD`.
+fn body_for(req: &Parts, make: impl FnOnce() -> Body) -> Body {
+    if req.method == Method::HEAD {
+        Body::empty()
+    } else {
+        make()
+    }
 }
 
 fn file_part(range: &Range<u64>) -> Part {

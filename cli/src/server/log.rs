@@ -89,7 +89,9 @@ impl Entry {
 pub(crate) struct Logged {
     body: Body,
     /// `None` once the line is written, or when the log is off.
-    entry: Option<(Entry, StatusCode)>,
+    /// Boxed: a response body is moved several times on its way out, and
+    /// most servers run with the log off.
+    entry: Option<Box<(Entry, StatusCode)>>,
     sent: u64,
     /// Where the connection may send the body from instead.
     region: Option<FileRegion>,
@@ -107,14 +109,15 @@ impl Logged {
     ) -> Logged {
         Logged {
             body,
-            entry: entry.map(|entry| (entry, status)),
+            entry: entry.map(|entry| Box::new((entry, status))),
             sent: 0,
             region,
         }
     }
 
     fn write(&mut self, complete: bool) {
-        if let Some((entry, status)) = self.entry.take() {
+        if let Some(logged) = self.entry.take() {
+            let (entry, status) = *logged;
             let by_region = self.region.as_ref().map_or(0, FileRegion::sent);
             let line = entry.line(status, self.sent + by_region, complete);
             // One write of the whole line: lines from concurrent requests

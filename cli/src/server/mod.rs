@@ -209,6 +209,16 @@ impl Options {
     }
 }
 
+/// One worker per CPU the process may run on; on a single one, a
+/// current-thread runtime, which wakes no other thread to hand work over
+/// (as one nginx worker process does).
+fn runtime_builder() -> tokio::runtime::Builder {
+    match std::thread::available_parallelism() {
+        Ok(cpus) if cpus.get() == 1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
+}
+
 /// The program: exit status 0 after a shutdown by signal, 1 when serving
 /// could not start (with the reason on stderr), 2 for bad usage.
 pub fn main() -> ExitCode {
@@ -217,10 +227,7 @@ pub fn main() -> ExitCode {
         err.exit();
     }
     crate::diagnostics::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_builder().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("paf-server: cannot start the runtime: {err}");
