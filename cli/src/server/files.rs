@@ -21,6 +21,11 @@
 //!   [`MAX_RANGES`], and only if they do not add up to more than the file;
 //!   otherwise the whole file), none satisfiable a `416`.
 //! - Anything else (sockets, FIFOs, devices) is `404`: never read.
+//!
+//! The lookup (canonical path, checks, opening) runs on the blocking pool
+//! in one hop. A small file read whole is then kept by `cache.rs`, and a
+//! request for the same URL path is answered from it, on the connection's
+//! thread, for as long as one `stat` says the file is unchanged.
 
 use std::hash::{BuildHasher, Hasher};
 use std::io;
