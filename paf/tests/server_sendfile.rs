@@ -203,3 +203,75 @@ async fn a_file_shorter_than_its_region_closes_the_connection() {
     );
     assert_eq!(regions.sent(), [1000]);
 }
+
+#[tokio::test]
+async fn a_plain_tcp_stream_served_directly_uses_sendfile_too() {
+    let dir = TempDir::new("sendfile-direct");
+    let contents = pattern();
+    let regions = Regions::new(&dir, &contents, 0, 300_000);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = regions.service();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        Http1::new().serve_connection(stream, service).await
+    });
+    let bodies = two_gets(TcpStream::connect(addr).await.unwrap(), 300_000).await;
+    assert!(bodies.iter().all(|body| *body == contents[..300_000]));
+    assert_eq!(regions.sent(), [300_000, 300_000]);
+}
+
+#[tokio::test]
+async fn pipelined_requests_behind_a_region_are_answered_in_order() {
+    let dir = TempDir::new("sendfile-pipelined");
+    let contents = pattern();
+    let regions = Regions::new(&dir, &contents, 7, 500_000);
+    let server = TestServer::start(Http1::new(), regions.service());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let get = "GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+    let last = "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    stream
+        .write_all(format!("{get}{get}{last}").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(PROMPT, stream.read_to_end(&mut answer))
+        .await
+        .expect("the server closes after the third")
+        .unwrap();
+    let mut rest = &answer[..];
+    for _ in 0..3 {
+        let split = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert!(rest.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(rest[split..split + 500_000] == contents[7..500_007]);
+        rest = &rest[split + 500_000..];
+    }
+    assert!(rest.is_empty(), "nothing after the three answers");
+    assert_eq!(regions.sent(), [500_000; 3]);
+}
+
+#[tokio::test]
+async fn a_request_whose_body_is_still_arriving_gets_the_body() {
+    let dir = TempDir::new("sendfile-request-body");
+    let regions = Regions::new(&dir, &pattern(), 0, 50_000);
+    let server = TestServer::start(Http1::new(), regions.service());
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // Two bytes of five: the connection still has a body to read while it
+    // answers, so it sends the response's body rather than the file.
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhe")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(stream.read_u8().await.unwrap());
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let mut body = vec![0; 50_000];
+    tokio::time::timeout(PROMPT, stream.read_exact(&mut body))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(body.iter().all(|&b| b == b'-'), "the body, not the file");
+    assert_eq!(regions.sent(), [0]);
+}

@@ -16,6 +16,9 @@
 //! leads through a symbolic link to the same inode is served, since that
 //! inode was checked to lie under the root when it was opened.
 //!
+//! Files on network file systems, FUSE and FAT are never kept (see
+//! [`stat_tells_changes`]).
+//!
 //! Contents are only kept when they have not been modified for a second
 //! ([`SETTLED`]) and the file's metadata did not change while they were
 //! read: a file written twice within one tick of the file system's clock
@@ -36,6 +39,9 @@ pub(crate) const MAX_FILE: u64 = 256 * 1024;
 const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// The most files kept.
 const MAX_ENTRIES: usize = 4096;
+/// The longest URL path kept as a key: longer ones are answered, not kept
+/// (over HTTP/2 a path may be as long as the header list).
+const MAX_KEY: usize = 1024;
 /// How long contents must have gone unmodified before they are kept.
 pub(crate) const SETTLED: Duration = Duration::from_secs(1);
 
@@ -83,6 +89,8 @@ struct Entry {
     /// The path whose `stat` must still give `identity`.
     checked_by: Arc<Path>,
     identity: Identity,
+    /// What it counts for in [`Inner::bytes`].
+    size: usize,
     representation: Arc<Representation>,
 }
 
@@ -140,12 +148,14 @@ impl Cache {
         identity: Identity,
         representation: Arc<Representation>,
     ) {
-        let Ok(size) = usize::try_from(representation.len) else {
+        let Ok(contents) = usize::try_from(representation.len) else {
             return;
         };
-        if representation.len > MAX_FILE {
+        if representation.len > MAX_FILE || key.len() > MAX_KEY {
             return;
         }
+        // Every spelling of a path is a key of its own: keys count too.
+        let size = contents + key.len() + checked_by.as_os_str().len();
         let mut inner = self.lock();
         inner.remove(key);
         while inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {
@@ -162,6 +172,7 @@ impl Cache {
             Entry {
                 checked_by: checked_by.into(),
                 identity,
+                size,
                 representation,
             },
         );
@@ -176,8 +187,41 @@ impl Cache {
 impl Inner {
     fn remove(&mut self, key: &str) {
         if let Some(entry) = self.entries.remove(key) {
-            self.bytes -= entry.representation.len as usize;
+            self.bytes -= entry.size;
         }
+    }
+}
+
+/// Whether one `stat` shows every change of `file`: not on network file
+/// systems, whose attributes may be cached for a minute and whose times
+/// come from another clock, nor on FUSE or FAT (2 s times). Files there are
+/// looked up anew for every request, as before the cache.
+pub(crate) fn stat_tells_changes(file: &std::fs::File) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        const UNTRUSTED: [i64; 10] = [
+            0x6969,      // NFS
+            0x517b,      // SMB
+            0xff53_4d42, // CIFS
+            0xfe53_4d42, // SMB2
+            0x6573_5546, // FUSE
+            0x0102_1997, // 9P
+            0x00c3_6400, // Ceph
+            0x5346_414f, // AFS
+            0x4d44,      // FAT
+            0x2011_bab0, // exFAT
+        ];
+        match rustix::fs::fstatfs(file) {
+            // The field's type differs between architectures.
+            #[allow(clippy::unnecessary_cast)]
+            Ok(fs) => !UNTRUSTED.contains(&(fs.f_type as i64)),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = file;
+        true
     }
 }
 
@@ -254,9 +298,22 @@ mod tests {
                 representation(b"x"),
             );
         }
+        let long = format!("/{}", "x".repeat(MAX_KEY));
+        cache.insert(
+            &long,
+            PathBuf::from("/nonexistent"),
+            identity,
+            representation(b"x"),
+        );
         let inner = cache.lock();
         assert_eq!(inner.entries.len(), MAX_ENTRIES);
-        assert_eq!(inner.bytes, MAX_ENTRIES);
+        assert!(
+            !inner.entries.contains_key(long.as_str()),
+            "a long key is not kept"
+        );
+        let counted: usize = inner.entries.values().map(|entry| entry.size).sum();
+        assert_eq!(inner.bytes, counted);
+        assert!(inner.bytes <= MAX_BYTES);
     }
 
     #[test]

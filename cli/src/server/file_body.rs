@@ -173,12 +173,15 @@ fn slice(contents: &Bytes, offset: u64, len: u64) -> io::Result<Bytes> {
 /// Up to `len` bytes (at most [`CHUNK`]) from `offset` if the page cache
 /// has them, without waiting for the disk; `None` when the read would wait
 /// (or the kernel or file system cannot tell).
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn read_now(file: &File, offset: u64, len: u64) -> io::Result<Option<Bytes>> {
     let mut buf = vec![0; len as usize];
     let flags = rustix::io::ReadWriteFlags::NOWAIT;
     loop {
         match rustix::io::preadv2(file, &mut [io::IoSliceMut::new(&mut buf)], offset, flags) {
-            Ok(0) => return Err(shrank()),
+            // The blocking read tells a file that shrank from one the
+            // kernel would rather not say about.
+            Ok(0) => return Ok(None),
             Ok(n) => {
                 buf.truncate(n);
                 return Ok(Some(Bytes::from(buf)));
@@ -189,6 +192,11 @@ fn read_now(file: &File, offset: u64, len: u64) -> io::Result<Option<Bytes>> {
             Err(_) => return Ok(None),
         }
     }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn read_now(_: &File, _: u64, _: u64) -> io::Result<Option<Bytes>> {
+    Ok(None)
 }
 
 fn shrank() -> io::Error {

@@ -198,6 +198,7 @@ impl Lookup {
         let identity = Identity::of(&metadata);
         if metadata.len() <= cache::MAX_FILE
             && identity.settled(SystemTime::now())
+            && cache::stat_tells_changes(&file)
             && let Ok(contents) = file_body::read_exact_at(&file, 0, metadata.len())
             // Unchanged while it was read: these are the contents of this
             // version.

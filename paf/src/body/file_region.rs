@@ -8,16 +8,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The bytes of a response body, named as `len` bytes of an open file from
 /// `offset`: put it in the response's extensions, and an HTTP/1.1
-/// connection on a plain TCP or Unix socket sends them with `sendfile(2)`,
-/// which copies from the page cache to the socket without passing through
-/// user space. The body is then dropped without being polled, once the
-/// region is sent (or sending failed).
+/// connection on a plain TCP or Unix socket (a [`tokio::net::TcpStream`] or
+/// [`tokio::net::UnixStream`], or a [`mimic::Flow`] of one) sends them with
+/// `sendfile(2)`, which copies from the page cache to the socket without
+/// passing through user space. The body is then dropped without being
+/// polled, once the region is sent (or sending failed).
 ///
 /// The body must still produce the very same bytes: it is what is sent
 /// everywhere else (over TLS, on HTTP/2, when the request's body is still
-/// being read, or when the framing is not the region's exact length).
-/// A file that turns out shorter than the region ends the connection, as a
-/// body shorter than its `content-length` does.
+/// being read, when the framing is not the region's exact length, off
+/// Linux, and when the file system cannot be sent from). A file that turns
+/// out shorter than the region ends the connection, as a body shorter than
+/// its `content-length` does.
+///
+/// A file that is not in the page cache is read by the kernel during the
+/// call, on the connection's thread, at most 1 MiB at a time; bodies that
+/// must never wait for a disk are better sent as bodies that read on a
+/// blocking pool. As with any write, sending to a client that has gone
+/// raises `SIGPIPE`, which Rust programs ignore unless told otherwise.
 ///
 /// ```
 /// use std::sync::Arc;

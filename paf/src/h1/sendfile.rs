@@ -1,10 +1,10 @@
 //! Sending a response body named by a [`FileRegion`] with `sendfile(2)`,
-//! when the connection is a plain TCP or Unix socket.
+//! when the connection is a plain TCP or Unix socket (Linux and Android;
+//! elsewhere the body is always sent).
 
 use std::any::Any;
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::AsFd;
 use std::task::{Context, Poll, ready};
 
 use mimic::Flow;
@@ -14,9 +14,20 @@ use tokio::net::{TcpStream, UnixStream};
 use super::io::Buffered;
 use crate::body::FileRegion;
 
-/// The most one call sends: the kernel's own cap, which keeps a large file
-/// from holding the thread in one call.
-const MAX_CALL: u64 = 0x7fff_f000;
+/// The most one call sends. A file that is not in the page cache is read
+/// by the kernel during the call, on this thread: the cap bounds each such
+/// stretch (nginx's `sendfile_max_chunk` is 2 MiB), and lets the
+/// connection's task yield between calls.
+const MAX_CALL: u64 = 1024 * 1024;
+
+/// What [`send`] did.
+pub(crate) enum Sent {
+    /// The whole region.
+    All,
+    /// Nothing: this file or socket cannot be sent from (a file system
+    /// without `splice_read`, say). The body is to be sent instead.
+    Unsupported,
+}
 
 /// A socket `sendfile(2)` can write to.
 enum Socket<'a> {
@@ -24,9 +35,19 @@ enum Socket<'a> {
     Unix(&'a UnixStream),
 }
 
-/// The plain socket under `io`, if it is a [`Flow`] of one.
+/// The plain socket `io` is, or holds as a [`Flow`].
 fn socket<I: Any>(io: &mut I) -> Option<Socket<'_>> {
-    let flow = (io as &mut dyn Any).downcast_mut::<Flow>()?;
+    if !cfg!(any(target_os = "linux", target_os = "android")) {
+        return None;
+    }
+    let io = io as &mut dyn Any;
+    if io.is::<TcpStream>() {
+        return io.downcast_ref::<TcpStream>().map(Socket::Tcp);
+    }
+    if io.is::<UnixStream>() {
+        return io.downcast_ref::<UnixStream>().map(Socket::Unix);
+    }
+    let flow = io.downcast_mut::<Flow>()?;
     if let Some(tcp) = flow.downcast_ref::<TcpStream>() {
         return Some(Socket::Tcp(tcp));
     }
@@ -40,22 +61,26 @@ pub(crate) fn possible<I: Any>(io: &mut I) -> bool {
 
 /// Writes out what is queued (the head), then all of `region`, counting in
 /// the region what is sent.
-pub(crate) async fn send<I>(io: &mut Buffered<I>, region: &FileRegion) -> io::Result<()>
+pub(crate) async fn send<I>(io: &mut Buffered<I>, region: &FileRegion) -> io::Result<Sent>
 where
     I: AsyncRead + AsyncWrite + Unpin + Any,
 {
     poll_fn(|cx| io.poll_flush(cx)).await?;
     let Some(socket) = socket(&mut io.io) else {
-        return Err(io::Error::other(
-            "sendfile needs a plain TCP or Unix socket",
-        ));
+        return Ok(Sent::Unsupported);
     };
     let mut offset = region.offset();
     let end = offset.saturating_add(region.len());
     poll_fn(|cx| {
         while offset < end {
             let count = (end - offset).min(MAX_CALL) as usize;
-            let n = ready!(socket.poll_sendfile(cx, region, &mut offset, count))?;
+            let n = match ready!(socket.poll_sendfile(cx, region, &mut offset, count)) {
+                Ok(n) => n,
+                Err(err) if offset == region.offset() && unsupported(&err) => {
+                    return Poll::Ready(Ok(Sent::Unsupported));
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -64,9 +89,18 @@ where
             }
             region.add_sent(n as u64);
         }
-        Poll::Ready(Ok(()))
+        Poll::Ready(Ok(Sent::All))
     })
     .await
+}
+
+/// The errors of a `sendfile` that cannot work with this pair of files.
+fn unsupported(err: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(err),
+        Some(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP)
+    )
 }
 
 impl Socket<'_> {
@@ -98,11 +132,22 @@ impl Socket<'_> {
     }
 }
 
-fn call(out: impl AsFd, region: &FileRegion, offset: &mut u64, count: usize) -> io::Result<usize> {
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn call(
+    out: impl std::os::fd::AsFd,
+    region: &FileRegion,
+    offset: &mut u64,
+    count: usize,
+) -> io::Result<usize> {
     Ok(rustix::fs::sendfile(
         out,
         region.file(),
         Some(offset),
         count,
     )?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn call<T>(_: T, _: &FileRegion, _: &mut u64, _: usize) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }

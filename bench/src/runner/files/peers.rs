@@ -68,6 +68,9 @@ pub(crate) fn make_docroot(scratch: &Path) -> Res<PathBuf> {
         large.write_all(&chunk)?;
     }
     large.flush()?;
+    // paf-server keeps in memory only files unmodified for a second: the
+    // first round should not be the one that waits for that.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     Ok(root)
 }
 

@@ -262,13 +262,10 @@ where
                     && plan.framing == Framing::Length(region.len())
                     && sendfile::possible(&mut self.io.io) =>
             {
-                let sent = sendfile::send(&mut self.io, &region).await;
-                // Dropped only now, unpolled: a body that logs or counts
-                // when dropped sees the region's bytes sent.
-                drop(body);
-                sent.map_err(Error::io)
+                self.send_region(body, &region, plan, pump, &mut keep_alive)
+                    .await
             }
-            _ => write_body(&mut self.io, body, plan.framing, pump, &mut keep_alive).await,
+            _ => self.send_body(body, plan, pump, &mut keep_alive).await,
         };
         if let Err(err) = written {
             // The response cannot be completed: closing tells the client.
@@ -276,6 +273,51 @@ where
             return Err(err);
         }
         Ok(keep_alive)
+    }
+
+    /// Sends `body`; a body that had to wait (a slow client, a long
+    /// download) restarts the idle clock from its end rather than from
+    /// its head.
+    async fn send_body<B>(
+        &mut self,
+        body: B,
+        plan: &ResponsePlan,
+        pump: &mut Option<Pump>,
+        keep_alive: &mut bool,
+    ) -> Result<(), Error>
+    where
+        B: HttpBody,
+        B::Error: Into<BoxError>,
+    {
+        let waited = write_body(&mut self.io, body, plan.framing, pump, keep_alive).await?;
+        if waited {
+            self.last_response = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Sends `region` by `sendfile(2)`, or `body` when the file cannot be
+    /// sent from. The body is dropped only once the region is sent: a body
+    /// that logs or counts when dropped sees the region's bytes sent.
+    async fn send_region<B>(
+        &mut self,
+        body: B,
+        region: &FileRegion,
+        plan: &ResponsePlan,
+        pump: &mut Option<Pump>,
+        keep_alive: &mut bool,
+    ) -> Result<(), Error>
+    where
+        B: HttpBody,
+        B::Error: Into<BoxError>,
+    {
+        let sent = sendfile::send(&mut self.io, region).await;
+        self.last_response = Some(Instant::now());
+        match sent {
+            Ok(sendfile::Sent::All) => Ok(()),
+            Ok(sendfile::Sent::Unsupported) => self.send_body(body, plan, pump, keep_alive).await,
+            Err(err) => Err(Error::io(err)),
+        }
     }
 
     /// Gives the request the connection's extensions, and an

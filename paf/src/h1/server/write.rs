@@ -55,14 +55,15 @@ pub(super) fn write_head<I>(
 
 /// Writes the response body, still feeding the request body to the handler
 /// (a handler may stream one into the other). A request body that fails
-/// meanwhile clears `keep_alive`.
+/// meanwhile clears `keep_alive`. Whether the writing had to wait, for the
+/// client or for the body.
 pub(super) async fn write_body<I, B>(
     io: &mut Buffered<I>,
     body: B,
     framing: Framing,
     pump: &mut Option<Pump>,
     keep_alive: &mut bool,
-) -> Result<(), Error>
+) -> Result<bool, Error>
 where
     I: AsyncRead + AsyncWrite + Unpin,
     B: HttpBody,
@@ -71,6 +72,7 @@ where
     let mut body = pin!(body);
     let mut encoder = Encoder::new(framing);
     let mut trailers: Option<HeaderMap> = None;
+    let mut waited = false;
     poll_fn(|cx| {
         loop {
             if let Some(p) = pump.as_mut()
@@ -91,7 +93,10 @@ where
                 match io.poll_flush(cx) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(err)) => return Poll::Ready(Err(Error::io(err))),
-                    Poll::Pending => return Poll::Pending,
+                    Poll::Pending => {
+                        waited = true;
+                        return Poll::Pending;
+                    }
                 }
             }
             let step = poll_encode(
@@ -103,13 +108,14 @@ where
             );
             match step {
                 Poll::Ready(Ok(Step::Frame)) => {}
-                Poll::Ready(Ok(Step::End)) => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(Step::End)) => return Poll::Ready(Ok(waited)),
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => {
                     // Send what is ready while the body produces more.
                     if let Poll::Ready(Err(err)) = io.poll_flush(cx) {
                         return Poll::Ready(Err(Error::io(err)));
                     }
+                    waited = true;
                     return Poll::Pending;
                 }
             }
