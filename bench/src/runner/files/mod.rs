@@ -25,11 +25,10 @@ use crate::runner::render::cells::{fmt_int, fmt_ratio, ratio};
 use crate::runner::stats::middle;
 
 use peers::{Peer, make_docroot, start_peer};
-use rows::{Row, measure_row};
+use rows::{Figure, Row, measure_row};
 
-/// One row's outcome for one server: the figure and the errors, or why it
-/// failed.
-type Outcome = Result<(f64, u64), String>;
+/// One row's outcome for one server: its figure, or why it failed.
+type Outcome = Result<Figure, String>;
 
 /// The medians of the static-file mode, by server and row.
 pub(crate) struct FileResults {
@@ -122,17 +121,22 @@ fn peer_round(
     outcomes
 }
 
-/// The median figure of the rounds, their errors added up; a failed round
-/// fails the whole.
+/// The median figure and CPU time of the rounds, their errors added up; a
+/// failed round fails the whole.
 fn fold(outcomes: Vec<Outcome>) -> Outcome {
-    let mut values = Vec::new();
+    let (mut values, mut cpu) = (Vec::new(), Vec::new());
     let mut errors = 0;
     for outcome in outcomes {
-        let (value, errs) = outcome?;
-        values.push(value);
-        errors += errs;
+        let figure = outcome?;
+        values.push(figure.value);
+        cpu.extend(figure.cpu_us);
+        errors += figure.errors;
     }
-    Ok((middle(values), errors))
+    Ok(Figure {
+        value: middle(values),
+        errors,
+        cpu_us: (!cpu.is_empty()).then(|| middle(cpu)),
+    })
 }
 
 impl FileResults {
@@ -141,8 +145,8 @@ impl FileResults {
         let mut clean = true;
         for ((peer, row), outcome) in &self.medians {
             match outcome {
-                Ok((_, 0)) => {}
-                Ok((_, errors)) => {
+                Ok(Figure { errors: 0, .. }) => {}
+                Ok(Figure { errors, .. }) => {
                     clean = false;
                     eprintln!("bench: !!! {} {row:?}: {errors} errors", peer.name());
                 }
@@ -170,38 +174,60 @@ impl FileResults {
             context.args.requests,
             context.args.rounds.max(1),
         );
-        let _ = writeln!(out, "| scenario | paf-server | nginx | ratio |");
-        let _ = writeln!(out, "|---|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "| scenario | paf-server | nginx | ratio | paf-server CPU (µs) | nginx CPU (µs) | ratio |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
         for row in Row::ALL {
-            let figure = |value: f64| match row.decimals() {
-                0 => fmt_int(value),
-                decimals => format!("{value:.decimals$}"),
-            };
-            let cell = |peer| match self.medians.get(&(peer, row)) {
-                Some(Ok((value, 0))) => figure(*value),
-                Some(Ok((value, errors))) => {
-                    format!("{} (**{errors} errors !!!**)", figure(*value))
-                }
-                Some(Err(_)) => "failed (see log)".to_string(),
-                None => "—".to_string(),
-            };
-            let value = |peer| match self.medians.get(&(peer, row)) {
-                Some(Ok((value, _))) => Some(*value),
-                _ => None,
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                row.label(),
-                cell(Peer::PafServer),
-                cell(Peer::Nginx),
-                fmt_ratio(ratio(value(Peer::PafServer), value(Peer::Nginx))),
-            );
+            let _ = writeln!(out, "{}", self.table_row(row));
         }
         let _ = writeln!(
             out,
             "\nRatio is paf-server's figure over nginx's (above 1 is better for paf-server, \
-             except for memory).\n"
+             except for memory). CPU is the server's user + system time per request (per \
+             download for 64 MiB, per handshake), the median of the rounds; its ratio is \
+             paf-server's over nginx's (below 1 is better for paf-server).\n"
         );
+    }
+
+    /// One line of the table.
+    fn table_row(&self, row: Row) -> String {
+        let get = |peer| self.medians.get(&(peer, row));
+        let figure = |value: f64| match row.decimals() {
+            0 => fmt_int(value),
+            decimals => format!("{value:.decimals$}"),
+        };
+        let cell = |peer| match get(peer) {
+            Some(Ok(Figure {
+                value, errors: 0, ..
+            })) => figure(*value),
+            Some(Ok(Figure { value, errors, .. })) => {
+                format!("{} (**{errors} errors !!!**)", figure(*value))
+            }
+            Some(Err(_)) => "failed (see log)".to_string(),
+            None => "—".to_string(),
+        };
+        let value = |peer| get(peer).and_then(|o| o.as_ref().ok()).map(|f| f.value);
+        let cpu = |peer| {
+            get(peer)
+                .and_then(|o| o.as_ref().ok())
+                .and_then(|f| f.cpu_us)
+        };
+        let cpu_cell = |peer| cpu(peer).map_or_else(|| "—".to_string(), |us| format!("{us:.2}"));
+        let cpu_ratio = match (cpu(Peer::PafServer), cpu(Peer::Nginx)) {
+            (Some(_), Some(_)) => fmt_ratio(ratio(cpu(Peer::PafServer), cpu(Peer::Nginx))),
+            _ => String::new(),
+        };
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.label(),
+            cell(Peer::PafServer),
+            cell(Peer::Nginx),
+            fmt_ratio(ratio(value(Peer::PafServer), value(Peer::Nginx))),
+            cpu_cell(Peer::PafServer),
+            cpu_cell(Peer::Nginx),
+            cpu_ratio,
+        )
     }
 }

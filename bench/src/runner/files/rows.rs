@@ -77,14 +77,25 @@ impl Row {
     }
 }
 
-/// Measures one load row against a running server: the figure the table
-/// prints, and the run's errors.
+/// One row's measurement against one server.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Figure {
+    /// What the table prints.
+    pub(crate) value: f64,
+    /// The run's errors.
+    pub(crate) errors: u64,
+    /// The server's CPU time per request (or handshake), in µs; none for
+    /// the memory row.
+    pub(crate) cpu_us: Option<f64>,
+}
+
+/// Measures one load row against a running server.
 pub(crate) fn measure_row(
     context: &Context,
     binaries: &Binaries,
     peer: &mut PeerProcess,
     row: Row,
-) -> Res<(f64, u64)> {
+) -> Res<Figure> {
     let (plain, tls) = (peer.process.addr, peer.tls);
     let requests = context.args.requests;
     let server = &mut peer.process;
@@ -109,12 +120,26 @@ pub(crate) fn measure_row(
             let url = format!("http://{plain}{LARGE_PATH}");
             let command = wrk_command(context, LARGE_CONNECTIONS, &url);
             let run = measure(context, server, command, parse_wrk)?;
-            return Ok((run.rps * LARGE_BYTES as f64 / 1e9, run.errors));
+            return Ok(Figure {
+                value: run.rps * LARGE_BYTES as f64 / 1e9,
+                errors: run.errors,
+                cpu_us: Some(run.cpu_us_per_req),
+            });
         }
         Row::Handshakes => handshake_run(context, binaries, server, tls, SMALL_PATH)?,
-        Row::IdleMemory => return Ok((idle_kib_per_connection(peer)?, 0)),
+        Row::IdleMemory => {
+            return Ok(Figure {
+                value: idle_kib_per_connection(peer)?,
+                errors: 0,
+                cpu_us: None,
+            });
+        }
     };
-    Ok((run.rps, run.errors))
+    Ok(Figure {
+        value: run.rps,
+        errors: run.errors,
+        cpu_us: Some(run.cpu_us_per_req),
+    })
 }
 
 /// Opens one connection and makes one request (so that lazily made state
