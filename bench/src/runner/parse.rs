@@ -116,54 +116,58 @@ pub(crate) fn parse_h2load_tls13(out: &str, requested: u64) -> Res<LoadRun> {
     parse_h2load(out, requested, "h2")
 }
 
+/// The `key=value` fields of the line of `tool`'s output that starts with
+/// `first`, read as numbers by [`Fields::number`].
+struct Fields<'a> {
+    tool: &'static str,
+    line: &'a str,
+    values: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(out: &'a str, tool: &'static str, first: &str) -> Res<Fields<'a>> {
+        let line = out
+            .lines()
+            .find(|line| line.starts_with(first))
+            .ok_or_else(|| format!("no result line in {tool}'s output"))?;
+        let values = line
+            .split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .collect();
+        Ok(Fields { tool, line, values })
+    }
+
+    fn number(&self, key: &str) -> Res<f64> {
+        Ok(self
+            .values
+            .get(key)
+            .ok_or_else(|| format!("no `{key}=` in {}'s output", self.tool))?
+            .parse::<f64>()?)
+    }
+}
+
 /// Reads `handshake-load`'s `handshakes=N secs=S rate=R errors=N` line:
 /// the rate is handshakes per second.
 pub(crate) fn parse_handshake_load(out: &str) -> Res<LoadRun> {
-    let line = out
-        .lines()
-        .find(|line| line.starts_with("handshakes="))
-        .ok_or("no result line in handshake-load's output")?;
-    let fields: HashMap<&str, &str> = line
-        .split_whitespace()
-        .filter_map(|pair| pair.split_once('='))
-        .collect();
-    let field = |key: &str| -> Res<f64> {
-        Ok(fields
-            .get(key)
-            .ok_or_else(|| format!("no `{key}=` in handshake-load's output"))?
-            .parse::<f64>()?)
-    };
+    let fields = Fields::of(out, "handshake-load", "handshakes=")?;
     Ok(LoadRun {
-        rps: field("rate")?,
-        completed: field("handshakes")? as u64,
-        errors: field("errors")? as u64,
-        error_detail: line.to_string(),
+        rps: fields.number("rate")?,
+        completed: fields.number("handshakes")? as u64,
+        errors: fields.number("errors")? as u64,
+        error_detail: fields.line.to_string(),
         cpu_us_per_req: 0.0,
     })
 }
 
 /// Reads `client-load`'s `client=... requests=N ... errors=N` line.
 pub(crate) fn parse_client_load(out: &str) -> Res<ClientRun> {
-    let line = out
-        .lines()
-        .find(|line| line.starts_with("client="))
-        .ok_or("no result line in client-load's output")?;
-    let fields: HashMap<&str, &str> = line
-        .split_whitespace()
-        .filter_map(|pair| pair.split_once('='))
-        .collect();
-    let field = |key: &str| -> Res<f64> {
-        Ok(fields
-            .get(key)
-            .ok_or_else(|| format!("no `{key}=` in client-load's output"))?
-            .parse::<f64>()?)
-    };
+    let fields = Fields::of(out, "client-load", "client=")?;
     Ok(ClientRun {
-        rps: field("rps")?,
-        completed: field("requests")? as u64,
-        errors: field("errors")? as u64,
-        cpu_us_per_req: field("cpu_us_per_req")?,
-        client_busy: field("cpu_busy")?,
+        rps: fields.number("rps")?,
+        completed: fields.number("requests")? as u64,
+        errors: fields.number("errors")? as u64,
+        cpu_us_per_req: fields.number("cpu_us_per_req")?,
+        client_busy: fields.number("cpu_busy")?,
         server_busy: 0.0,
     })
 }
