@@ -121,8 +121,8 @@ impl HttpBody for FileBody {
                         }
                         Source::File(file) => file.clone(),
                     };
-                    match read_now(&file, offset, n) {
-                        Ok(Some(data)) => {
+                    let buf = match read_now(&file, offset, n) {
+                        Ok(data) => {
                             let read = data.len() as u64;
                             if len > read {
                                 this.parts.push_front(Part::File {
@@ -133,9 +133,8 @@ impl HttpBody for FileBody {
                             this.remaining = this.remaining.saturating_sub(read);
                             return Poll::Ready(Some(Ok(Frame::data(data))));
                         }
-                        Ok(None) => {}
-                        Err(err) => return Poll::Ready(Some(Err(err))),
-                    }
+                        Err(buf) => buf,
+                    };
                     if len > n {
                         this.parts.push_front(Part::File {
                             offset: offset + n,
@@ -143,7 +142,7 @@ impl HttpBody for FileBody {
                         });
                     }
                     this.reading = Some(tokio::task::spawn_blocking(move || {
-                        read_exact_at(&file, offset, n)
+                        fill_at(&file, offset, buf)
                     }));
                 }
             }
@@ -171,32 +170,31 @@ fn slice(contents: &Bytes, offset: u64, len: u64) -> io::Result<Bytes> {
 }
 
 /// Up to `len` bytes (at most [`CHUNK`]) from `offset` if the page cache
-/// has them, without waiting for the disk; `None` when the read would wait
-/// (or the kernel or file system cannot tell).
+/// has them, without waiting for the disk; else the buffer, for the read
+/// that waits (the read would wait, or the kernel or file system cannot
+/// tell, or the file ended: the blocking read tells that apart).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn read_now(file: &File, offset: u64, len: u64) -> io::Result<Option<Bytes>> {
+fn read_now(file: &File, offset: u64, len: u64) -> Result<Bytes, Vec<u8>> {
     let mut buf = vec![0; len as usize];
     let flags = rustix::io::ReadWriteFlags::NOWAIT;
     loop {
         match rustix::io::preadv2(file, &mut [io::IoSliceMut::new(&mut buf)], offset, flags) {
-            // The blocking read tells a file that shrank from one the
-            // kernel would rather not say about.
-            Ok(0) => return Ok(None),
+            Ok(0) => return Err(buf),
             Ok(n) => {
                 buf.truncate(n);
-                return Ok(Some(Bytes::from(buf)));
+                return Ok(Bytes::from(buf));
             }
             Err(rustix::io::Errno::INTR) => {}
             // EAGAIN: not all in memory; EOPNOTSUPP and EINVAL: no
             // `RWF_NOWAIT` here.
-            Err(_) => return Ok(None),
+            Err(_) => return Err(buf),
         }
     }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn read_now(_: &File, _: u64, _: u64) -> io::Result<Option<Bytes>> {
-    Ok(None)
+fn read_now(_: &File, _: u64, len: u64) -> Result<Bytes, Vec<u8>> {
+    Err(vec![0; len as usize])
 }
 
 fn shrank() -> io::Error {
@@ -209,8 +207,12 @@ fn shrank() -> io::Error {
 /// Exactly `len` bytes from `offset`: at most [`CHUNK`], or a file the
 /// cache may keep.
 pub(crate) fn read_exact_at(file: &File, offset: u64, len: u64) -> io::Result<Bytes> {
-    // `len` is at most CHUNK, which fits any usize.
-    let mut buf = vec![0; len as usize];
+    // `len` is at most CHUNK or the cache's largest file: it fits any usize.
+    fill_at(file, offset, vec![0; len as usize])
+}
+
+/// `buf` filled from `offset`: all of it, or an error.
+fn fill_at(file: &File, offset: u64, mut buf: Vec<u8>) -> io::Result<Bytes> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], offset + filled as u64) {
