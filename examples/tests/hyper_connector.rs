@@ -3,6 +3,8 @@
 //! connection's Arc<mimic::Info> in the response, and failures as conduit's
 //! error with mimic's report.
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,8 +18,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use mimic::Info;
 use mimic::report::Outcome;
-use mimic::{Ctx, Info, tls::Tls};
 use paf::Body;
 use paf::server::{Auto, Serve};
 use testkit::TempDir;
@@ -49,22 +51,7 @@ fn tls_server(alpn: &[&str]) -> (Server, Resolver) {
     let server = Server::builder()
         .listener(TlsListener::new(tcp, acceptor))
         .serve(Auto::new().handler(paf::service_fn(answer)));
-    let trusting = Tls::builder()
-        .without_webpki_roots()
-        .add_ca_pem(certified.cert.pem())
-        .build()
-        .expect("the TLS layer builds");
-    let resolver = Resolver::builder()
-        .base(trusting.install(Ctx::new().with_builtins()))
-        .static_host(
-            "localhost",
-            Destination::Host {
-                host: "127.0.0.1".into(),
-                port: None,
-            },
-        )
-        .build()
-        .expect("the resolver builds");
+    let resolver = support::trusting(&certified.cert.pem());
     (server, resolver)
 }
 
@@ -231,16 +218,7 @@ async fn an_unknown_scheme_is_conduits_error() {
 async fn an_untrusted_certificate_is_a_tls_error() {
     let (server, _) = tls_server(&["h2", "http/1.1"]);
     // The default resolver trusts the public roots, not this certificate.
-    let resolver = Resolver::builder()
-        .static_host(
-            "localhost",
-            Destination::Host {
-                host: "127.0.0.1".into(),
-                port: None,
-            },
-        )
-        .build()
-        .expect("the resolver builds");
+    let resolver = support::localhost().build().expect("the resolver builds");
     let client = client(Connector::with_resolver(resolver));
     let uri = format!("https://localhost:{}/", port(&server));
     let err = client

@@ -3,13 +3,13 @@
 //! and by tonic's own server: SERVING for a known service, NOT_FOUND (the
 //! `grpc-status` trailer) for an unknown one.
 
+mod support;
+
 use std::time::Duration;
 
 use conduit::hyper::{Connector, connect_error};
 use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener};
 use conduit::serve::Server;
-use conduit::{Destination, Resolver};
-use mimic::{Ctx, tls::Tls};
 use paf::server::{Auto, Http2, Serve};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::ServingStatus;
@@ -105,22 +105,7 @@ async fn served_by_paf_over_tls_with_alpn_h2() {
     let server = Server::builder()
         .listener(TlsListener::new(tcp, acceptor))
         .serve(Auto::new().handler(health));
-    let trusting = Tls::builder()
-        .without_webpki_roots()
-        .add_ca_pem(certified.cert.pem())
-        .build()
-        .expect("the TLS layer builds");
-    let resolver = Resolver::builder()
-        .base(trusting.install(Ctx::new().with_builtins()))
-        .static_host(
-            "localhost",
-            Destination::Host {
-                host: "127.0.0.1".into(),
-                port: None,
-            },
-        )
-        .build()
-        .expect("the resolver builds");
+    let resolver = support::trusting(&certified.cert.pem());
     // gRPC speaks HTTP/2 only: offer `h2` alone.
     let connector = Connector::with_resolver(resolver).alpn(["h2"]);
     assert_health(channel(format!("https://localhost:{port}"), connector).await).await;
