@@ -18,6 +18,16 @@ use crate::rng::Rng;
 /// How long a dropped connection may take to close before it is reset.
 const LINGER: Duration = Duration::from_secs(30);
 
+/// The keep-alive interval of a socket whose FIN is not acknowledged yet.
+///
+/// smoltcp 0.14 can stop its retransmission timer with only the FIN
+/// unacknowledged: three duplicate ACKs start a fast retransmit, which has
+/// no data to send, and sends nothing. With a keep-alive set, the idle timer
+/// fires and the segment it sends carries the FIN again. Without it, both
+/// ends of a simultaneous close over a lossy, reordering link can wait
+/// forever for each other's FIN.
+const FIN_GUARD: Duration = Duration::from_secs(1);
+
 /// How many closed sockets are kept to be used again: a new socket's
 /// buffers cost an allocation and zeroing, a closed one's are ready.
 const SPARE_SOCKETS: usize = 64;
@@ -55,6 +65,9 @@ pub(crate) struct Core {
     /// Connections whose stream was dropped, closing, with the time by which
     /// they are reset if not closed.
     orphans: Vec<(SocketHandle, Instant)>,
+    /// Connections whose FIN is not acknowledged yet, guarded by a
+    /// keep-alive (see [`FIN_GUARD`]).
+    closing: Vec<SocketHandle>,
     /// Closed sockets with nothing left to send, ready for a new connection.
     spare: Vec<SocketHandle>,
     pub(crate) dhcp: Option<SocketHandle>,
@@ -79,6 +92,7 @@ impl Core {
             listeners: HashMap::new(),
             next_listener: 1,
             orphans: Vec::new(),
+            closing: Vec::new(),
             spare: Vec::new(),
             dhcp,
             dns,
@@ -109,6 +123,7 @@ impl Core {
 
     /// Keeps a closed socket for a later connection, or frees it.
     pub(crate) fn release(&mut self, handle: SocketHandle) {
+        self.closing.retain(|&closing| closing != handle);
         if self.spare.len() < SPARE_SOCKETS {
             self.spare.push(handle);
         } else {
@@ -311,10 +326,38 @@ impl Core {
         }
     }
 
+    /// Closes a connection's sending half: its FIN goes out after the data,
+    /// and is sent again until acknowledged (see [`FIN_GUARD`]).
+    pub(crate) fn close(&mut self, handle: SocketHandle) {
+        let socket = self.tcp(handle);
+        socket.close();
+        if fin_unacknowledged(socket.state()) {
+            socket.set_keep_alive(Some(FIN_GUARD.into()));
+            if !self.closing.contains(&handle) {
+                self.closing.push(handle);
+            }
+        }
+    }
+
+    /// Gives back the configured keep-alive to connections whose FIN was
+    /// acknowledged.
+    pub(crate) fn unguard_acknowledged_fins(&mut self) {
+        let keepalive = self.config.keepalive.map(Into::into);
+        let sockets = &mut self.sockets;
+        self.closing.retain(|&handle| {
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            let waiting = fin_unacknowledged(socket.state());
+            if !waiting {
+                socket.set_keep_alive(keepalive);
+            }
+            waiting
+        });
+    }
+
     /// Takes a dropped stream's socket: closes it gracefully; it is freed
     /// once closed.
     pub(crate) fn orphan(&mut self, handle: SocketHandle, now: Instant) {
-        self.tcp(handle).close();
+        self.close(handle);
         self.orphans.push((handle, now + LINGER.into()));
     }
 
@@ -340,4 +383,12 @@ impl Core {
             index += 1;
         }
     }
+}
+
+/// Whether a socket in `state` has sent a FIN its peer has not acknowledged.
+fn fin_unacknowledged(state: tcp::State) -> bool {
+    matches!(
+        state,
+        tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+    )
 }

@@ -115,6 +115,7 @@ impl<L: Link> Driver<L> {
             && self.frames.tx.len() < super::device::TX_QUEUE
         {}
         core.refresh_all();
+        core.unguard_acknowledged_fins();
         let addresses = core.poll_dhcp();
         core.reap(now);
         let delay = core.iface.poll_delay(now, &core.sockets);

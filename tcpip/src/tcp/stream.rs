@@ -171,7 +171,7 @@ impl AsyncWrite for TcpStream {
         let this = self.get_mut();
         if !this.write_closed {
             this.write_closed = true;
-            this.stack.shared.lock().tcp(this.handle).close();
+            this.stack.shared.lock().close(this.handle);
             this.stack.shared.kick();
         }
         Poll::Ready(Ok(()))
