@@ -25,7 +25,9 @@ const LINGER: Duration = Duration::from_secs(30);
 /// no data to send, and sends nothing. With a keep-alive set, the idle timer
 /// fires and the segment it sends carries the FIN again. Without it, both
 /// ends of a simultaneous close over a lossy, reordering link can wait
-/// forever for each other's FIN.
+/// forever for each other's FIN. Once the FIN is acknowledged the
+/// configured keep-alive comes back; the timer already armed may still
+/// send one probe a second later, which a quiet peer acknowledges.
 const FIN_GUARD: Duration = Duration::from_secs(1);
 
 /// How many closed sockets are kept to be used again: a new socket's
