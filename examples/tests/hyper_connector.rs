@@ -14,17 +14,13 @@ use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener, UnixLis
 use conduit::serve::Server;
 use conduit::{Destination, Overrides, Resolver};
 use http::{Request, Response, Version};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use mimic::Info;
 use mimic::report::Outcome;
 use paf::Body;
 use paf::server::{Auto, Serve};
 use testkit::TempDir;
 
-type HttpClient = Client<Connector, Empty<Bytes>>;
+use support::{Got, client, get};
 
 /// Answers with the version the server saw and the path.
 async fn answer(req: Request<Body>) -> Result<Response<Body>, Infallible> {
@@ -55,38 +51,11 @@ fn tls_server(alpn: &[&str]) -> (Server, Resolver) {
     (server, resolver)
 }
 
-fn client(connector: Connector) -> HttpClient {
-    Client::builder(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .build(connector)
-}
-
 fn port(server: &Server) -> u16 {
     match &server.local_addrs()[0] {
         mimic::flow::Addr::Inet(addr) => addr.port(),
         other => panic!("a TCP listener, not {other}"),
     }
-}
-
-/// GETs `uri`: the version, the body, and the connection's Info.
-async fn get(client: &HttpClient, uri: &str) -> (Version, String, Arc<Info>) {
-    let res = client
-        .get(uri.parse().expect("a URI http reads"))
-        .await
-        .unwrap_or_else(|e| panic!("GET {uri}: {e:?}"));
-    let info = res
-        .extensions()
-        .get::<Arc<Info>>()
-        .cloned()
-        .expect("the connector puts mimic's Info in the response");
-    let version = res.version();
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .expect("the body")
-        .to_bytes();
-    (version, String::from_utf8_lossy(&body).into_owned(), info)
 }
 
 fn alpn(info: &Info) -> Option<String> {
@@ -97,9 +66,14 @@ fn alpn(info: &Info) -> Option<String> {
 #[tokio::test]
 async fn alpn_h2_gives_http2_over_tls() {
     let (server, resolver) = tls_server(&["h2", "http/1.1"]);
-    let client = client(Connector::with_resolver(resolver));
+    let client = client(Connector::with_resolver(resolver), false);
     let uri = format!("https://localhost:{}/two", port(&server));
-    let (version, body, info) = get(&client, &uri).await;
+    let Got {
+        version,
+        body,
+        info,
+        ..
+    } = get(&client, &uri).await;
     assert_eq!(version, Version::HTTP_2);
     assert_eq!(body, "HTTP/2.0 /two");
     assert_eq!(alpn(&info).as_deref(), Some("h2"));
@@ -112,7 +86,12 @@ async fn alpn_h2_gives_http2_over_tls() {
             .any(|e| matches!(e.outcome, Outcome::Connected { .. }))
     );
     // A second request shares the HTTP/2 connection.
-    let (version, body, again) = get(&client, &uri).await;
+    let Got {
+        version,
+        body,
+        info: again,
+        ..
+    } = get(&client, &uri).await;
     assert_eq!((version, body.as_str()), (Version::HTTP_2, "HTTP/2.0 /two"));
     assert!(info.local_addr().is_some());
     assert_eq!(again.local_addr(), info.local_addr(), "one connection");
@@ -122,9 +101,14 @@ async fn alpn_h2_gives_http2_over_tls() {
 #[tokio::test]
 async fn alpn_http1_gives_http11_over_tls() {
     let (server, resolver) = tls_server(&["http/1.1"]);
-    let client = client(Connector::with_resolver(resolver));
+    let client = client(Connector::with_resolver(resolver), false);
     let uri = format!("https://localhost:{}/one", port(&server));
-    let (version, body, info) = get(&client, &uri).await;
+    let Got {
+        version,
+        body,
+        info,
+        ..
+    } = get(&client, &uri).await;
     assert_eq!(version, Version::HTTP_11);
     assert_eq!(body, "HTTP/1.1 /one");
     assert_eq!(alpn(&info).as_deref(), Some("http/1.1"));
@@ -134,9 +118,9 @@ async fn alpn_http1_gives_http11_over_tls() {
 #[tokio::test]
 async fn the_connector_offers_its_own_alpn() {
     let (server, resolver) = tls_server(&["h2", "http/1.1"]);
-    let client = client(Connector::with_resolver(resolver).alpn(["http/1.1"]));
+    let client = client(Connector::with_resolver(resolver).alpn(["http/1.1"]), false);
     let uri = format!("https://localhost:{}/one", port(&server));
-    let (version, _, info) = get(&client, &uri).await;
+    let Got { version, info, .. } = get(&client, &uri).await;
     assert_eq!(version, Version::HTTP_11);
     assert_eq!(alpn(&info).as_deref(), Some("http/1.1"));
     let _ = server.shutdown(Duration::from_secs(5)).await;
@@ -154,8 +138,13 @@ async fn unix_sockets_by_a_static_host_and_by_an_override() {
         .static_host("app.local", Destination::Unix(socket.clone()))
         .build()
         .expect("the resolver builds");
-    let by_host = client(Connector::with_resolver(resolver));
-    let (version, body, info) = get(&by_host, "http://app.local/by-host").await;
+    let by_host = client(Connector::with_resolver(resolver), false);
+    let Got {
+        version,
+        body,
+        info,
+        ..
+    } = get(&by_host, "http://app.local/by-host").await;
     assert_eq!(
         (version, body.as_str()),
         (Version::HTTP_11, "HTTP/1.1 /by-host")
@@ -163,8 +152,8 @@ async fn unix_sockets_by_a_static_host_and_by_an_override() {
     assert_eq!(info.protocol(), "unix");
 
     let overrides = Overrides::new().unix_socket(&socket);
-    let by_override = client(Connector::new().overrides(overrides));
-    let (_, body, info) = get(&by_override, "http://localhost/by-override").await;
+    let by_override = client(Connector::new().overrides(overrides), false);
+    let Got { body, info, .. } = get(&by_override, "http://localhost/by-override").await;
     assert_eq!(body, "HTTP/1.1 /by-override");
     assert_eq!(info.protocol(), "unix");
     let _ = server.shutdown(Duration::from_secs(5)).await;
@@ -180,7 +169,7 @@ async fn a_failure_is_conduits_error_with_the_report() {
     let connector = Connector::new().on_error(move |err| {
         hook.lock().expect("not poisoned").push(format!("{err:#}"));
     });
-    let client = client(connector);
+    let client = client(connector, false);
     let uri = format!("http://{closed}/");
     let err = client
         .get(uri.parse().expect("a URI"))
@@ -205,7 +194,7 @@ async fn a_failure_is_conduits_error_with_the_report() {
 
 #[tokio::test]
 async fn an_unknown_scheme_is_conduits_error() {
-    let client = client(Connector::new());
+    let client = client(Connector::new(), false);
     let err = client
         .get("nosuchscheme://example.test/".parse().expect("a URI"))
         .await
@@ -219,7 +208,7 @@ async fn an_untrusted_certificate_is_a_tls_error() {
     let (server, _) = tls_server(&["h2", "http/1.1"]);
     // The default resolver trusts the public roots, not this certificate.
     let resolver = support::localhost().build().expect("the resolver builds");
-    let client = client(Connector::with_resolver(resolver));
+    let client = client(Connector::with_resolver(resolver), false);
     let uri = format!("https://localhost:{}/", port(&server));
     let err = client
         .get(uri.parse().expect("a URI"))

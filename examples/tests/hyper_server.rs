@@ -4,6 +4,8 @@
 //! that lets a request in flight finish and closes idle connections, and
 //! silent connections reclaimed at the connection limit.
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,10 +15,9 @@ use conduit::listener::{TcpListener, UnixListener};
 use conduit::serve::Server;
 use conduit::{Destination, Resolver};
 use http::{Request, Response, StatusCode, Version};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::{http1, http2};
-use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use mimic::Info;
@@ -25,7 +26,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-type HttpClient = Client<Connector, Empty<Bytes>>;
+use support::{Got, client, get};
 
 /// `/slow` says it started through `started`, then answers after 300 ms;
 /// `/peer` answers with the peer's address from the request's Info; other
@@ -68,28 +69,6 @@ fn service(
     })
 }
 
-fn client(connector: Connector, h2: bool) -> HttpClient {
-    Client::builder(TokioExecutor::new())
-        .timer(TokioTimer::new())
-        .http2_only(h2)
-        .build(connector)
-}
-
-async fn get(client: &HttpClient, uri: &str) -> (StatusCode, Version, String) {
-    let res = client
-        .get(uri.parse().expect("a URI"))
-        .await
-        .unwrap_or_else(|e| panic!("GET {uri}: {e:?}"));
-    let (status, version) = (res.status(), res.version());
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .expect("the body")
-        .to_bytes();
-    (status, version, String::from_utf8_lossy(&body).into_owned())
-}
-
 fn tcp() -> TcpListener {
     TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind")
 }
@@ -115,19 +94,24 @@ async fn auto_serves_http1_and_h2c_on_tcp_and_unix() {
         ));
     let uri = format!("http://{}/", server.local_addrs()[0]);
 
-    let (status, version, body) = get(&client(Connector::new(), false), &uri).await;
+    let Got {
+        status,
+        version,
+        body,
+        ..
+    } = get(&client(Connector::new(), false), &uri).await;
     assert_eq!(
         (status, version, body.as_str()),
         (StatusCode::OK, Version::HTTP_11, "HTTP/1.1")
     );
-    let (_, version, body) = get(&client(Connector::new(), true), &uri).await;
+    let Got { version, body, .. } = get(&client(Connector::new(), true), &uri).await;
     assert_eq!((version, body.as_str()), (Version::HTTP_2, "HTTP/2.0"));
 
     let resolver = Resolver::builder()
         .static_host("hyper.local", Destination::Unix(socket.clone()))
         .build()
         .expect("the resolver builds");
-    let (_, _, body) = get(
+    let Got { body, .. } = get(
         &client(Connector::with_resolver(resolver), false),
         "http://hyper.local/",
     )
@@ -151,13 +135,13 @@ async fn hypers_own_builders_serve_too() {
     let h2 = Server::builder()
         .listener(tcp())
         .serve(conduit::hyper::handler(http2, service(Arc::default())));
-    let (_, version, _) = get(
+    let Got { version, .. } = get(
         &client(Connector::new(), false),
         &format!("http://{}/", h1.local_addrs()[0]),
     )
     .await;
     assert_eq!(version, Version::HTTP_11);
-    let (_, version, _) = get(
+    let Got { version, .. } = get(
         &client(Connector::new(), true),
         &format!("http://{}/", h2.local_addrs()[0]),
     )
@@ -178,57 +162,11 @@ async fn requests_carry_their_connections_info() {
     for h2 in [false, true] {
         let client = client(Connector::new(), h2);
         let uri = format!("http://{}/peer", server.local_addrs()[0]);
-        let res = client
-            .get(uri.parse().expect("a URI"))
-            .await
-            .expect("GET /peer");
-        let info = res
-            .extensions()
-            .get::<Arc<Info>>()
-            .cloned()
-            .expect("the client's Info");
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .expect("the body")
-            .to_bytes();
+        let Got { body, info, .. } = get(&client, &uri).await;
         let local = info.local_addr().expect("a local address").to_string();
-        assert_eq!(
-            String::from_utf8_lossy(&body),
-            local,
-            "the server saw this client"
-        );
+        assert_eq!(body, local, "the server saw this client");
     }
     assert_eq!(server.shutdown(Duration::from_secs(5)).await.aborted, 0);
-}
-
-/// GETs `uri`: the body, the `connection` header, and the connection's Info.
-async fn get_with_info(client: &HttpClient, uri: &str) -> (String, Option<String>, Arc<Info>) {
-    let res = client
-        .get(uri.parse().expect("a URI"))
-        .await
-        .unwrap_or_else(|e| panic!("GET {uri}: {e:?}"));
-    let connection = res
-        .headers()
-        .get(http::header::CONNECTION)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let info = res
-        .extensions()
-        .get::<Arc<Info>>()
-        .cloned()
-        .expect("the Info");
-    let body = res
-        .into_body()
-        .collect()
-        .await
-        .expect("the body")
-        .to_bytes();
-    (
-        String::from_utf8_lossy(&body).into_owned(),
-        connection,
-        info,
-    )
 }
 
 /// Shutdown begins while `/slow` is being answered and the client, still
@@ -247,17 +185,22 @@ async fn in_flight_request_finishes(h2: bool) {
     let client = Arc::new(client(Connector::new(), h2));
     let slow = {
         let (client, uri) = (client.clone(), format!("http://{addr}/slow"));
-        tokio::spawn(async move { get_with_info(&client, &uri).await })
+        tokio::spawn(async move { get(&client, &uri).await })
     };
     started.notified().await;
     // Over HTTP/1 a second connection, idle in the client's pool once
     // answered; over HTTP/2 a second stream on the one connection.
-    let (_, _, quick) = get_with_info(&client, &format!("http://{addr}/")).await;
+    let quick = get(&client, &format!("http://{addr}/")).await.info;
 
     let began = Instant::now();
     let report = server.shutdown(Duration::from_secs(10)).await;
     let elapsed = began.elapsed();
-    let (body, connection, info) = slow.await.expect("the request task");
+    let Got {
+        body,
+        connection,
+        info,
+        ..
+    } = slow.await.expect("the request task");
     assert_eq!(body, "slow done");
     assert_eq!(report.aborted, 0, "{report:?}");
     assert_eq!(report.finished, if h2 { 1 } else { 2 }, "{report:?}");
@@ -322,7 +265,7 @@ async fn a_silent_connection_does_not_lock_out_a_client() {
     })
     .await
     .expect("answered within 2 s: the silent connection was reclaimed");
-    assert_eq!(answered.2, "HTTP/1.1");
+    assert_eq!(answered.body, "HTTP/1.1");
     let mut buf = [0; 16];
     assert!(
         matches!(silent.read(&mut buf).await, Ok(0) | Err(_)),
