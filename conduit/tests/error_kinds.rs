@@ -85,6 +85,17 @@ async fn each_kind_answers_its_own_predicates() {
             &["tls"],
         ),
         (
+            "no TLS layer",
+            Resolver::builder()
+                .services_file(None)
+                .base(Ctx::new().with_builtins().without(&mimic::tls::ENDPOINT))
+                .build()
+                .expect("resolver")
+                .resolve("https://example.com/")
+                .expect_err("no TLS layer"),
+            &["tls"],
+        ),
+        (
             "refused",
             resolver()
                 .connect(&format!("http://127.0.0.1:{port}/"))
@@ -110,6 +121,43 @@ async fn each_kind_answers_its_own_predicates() {
         assert_eq!(holds(&err), expected, "{name}: {err:#}");
         assert_eq!(err.report().is_some(), err.is_connect(), "{name}");
     }
+}
+
+/// A resolver whose base cannot do TLS refuses an `https` URI before
+/// connecting, rather than sending in clear text.
+#[tokio::test]
+async fn https_without_a_tls_layer_never_connects() {
+    let listener = TcpListener::bind("127.0.0.1:0".parse().expect("address")).expect("bind");
+    let addr = listener.local_socket_addr();
+    let server = Server::builder()
+        .listener(listener)
+        .serve(|_flow, _drain| async {
+            panic!("nothing may connect");
+        });
+    let plain = Resolver::builder()
+        .services_file(None)
+        .base(Ctx::new().with_builtins().without(&mimic::tls::ENDPOINT))
+        .build()
+        .expect("resolver");
+    let uri = format!("https://localhost:{}/", addr.port());
+    let err = plain
+        .connect(&uri)
+        .await
+        .expect_err("refused before connecting");
+    assert!(err.is_tls() && !err.is_connect(), "{err:#}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "`{uri}` needs TLS, but the resolver's base context has no TLS layer \
+             (install one with `mimic::tls::Tls::install`, or start from `Ctx::with_builtins`)"
+        )
+    );
+    let report = server.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(
+        report.finished + report.aborted,
+        0,
+        "no connection: {report:?}"
+    );
 }
 
 #[tokio::test]

@@ -221,3 +221,31 @@ async fn an_untrusted_certificate_is_a_tls_error() {
     );
     let _ = server.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn https_without_a_tls_layer_is_refused_not_sent_in_clear() {
+    let (server, _) = tls_server(&["h2", "http/1.1"]);
+    let base = mimic::Ctx::new()
+        .with_builtins()
+        .without(&mimic::tls::ENDPOINT);
+    let resolver = support::localhost()
+        .base(base)
+        .build()
+        .expect("the resolver builds");
+    let client = client(Connector::with_resolver(resolver), false);
+    let uri = format!("https://localhost:{}/", port(&server));
+    let err = client
+        .get(uri.parse().expect("a URI"))
+        .await
+        .expect_err("no TLS layer");
+    let conduit_err = connect_error(&err).expect("conduit's error is in the chain");
+    assert!(
+        conduit_err.is_tls() && !conduit_err.is_connect(),
+        "{conduit_err:#}"
+    );
+    assert!(
+        conduit_err.to_string().contains("no TLS layer"),
+        "{conduit_err}"
+    );
+    let _ = server.shutdown(Duration::from_secs(5)).await;
+}

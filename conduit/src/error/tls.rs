@@ -22,6 +22,9 @@ pub(crate) enum Tls {
     InvalidName(String),
     /// No certificate was configured at all.
     NoIdentity,
+    /// A URI asks for TLS, but the resolver's base context cannot do TLS:
+    /// connecting would send in clear text.
+    NoLayer(String),
     /// The client certificate verifier could not be built (an empty or
     /// invalid CA bundle, for one).
     ClientAuth(rustls::server::VerifierBuilderError),
@@ -36,7 +39,7 @@ impl Tls {
             Tls::Config(err) => err.source(),
             Tls::Key { source, .. } | Tls::Rustls(source) => Some(source),
             Tls::ClientAuth(source) => Some(source),
-            Tls::InvalidName(_) | Tls::NoIdentity => None,
+            Tls::InvalidName(_) | Tls::NoIdentity | Tls::NoLayer(_) => None,
         }
     }
 }
@@ -56,6 +59,11 @@ impl fmt::Display for Tls {
             ),
             Tls::NoIdentity => f.write_str(
                 "no server certificate configured: call `identity` or `sni_identity` on the builder",
+            ),
+            Tls::NoLayer(uri) => write!(
+                f,
+                "`{uri}` needs TLS, but the resolver's base context has no TLS layer \
+                 (install one with `mimic::tls::Tls::install`, or start from `Ctx::with_builtins`)"
             ),
             Tls::ClientAuth(_) => {
                 f.write_str("cannot verify client certificates (check the CA bundle)")

@@ -38,7 +38,7 @@ pub use rules::{Destination, Overrides};
 pub use scheme::Scheme;
 
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Kind};
+use crate::error::{Error, Kind, Tls as TlsError};
 use crate::target::Target;
 
 /// Turns a custom scheme's URI into context keys for its own protocol.
@@ -358,6 +358,10 @@ impl Resolver {
         let mut ctx = self.config.base.clone();
         let inner = self.destination(&target, port, overrides, &mut ctx, &mut steps)?;
         let endpoint = match scheme.tls {
+            // Without the layer, mimic would connect in clear text.
+            true if !ctx.contains(&tls::ENDPOINT) => {
+                return Err(TlsError::NoLayer(target.to_string()).into());
+            }
             true => tls_over(&target, &scheme, inner, &mut ctx)?,
             false => inner,
         };

@@ -60,7 +60,7 @@ impl Client {
             (false, Some(h)) => shared.proxies.for_target(target.base_scheme(), h),
             _ => None,
         };
-        let direct = self.direct(text, resolution.endpoint, resolution.ctx)?;
+        let direct = self.direct(resolution.endpoint, resolution.ctx)?;
         let Some(proxy) = proxy else {
             return Ok(Plan {
                 route: Arc::new(Route::Direct(direct.endpoint)),
@@ -92,22 +92,15 @@ impl Client {
 
     /// The way without a proxy: the resolved endpoint, and the context with
     /// the client's ALPN choice.
-    fn direct(&self, text: &str, endpoint: Endpoint, mut ctx: Ctx) -> Result<Direct, Error> {
+    fn direct(&self, endpoint: Endpoint, mut ctx: Ctx) -> Result<Direct, Error> {
         let shared = &*self.shared;
         if let Some(alpn) = &shared.alpn_http1
             && ctx.contains(&tls::SERVER_NAME)
         {
             ctx = ctx.with(&tls::ALPN, alpn.clone());
         }
+        // conduit refuses a TLS endpoint without a TLS layer.
         let is_tls = matches!(endpoint, Endpoint::Tls { .. });
-        if is_tls && !ctx.contains(&tls::ENDPOINT) {
-            // Without the layer, mimic would connect in clear text.
-            return Err(request_error(
-                text,
-                "TLS is needed, but the resolver's base context has no TLS layer \
-                 (mimic::tls::Tls::install)",
-            ));
-        }
         let may_h2 = if is_tls {
             ctx.get(&tls::ALPN)
                 .is_some_and(|alpn| alpn.iter().any(|p| p == b"h2"))
