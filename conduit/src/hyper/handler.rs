@@ -236,22 +236,10 @@ where
                 && !drain.is_signaled()
             {
                 let peer = info.peer_addr().map(tracing::field::display);
-                let error = chain(&*err);
+                // hyper's own text alone rarely says what went wrong.
+                let error = mimic::report::Chain(&*err);
                 tracing::debug!(peer, %error, "hyper connection ended with an error");
             }
         })
     }
-}
-
-/// `err` and its sources, as `outer: inner: ...`: hyper's own text alone
-/// rarely says what went wrong.
-fn chain(err: &(dyn StdError + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut next = err.source();
-    while let Some(source) = next {
-        text.push_str(": ");
-        text.push_str(&source.to_string());
-        next = source.source();
-    }
-    text
 }
