@@ -20,7 +20,7 @@ use paf::Body;
 use paf::server::{Auto, Serve};
 use testkit::TempDir;
 
-use support::{Got, client, get};
+use support::{Got, client, get, port};
 
 /// Answers with the version the server saw and the path.
 async fn answer(req: Request<Body>) -> Result<Response<Body>, Infallible> {
@@ -49,13 +49,6 @@ fn tls_server(alpn: &[&str]) -> (Server, Resolver) {
         .serve(Auto::new().handler(paf::service_fn(answer)));
     let resolver = support::trusting(&certified.cert.pem());
     (server, resolver)
-}
-
-fn port(server: &Server) -> u16 {
-    match &server.local_addrs()[0] {
-        mimic::flow::Addr::Inet(addr) => addr.port(),
-        other => panic!("a TCP listener, not {other}"),
-    }
 }
 
 fn alpn(info: &Info) -> Option<String> {

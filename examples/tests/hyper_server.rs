@@ -2,7 +2,8 @@
 //! hyper-util's auto builder and hyper's http1 and http2 builders, TCP and
 //! Unix listeners, the connection's Info in requests, a graceful shutdown
 //! that lets a request in flight finish and closes idle connections, and
-//! silent connections reclaimed at the connection limit.
+//! silent connections reclaimed at the connection limit; and curl over
+//! TLS, with HTTP/2 or HTTP/1.1 by ALPN.
 
 mod support;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conduit::hyper::{Connector, connect_error};
-use conduit::listener::{TcpListener, UnixListener};
+use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener, UnixListener};
 use conduit::serve::Server;
 use conduit::{Destination, Resolver};
 use http::{Request, Response, StatusCode, Version};
@@ -26,7 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use support::{Got, client, get};
+use support::{Got, client, get, port};
 
 /// `/slow` says it started through `started`, then answers after 300 ms;
 /// `/peer` answers with the peer's address from the request's Info; other
@@ -294,5 +295,58 @@ async fn a_silent_connection_is_closed_after_the_first_byte_timeout() {
     assert!(matches!(read, Ok(0) | Err(_)), "closed, not {read:?}");
     assert!(began.elapsed() >= Duration::from_millis(200));
     until_active(&server, 0).await;
+    assert_eq!(server.shutdown(Duration::from_secs(5)).await.aborted, 0);
+}
+
+/// curl, an independent client, over TLS: hyper-util's auto builder on
+/// conduit's TLS listener answers HTTP/2 and HTTP/1.1 as ALPN chose.
+#[tokio::test]
+async fn curl_gets_h2_and_http1_over_tls_by_alpn() {
+    let Some(curl) = testkit::peer_tool("curl") else {
+        return;
+    };
+    let dir = TempDir::new("hyper-server-curl");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("rcgen makes a certificate");
+    let ca = dir.join("cert.pem");
+    std::fs::write(&ca, certified.cert.pem()).expect("write the certificate");
+    let identity = Identity::from_pem(
+        certified.cert.pem().as_bytes(),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )
+    .expect("rcgen's PEM reads");
+    let acceptor = TlsAcceptor::builder()
+        .identity(identity)
+        .alpn(["h2", "http/1.1"])
+        .build()
+        .expect("the acceptor builds");
+    let server = Server::builder()
+        .listener(TlsListener::new(tcp(), acceptor))
+        .serve(conduit::hyper::handler(
+            auto_builder(),
+            service(Arc::default()),
+        ));
+    let port = port(&server);
+    for (flag, version, body) in [
+        ("--http2", "2", "HTTP/2.0"),
+        ("--http1.1", "1.1", "HTTP/1.1"),
+    ] {
+        let out = tokio::process::Command::new(&curl)
+            .args(["-sS", "--max-time", "10", flag, "--cacert"])
+            .arg(&ca)
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args(["-w", "\n%{http_version}"])
+            .arg(format!("https://localhost:{port}/"))
+            .output()
+            .await
+            .expect("curl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "curl {flag}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(stdout, format!("{body}\n{version}"), "curl {flag}");
+    }
     assert_eq!(server.shutdown(Duration::from_secs(5)).await.aborted, 0);
 }

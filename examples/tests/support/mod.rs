@@ -92,3 +92,11 @@ pub async fn get(client: &HttpClient, uri: &str) -> Got {
         info,
     }
 }
+
+/// The port of `server`'s first listener, a TCP one.
+pub fn port(server: &conduit::serve::Server) -> u16 {
+    match &server.local_addrs()[0] {
+        mimic::flow::Addr::Inet(addr) => addr.port(),
+        other => panic!("a TCP listener, not {other}"),
+    }
+}
