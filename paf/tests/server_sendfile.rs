@@ -161,6 +161,17 @@ async fn other_streams_get_the_body() {
 }
 
 #[tokio::test]
+async fn a_region_past_the_largest_offset_gets_the_body() {
+    let dir = TempDir::new("sendfile-overflow");
+    let regions = Regions::new(&dir, &pattern(), u64::MAX - 10, 100_000);
+    let server = TestServer::start(Http1::new(), regions.service());
+    let stream = TcpStream::connect(server.addr).await.unwrap();
+    let bodies = two_gets(stream, 100_000).await;
+    assert!(bodies.iter().all(|body| body.iter().all(|&b| b == b'-')));
+    assert_eq!(regions.sent(), [0, 0]);
+}
+
+#[tokio::test]
 async fn head_requests_send_no_region() {
     let dir = TempDir::new("sendfile-head");
     let regions = Regions::new(&dir, &pattern(), 0, 10_000);

@@ -16,8 +16,8 @@ use crate::body::FileRegion;
 
 /// The most one call sends. A file that is not in the page cache is read
 /// by the kernel during the call, on this thread: the cap bounds each such
-/// stretch (nginx's `sendfile_max_chunk` is 2 MiB), and lets the
-/// connection's task yield between calls.
+/// stretch (nginx's `sendfile_max_chunk` is 2 MiB), and the connection's
+/// task yields after each call so that other tasks run between them.
 const MAX_CALL: u64 = 1024 * 1024;
 
 /// What [`send`] did.
@@ -70,28 +70,32 @@ where
         return Ok(Sent::Unsupported);
     };
     let mut offset = region.offset();
-    let end = offset.saturating_add(region.len());
-    poll_fn(|cx| {
-        while offset < end {
-            let count = (end - offset).min(MAX_CALL) as usize;
-            let n = match ready!(socket.poll_sendfile(cx, region, &mut offset, count)) {
-                Ok(n) => n,
-                Err(err) if offset == region.offset() && unsupported(&err) => {
-                    return Poll::Ready(Ok(Sent::Unsupported));
-                }
-                Err(err) => return Poll::Ready(Err(err)),
-            };
-            if n == 0 {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file is shorter than the region being sent",
-                )));
+    // Past the largest offset: no file holds it; the body says so.
+    let Some(end) = offset.checked_add(region.len()) else {
+        return Ok(Sent::Unsupported);
+    };
+    while offset < end {
+        let count = (end - offset).min(MAX_CALL) as usize;
+        let sent = poll_fn(|cx| socket.poll_sendfile(cx, region, &mut offset, count)).await;
+        let n = match sent {
+            Ok(n) => n,
+            Err(err) if offset == region.offset() && unsupported(&err) => {
+                return Ok(Sent::Unsupported);
             }
-            region.add_sent(n as u64);
+            Err(err) => return Err(err),
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file is shorter than the region being sent",
+            ));
         }
-        Poll::Ready(Ok(Sent::All))
-    })
-    .await
+        region.add_sent(n as u64);
+        if offset < end {
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(Sent::All)
 }
 
 /// The errors of a `sendfile` that cannot work with this pair of files.

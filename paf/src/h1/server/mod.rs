@@ -145,10 +145,10 @@ where
             Answer::Refuse(status, err) => return conn.refuse(status, err).await.map(|()| None),
             Answer::Abort(err) => return Err(err),
         };
-        let (parts, body) = res.into_parts();
+        let (mut parts, body) = res.into_parts();
         let plan = conn.plan(&exchange, &parts, &body, &mut pump);
         conn.write_head(&parts, &plan);
-        let region = parts.extensions.get::<FileRegion>().cloned();
+        let region = parts.extensions.remove::<FileRegion>();
         let keep_alive = conn.write_body(body, &plan, &mut pump, region).await?;
         if plan.switching {
             poll_fn(|cx| conn.io.poll_flush(cx))
