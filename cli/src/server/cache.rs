@@ -17,7 +17,7 @@
 //! inode was checked to lie under the root when it was opened.
 //!
 //! Files on network file systems, FUSE and FAT are never kept (see
-//! [`stat_tells_changes`]).
+//! [`local_file_system`]).
 //!
 //! Contents are only kept when they have not been modified for a second
 //! ([`SETTLED`]) and the file's metadata did not change while they were
@@ -192,11 +192,13 @@ impl Inner {
     }
 }
 
-/// Whether one `stat` shows every change of `file`: not on network file
-/// systems, whose attributes may be cached for a minute and whose times
-/// come from another clock, nor on FUSE or FAT (2 s times). Files there are
-/// looked up anew for every request, as before the cache.
-pub(crate) fn stat_tells_changes(file: &std::fs::File) -> bool {
+/// Whether `file` is on a local file system that one `stat` tells every
+/// change of: not a network file system, whose attributes may be cached for
+/// a minute, whose times come from another clock and whose reads wait on
+/// the network; nor FUSE (a process behind every call) or FAT (2 s times).
+/// Files elsewhere are looked up anew for every request, as before the
+/// cache, and never sent by `sendfile(2)` on the connection's thread.
+pub(crate) fn local_file_system(file: &std::fs::File) -> bool {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         const UNTRUSTED: [i64; 10] = [

@@ -198,7 +198,7 @@ impl Lookup {
         let identity = Identity::of(&metadata);
         if metadata.len() <= cache::MAX_FILE
             && identity.settled(SystemTime::now())
-            && cache::stat_tells_changes(&file)
+            && cache::local_file_system(&file)
             && let Ok(contents) = file_body::read_exact_at(&file, 0, metadata.len())
             // Unchanged while it was read: these are the contents of this
             // version.
@@ -269,11 +269,11 @@ fn answer(req: &Parts, file: &Representation) -> Response<Body> {
         Precondition::NotModified => {
             let mut res = Response::new(Body::empty());
             *res.status_mut() = StatusCode::NOT_MODIFIED;
-            return with_headers(res, file.validator_fields());
+            return with_headers(res, file.validator_fields.clone());
         }
         Precondition::Failed => {
             let res = respond::status(StatusCode::PRECONDITION_FAILED);
-            return with_headers(res, file.validator_fields());
+            return with_headers(res, file.validator_fields.clone());
         }
     }
     let len = file.len;
@@ -285,7 +285,7 @@ fn answer(req: &Parts, file: &Representation) -> Response<Body> {
             if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
                 res.headers_mut().insert(CONTENT_RANGE, value);
             }
-            let mut fields = file.validator_fields();
+            let mut fields = file.validator_fields.clone();
             fields.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             return with_headers(res, fields);
         }
@@ -341,8 +341,8 @@ fn ranges(req: &Parts, file: &Representation) -> Ranges {
 }
 
 /// The response carrying `parts` of `file`, its `content-length` set in
-/// `headers`; a body that is one part of an open file can go by
-/// `sendfile(2)`.
+/// `headers`; a body that is one part of an open file on a local file
+/// system can go by `sendfile(2)`.
 fn file_response(
     req: &Parts,
     file: &Representation,
@@ -350,7 +350,9 @@ fn file_response(
     headers: &mut HeaderMap,
 ) -> Response<Body> {
     let region = match (&file.source, parts.as_slice()) {
-        (Source::File(open), [Part::File { offset, len }]) if req.method == Method::GET => {
+        (Source::File(open), [Part::File { offset, len }])
+            if req.method == Method::GET && cache::local_file_system(open) =>
+        {
             Some(FileRegion::new(open.clone(), *offset, *len))
         }
         _ => None,

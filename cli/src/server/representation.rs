@@ -20,12 +20,10 @@ pub(crate) struct Representation {
     pub(crate) len: u64,
     /// Its validators.
     pub(crate) validators: Validators,
-    /// `ETag`.
-    pub(crate) etag: Option<HeaderValue>,
-    /// `Last-Modified`.
-    pub(crate) last_modified: Option<HeaderValue>,
     /// `Content-Type`, from the name of its (canonical) `path`.
     pub(crate) content_type: HeaderValue,
+    /// `etag` and `last-modified`: what a `304` or `412` carries.
+    pub(crate) validator_fields: HeaderMap,
     /// The fields of an answer with the whole file: the validators',
     /// `accept-ranges`, `content-type` and `content-length`. Cloned for
     /// each answer, cheaper than making them again.
@@ -36,32 +34,25 @@ impl Representation {
     /// The file at `path` described by `metadata`, read from `source`.
     pub(crate) fn new(path: &Path, metadata: &Metadata, source: Source) -> Representation {
         let validators = Validators::of(metadata);
-        let mut file = Representation {
+        let mut validator_fields = HeaderMap::with_capacity(2);
+        if let Some(etag) = validators.etag_value() {
+            validator_fields.insert(ETAG, etag);
+        }
+        if let Some(date) = validators.last_modified_value() {
+            validator_fields.insert(LAST_MODIFIED, date);
+        }
+        let content_type = respond::content_type(path);
+        let mut fields = validator_fields.clone();
+        fields.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        fields.insert(CONTENT_TYPE, content_type.clone());
+        fields.insert(CONTENT_LENGTH, HeaderValue::from(metadata.len()));
+        Representation {
             source,
             len: metadata.len(),
-            etag: validators.etag_value(),
-            last_modified: validators.last_modified_value(),
             validators,
-            content_type: respond::content_type(path),
-            fields: HeaderMap::new(),
-        };
-        let mut fields = file.validator_fields();
-        fields.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        fields.insert(CONTENT_TYPE, file.content_type.clone());
-        fields.insert(CONTENT_LENGTH, HeaderValue::from(file.len));
-        file.fields = fields;
-        file
-    }
-
-    /// `etag` and `last-modified`: what a `304` or `412` carries.
-    pub(crate) fn validator_fields(&self) -> HeaderMap {
-        let mut fields = HeaderMap::with_capacity(2);
-        if let Some(etag) = &self.etag {
-            fields.insert(ETAG, etag.clone());
+            content_type,
+            validator_fields,
+            fields,
         }
-        if let Some(date) = &self.last_modified {
-            fields.insert(LAST_MODIFIED, date.clone());
-        }
-        fields
     }
 }
