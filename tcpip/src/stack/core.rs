@@ -332,12 +332,13 @@ impl Core {
     /// and is sent again until acknowledged (see [`FIN_GUARD`]).
     pub(crate) fn close(&mut self, handle: SocketHandle) {
         let socket = self.tcp(handle);
+        let before = socket.state();
         socket.close();
-        if fin_unacknowledged(socket.state()) {
+        // Guarded once, when this call sent it into a FIN-sent state: a
+        // second close (shutdown, then drop) finds it there already.
+        if !fin_unacknowledged(before) && fin_unacknowledged(socket.state()) {
             socket.set_keep_alive(Some(FIN_GUARD.into()));
-            if !self.closing.contains(&handle) {
-                self.closing.push(handle);
-            }
+            self.closing.push(handle);
         }
     }
 
