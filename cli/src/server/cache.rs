@@ -227,13 +227,6 @@ pub(crate) fn local_file_system(file: &std::fs::File) -> bool {
     }
 }
 
-/// The path a request's file is checked by: where it was found, which is
-/// not its canonical path when the request went through a symbolic link.
-pub(crate) fn checked_by(root: &Path, relative: &Path, index: bool) -> PathBuf {
-    let path = root.join(relative);
-    if index { path.join("index.html") } else { path }
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;

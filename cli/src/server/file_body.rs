@@ -213,16 +213,11 @@ pub(crate) fn read_exact_at(file: &File, offset: u64, len: u64) -> io::Result<By
 
 /// `buf` filled from `offset`: all of it, or an error.
 fn fill_at(file: &File, offset: u64, mut buf: Vec<u8>) -> io::Result<Bytes> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], offset + filled as u64) {
-            Ok(0) => return Err(shrank()),
-            Ok(n) => filled += n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
+    match file.read_exact_at(&mut buf, offset) {
+        Ok(()) => Ok(Bytes::from(buf)),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => Err(shrank()),
+        Err(err) => Err(err),
     }
-    Ok(Bytes::from(buf))
 }
 
 #[cfg(test)]

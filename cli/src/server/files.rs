@@ -54,12 +54,13 @@ use super::representation::Representation;
 /// The static file handler for one root directory.
 #[derive(Debug)]
 pub(crate) struct Files {
-    lookup: Lookup,
+    /// Shared with the lookups on the blocking pool.
+    lookup: Arc<Lookup>,
     cache: Cache,
 }
 
 /// What [`Files`] needs to look a request up on the blocking pool.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Lookup {
     root: PathBuf,
     follow_symlinks: bool,
@@ -84,10 +85,10 @@ impl Files {
     /// Serves `root`, which must be canonical (absolute, no symbolic link).
     pub(crate) fn new(root: PathBuf, follow_symlinks: bool) -> Files {
         Files {
-            lookup: Lookup {
+            lookup: Arc::new(Lookup {
                 root,
                 follow_symlinks,
-            },
+            }),
             cache: Cache::default(),
         }
     }
@@ -165,7 +166,7 @@ impl Lookup {
             if let Ok(index) = self.resolve(&path.join("index.html"))
                 && std::fs::metadata(&index).is_ok_and(|m| m.is_file())
             {
-                return self.file(index, cache::checked_by(&self.root, relative, true));
+                return self.file(index, joined.join("index.html"));
             }
             return Ok(Found::Listing(path));
         }
