@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use conduit::hyper::{Connector, connect_error};
-use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener, UnixListener};
+use conduit::listener::UnixListener;
 use conduit::serve::Server;
 use conduit::{Destination, Overrides, Resolver};
 use http::{Request, Response, Version};
@@ -20,7 +20,7 @@ use paf::Body;
 use paf::server::{Auto, Serve};
 use testkit::TempDir;
 
-use support::{Got, client, get, port};
+use support::{Got, client, get, port, tcp};
 
 /// Answers with the version the server saw and the path.
 async fn answer(req: Request<Body>) -> Result<Response<Body>, Infallible> {
@@ -31,24 +31,11 @@ async fn answer(req: Request<Body>) -> Result<Response<Body>, Infallible> {
 /// A paf server over TLS on 127.0.0.1 offering `alpn`, and a resolver that
 /// trusts its certificate (for `localhost`, pinned to 127.0.0.1).
 fn tls_server(alpn: &[&str]) -> (Server, Resolver) {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-        .expect("rcgen makes a certificate");
-    let identity = Identity::from_pem(
-        certified.cert.pem().as_bytes(),
-        certified.signing_key.serialize_pem().as_bytes(),
-    )
-    .expect("rcgen's PEM reads");
-    let acceptor = TlsAcceptor::builder()
-        .identity(identity)
-        .alpn(alpn.iter().copied())
-        .build()
-        .expect("the acceptor builds");
-    let tcp = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind");
+    let (listener, cert_pem) = support::tls_listener(alpn);
     let server = Server::builder()
-        .listener(TlsListener::new(tcp, acceptor))
+        .listener(listener)
         .serve(Auto::new().handler(paf::service_fn(answer)));
-    let resolver = support::trusting(&certified.cert.pem());
-    (server, resolver)
+    (server, support::trusting(&cert_pem))
 }
 
 fn alpn(info: &Info) -> Option<String> {
@@ -154,9 +141,7 @@ async fn unix_sockets_by_a_static_host_and_by_an_override() {
 
 #[tokio::test]
 async fn a_failure_is_conduits_error_with_the_report() {
-    let closed = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))
-        .expect("bind")
-        .local_socket_addr();
+    let closed = tcp().local_socket_addr();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hook = seen.clone();
     let connector = Connector::new().on_error(move |err| {

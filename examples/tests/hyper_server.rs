@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conduit::hyper::{Connector, connect_error};
-use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener, UnixListener};
+use conduit::listener::UnixListener;
 use conduit::serve::Server;
 use conduit::{Destination, Resolver};
 use http::{Request, Response, StatusCode, Version};
@@ -27,7 +27,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
-use support::{Got, client, get, port};
+use support::{Got, client, get, port, tcp};
 
 /// `/slow` says it started through `started`, then answers after 300 ms;
 /// `/peer` answers with the peer's address from the request's Info; other
@@ -68,10 +68,6 @@ fn service(
             Ok(Response::new(Full::new(Bytes::from(text))))
         }
     })
-}
-
-fn tcp() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind")
 }
 
 /// hyper-util's auto builder with a timer, as `handler`'s docs ask.
@@ -306,22 +302,11 @@ async fn curl_gets_h2_and_http1_over_tls_by_alpn() {
         return;
     };
     let dir = TempDir::new("hyper-server-curl");
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-        .expect("rcgen makes a certificate");
+    let (listener, cert_pem) = support::tls_listener(&["h2", "http/1.1"]);
     let ca = dir.join("cert.pem");
-    std::fs::write(&ca, certified.cert.pem()).expect("write the certificate");
-    let identity = Identity::from_pem(
-        certified.cert.pem().as_bytes(),
-        certified.signing_key.serialize_pem().as_bytes(),
-    )
-    .expect("rcgen's PEM reads");
-    let acceptor = TlsAcceptor::builder()
-        .identity(identity)
-        .alpn(["h2", "http/1.1"])
-        .build()
-        .expect("the acceptor builds");
+    std::fs::write(&ca, cert_pem).expect("write the certificate");
     let server = Server::builder()
-        .listener(TlsListener::new(tcp(), acceptor))
+        .listener(listener)
         .serve(conduit::hyper::handler(
             auto_builder(),
             service(Arc::default()),

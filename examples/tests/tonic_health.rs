@@ -8,7 +8,6 @@ mod support;
 use std::time::Duration;
 
 use conduit::hyper::{Connector, connect_error};
-use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener};
 use conduit::serve::Server;
 use paf::server::{Auto, Http2, Serve};
 use tonic::transport::{Channel, Endpoint};
@@ -17,6 +16,8 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus as Reported;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::server::HealthReporter;
+
+use support::tcp;
 
 const KNOWN: &str = "test.Known";
 
@@ -64,10 +65,6 @@ async fn channel(uri: String, connector: Connector) -> Channel {
         .expect("the channel connects")
 }
 
-fn tcp() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind")
-}
-
 #[tokio::test]
 async fn served_by_paf_in_clear_text() {
     let (_reporter, health) = reporter().await;
@@ -88,24 +85,12 @@ async fn served_by_paf_in_clear_text() {
 #[tokio::test]
 async fn served_by_paf_over_tls_with_alpn_h2() {
     let (_reporter, health) = reporter().await;
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-        .expect("rcgen makes a certificate");
-    let identity = Identity::from_pem(
-        certified.cert.pem().as_bytes(),
-        certified.signing_key.serialize_pem().as_bytes(),
-    )
-    .expect("rcgen's PEM reads");
-    let acceptor = TlsAcceptor::builder()
-        .identity(identity)
-        .alpn(["h2", "http/1.1"])
-        .build()
-        .expect("the acceptor builds");
-    let tcp = tcp();
-    let port = tcp.local_socket_addr().port();
+    let (listener, cert_pem) = support::tls_listener(&["h2", "http/1.1"]);
     let server = Server::builder()
-        .listener(TlsListener::new(tcp, acceptor))
+        .listener(listener)
         .serve(Auto::new().handler(health));
-    let resolver = support::trusting(&certified.cert.pem());
+    let port = support::port(&server);
+    let resolver = support::trusting(&cert_pem);
     // gRPC speaks HTTP/2 only: offer `h2` alone.
     let connector = Connector::with_resolver(resolver).alpn(["h2"]);
     assert_health(channel(format!("https://localhost:{port}"), connector).await).await;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use conduit::hyper::Connector;
+use conduit::listener::{Identity, TcpListener, TlsAcceptor, TlsListener};
 use conduit::{Destination, Resolver, ResolverBuilder};
 use http::{StatusCode, Version};
 use http_body_util::{BodyExt, Empty};
@@ -99,4 +100,28 @@ pub fn port(server: &conduit::serve::Server) -> u16 {
         mimic::flow::Addr::Inet(addr) => addr.port(),
         other => panic!("a TCP listener, not {other}"),
     }
+}
+
+/// A TCP listener on a free port of 127.0.0.1.
+pub fn tcp() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("bind")
+}
+
+/// A TLS listener on 127.0.0.1 offering `alpn`, with a new self-signed
+/// certificate for `localhost`; and that certificate, in PEM.
+pub fn tls_listener(alpn: &[&str]) -> (TlsListener<TcpListener>, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("rcgen makes a certificate");
+    let cert_pem = certified.cert.pem();
+    let identity = Identity::from_pem(
+        cert_pem.as_bytes(),
+        certified.signing_key.serialize_pem().as_bytes(),
+    )
+    .expect("rcgen's PEM reads");
+    let acceptor = TlsAcceptor::builder()
+        .identity(identity)
+        .alpn(alpn.iter().copied())
+        .build()
+        .expect("the acceptor builds");
+    (TlsListener::new(tcp(), acceptor), cert_pem)
 }
