@@ -45,7 +45,8 @@ pub(crate) fn load_run(
             Scenario::Plain | Scenario::Pipelined | Scenario::TlsH1 => parse_wrk(stdout),
             Scenario::H2loadH1 => parse_h2load(stdout, requests, "http/1.1"),
             Scenario::H2loadH2c => parse_h2load(stdout, requests, "h2c"),
-            Scenario::TlsH2 | Scenario::Handshakes => parse_h2load_tls13(stdout, requests),
+            Scenario::TlsH2 => parse_h2load_tls13(stdout, requests),
+            Scenario::Handshakes => unreachable!("handshakes are counted by handshake-load"),
         },
     )
 }
@@ -131,7 +132,8 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
         }
         Scenario::H2loadH1 => h2load_command(context, &["--h1", "-c", &connections], url),
         Scenario::TlsH1 => wrk_command(context, CONNECTIONS, url),
-        Scenario::TlsH2 | Scenario::Handshakes => h2load_command(
+        Scenario::Handshakes => unreachable!("handshakes are counted by handshake-load"),
+        Scenario::TlsH2 => h2load_command(
             context,
             &[
                 "-c",
