@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use super::file_body::Source;
 use super::representation::Representation;
 
 /// The largest file whose contents are kept.
@@ -148,14 +149,15 @@ impl Cache {
         identity: Identity,
         representation: Arc<Representation>,
     ) {
-        let Ok(contents) = usize::try_from(representation.len) else {
+        // Only contents in memory: an open file would hold its descriptor.
+        let Source::Memory(contents) = &representation.source else {
             return;
         };
-        if representation.len > MAX_FILE || key.len() > MAX_KEY {
+        if contents.len() as u64 > MAX_FILE || key.len() > MAX_KEY {
             return;
         }
         // Every spelling of a path is a key of its own: keys count too.
-        let size = contents + key.len() + checked_by.as_os_str().len();
+        let size = contents.len() + key.len() + checked_by.as_os_str().len();
         let mut inner = self.lock();
         inner.remove(key);
         while inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {

@@ -1,6 +1,8 @@
 //! What the interop tests share: a resolver that sends `localhost` to
-//! 127.0.0.1, trusting a test certificate or only the public roots; and
-//! hyper-util's client over conduit's connector, with a GET.
+//! 127.0.0.1, trusting a test certificate or only the public roots;
+//! listeners on 127.0.0.1, in clear text and over TLS with a new
+//! self-signed certificate; and hyper-util's client over conduit's
+//! connector, with a GET.
 #![allow(dead_code)]
 
 use std::sync::Arc;
