@@ -1,8 +1,9 @@
 //! The static-file mode (`--only static`): the `cli` crate's `paf-server`
 //! against nginx, serving a 1 KiB and a 64 MiB file from the same
 //! document root with the same certificate, each pinned to the server's
-//! CPU in turn, the load generators on the others. Every round starts each
-//! server afresh; the report gives the median of the rounds.
+//! CPU, the load generators on the others. Every round starts both servers
+//! afresh and runs each row against one, then the other; the report gives
+//! the median of the rounds.
 //!
 //! Organization:
 //!
@@ -24,7 +25,7 @@ use crate::runner::host::{cpu_model, find_in_path, version_line};
 use crate::runner::render::cells::{fmt_int, fmt_ratio, ratio};
 use crate::runner::stats::middle;
 
-use peers::{Peer, make_docroot, start_peer};
+use peers::{Peer, PeerProcess, make_docroot, start_peer};
 use rows::{Figure, Row, measure_row};
 
 /// One row's outcome for one server: its figure, or why it failed.
@@ -69,10 +70,8 @@ pub(crate) fn run_static(
         if round % 2 == 1 {
             order.reverse();
         }
-        for peer in order {
-            for (row, outcome) in peer_round(context, binaries, paf_server, &docroot, peer) {
-                rounds.entry((peer, row)).or_default().push(outcome);
-            }
+        for (peer, row, outcome) in one_round(context, binaries, paf_server, &docroot, order) {
+            rounds.entry((peer, row)).or_default().push(outcome);
         }
     }
     let medians = rounds
@@ -86,43 +85,74 @@ pub(crate) fn run_static(
     })
 }
 
-/// Every row against one server: the load rows on one process, the idle
-/// memory on a fresh one.
-fn peer_round(
+/// One round: each load row against both servers in turn (in `order`),
+/// then the idle memory of each on a fresh process.
+///
+/// Both servers run side by side for the load rows, idle but for the one
+/// under load: a row's two runs are then seconds apart, not a minute, so
+/// that a guest's slow drifts in speed fall on both alike.
+fn one_round(
     context: &Context,
     binaries: &Binaries,
     paf_server: &Path,
     docroot: &Path,
-    peer: Peer,
-) -> Vec<(Row, Outcome)> {
-    eprintln!("bench: == {}", peer.name());
-    // Idle memory is measured on a fresh server, after the load rows.
+    order: [Peer; 2],
+) -> Vec<(Peer, Row, Outcome)> {
     let load: Vec<Row> = (Row::ALL.iter().copied())
         .filter(|&row| row != Row::IdleMemory)
         .collect();
-    let groups: [&[Row]; 2] = [&load, &[Row::IdleMemory]];
     let mut outcomes = Vec::new();
-    for rows in groups {
-        let started = start_peer(context, peer, paf_server, docroot);
-        let mut process = match started {
-            Ok(process) => process,
-            Err(error) => {
-                let error = format!("{} did not start: {error}", peer.name());
-                eprintln!("bench: !!! {error}");
-                outcomes.extend(rows.iter().map(|&row| (row, Err(error.clone()))));
-                continue;
-            }
-        };
-        for &row in rows {
-            let outcome =
-                measure_row(context, binaries, &mut process, row).map_err(|e| e.to_string());
-            if let Err(error) = &outcome {
-                eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name());
-            }
-            outcomes.push((row, outcome));
+    let mut running: Vec<(Peer, Result<PeerProcess, String>)> = (order.iter())
+        .map(|&peer| (peer, start(context, paf_server, docroot, peer)))
+        .collect();
+    for &row in &load {
+        for (peer, process) in &mut running {
+            outcomes.push((*peer, row, measure(context, binaries, *peer, process, row)));
         }
     }
+    drop(running);
+    // Idle memory is measured on a fresh server, alone.
+    for peer in order {
+        let mut process = start(context, paf_server, docroot, peer);
+        let row = Row::IdleMemory;
+        outcomes.push((
+            peer,
+            row,
+            measure(context, binaries, peer, &mut process, row),
+        ));
+    }
     outcomes
+}
+
+/// Starts `peer`, saying loudly when it does not.
+fn start(
+    context: &Context,
+    paf_server: &Path,
+    docroot: &Path,
+    peer: Peer,
+) -> Result<PeerProcess, String> {
+    eprintln!("bench: starting {}", peer.name());
+    start_peer(context, peer, paf_server, docroot).map_err(|error| {
+        let error = format!("{} did not start: {error}", peer.name());
+        eprintln!("bench: !!! {error}");
+        error
+    })
+}
+
+/// One row against `peer`'s process, or the reason it did not start.
+fn measure(
+    context: &Context,
+    binaries: &Binaries,
+    peer: Peer,
+    process: &mut Result<PeerProcess, String>,
+    row: Row,
+) -> Outcome {
+    let process = process.as_mut().map_err(|error| error.clone())?;
+    let outcome = measure_row(context, binaries, process, row).map_err(|e| e.to_string());
+    if let Err(error) = &outcome {
+        eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name());
+    }
+    outcome
 }
 
 /// The median figure and CPU time of the rounds, their errors added up; a
@@ -169,7 +199,7 @@ impl FileResults {
             "{}; {}. {}; {} (release build). Both serve the same document root \
              with the same certificate (ECDSA P-256; TLS 1.3); nginx runs as one process \
              with sendfile and no access log. wrk runs of {}, h2load {} requests; \
-             the median of {} rounds, the servers taking turns, each started afresh.\n",
+             the median of {} rounds, the servers taking turns row by row, both started afresh every round.\n",
             cpu_model(),
             context.pinning.description,
             version_line("nginx", "-v"),
