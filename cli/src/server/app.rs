@@ -4,13 +4,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::header::SERVER;
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use paf::Body;
 use paf::body::FileRegion;
 
 use super::echo;
 use super::files::Files;
 use super::log::{Entry, Logged};
+use super::representation;
 
 /// What the server answers with.
 #[derive(Debug)]
@@ -60,11 +61,11 @@ impl App {
             .as_ref()
             .and_then(|_| res.extensions().get::<FileRegion>().cloned());
         let mut res = res.map(|body| Logged::new(body, entry, status, region));
-        res.headers_mut().insert(SERVER, server_header());
+        // A file's answers carry it already: inserting into a cloned map,
+        // which is full, would grow it even to replace a value.
+        if !res.headers().contains_key(SERVER) {
+            res.headers_mut().insert(SERVER, representation::server());
+        }
         Ok(res)
     }
-}
-
-fn server_header() -> HeaderValue {
-    HeaderValue::from_static(concat!("paf-server/", env!("CARGO_PKG_VERSION")))
 }
