@@ -25,7 +25,7 @@
 //! The lookup (canonical path, checks, opening) runs on the blocking pool
 //! in one hop. A small file read whole is then kept by `cache.rs`, and a
 //! request for the same URL path is answered from it, on the connection's
-//! thread, for as long as one `stat` says the file is unchanged.
+//! thread, for as long as the file system says the file is unchanged.
 
 use std::hash::{BuildHasher, Hasher};
 use std::io;
@@ -42,7 +42,7 @@ use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use paf::body::FileRegion;
 use paf::{Body, respond};
 
-use super::cache::{self, Cache, Identity};
+use super::cache::{self, Cache, Identity, Keep, Trust};
 use super::conditional::Precondition;
 use super::file_body::{self, FileBody, Part, Source};
 use super::listing;
@@ -74,7 +74,7 @@ type Refusal = Box<Response<Body>>;
 enum Found {
     /// A regular file, open; with what keeping it in the cache needs when
     /// it was read whole.
-    File(Arc<Representation>, Option<(PathBuf, Identity)>),
+    File(Arc<Representation>, Option<Keep>),
     /// A directory asked for without a trailing `/`.
     Redirect,
     /// A directory without an index, at this canonical path.
@@ -134,9 +134,8 @@ impl Files {
         };
         match found {
             Found::File(representation, keep) => {
-                if let Some((checked_by, identity)) = keep {
-                    self.cache
-                        .insert(url_path, checked_by, identity, representation.clone());
+                if let Some(keep) = keep {
+                    self.cache.insert(url_path, keep, representation.clone());
                 }
                 answer(req, &representation)
             }
@@ -197,9 +196,10 @@ impl Lookup {
         let (file, metadata) = open::open(&path, Kind::File, &self.root, self.follow_symlinks)
             .map_err(|err| refusal(&err, &path))?;
         let identity = Identity::of(&metadata);
+        let trust = cache::trust(&file);
         if metadata.len() <= cache::MAX_FILE
             && identity.settled(SystemTime::now())
-            && cache::local_file_system(&file)
+            && trust != Trust::Nothing
             && let Ok(contents) = file_body::read_exact_at(&file, 0, metadata.len())
             // Unchanged while it was read: these are the contents of this
             // version.
@@ -207,7 +207,14 @@ impl Lookup {
         {
             let source = Source::Memory(contents);
             let representation = Arc::new(Representation::new(&path, &metadata, source));
-            return Ok(Found::File(representation, Some((checked_by, identity))));
+            let keep = Keep {
+                // No symbolic link on the way: what is watched is what the
+                // URL path leads to.
+                watchable: trust == Trust::Events && checked_by == path,
+                checked_by,
+                identity,
+            };
+            return Ok(Found::File(representation, Some(keep)));
         }
         let source = Source::File(Arc::new(file));
         let representation = Arc::new(Representation::new(&path, &metadata, source));
@@ -352,7 +359,7 @@ fn file_response(
 ) -> Response<Body> {
     let region = match (&file.source, parts.as_slice()) {
         (Source::File(open), [Part::File { offset, len }])
-            if req.method == Method::GET && cache::local_file_system(open) =>
+            if req.method == Method::GET && cache::trust(open) != Trust::Nothing =>
         {
             Some(FileRegion::new(open.clone(), *offset, *len))
         }

@@ -149,8 +149,14 @@ fn measure(
 ) -> Outcome {
     let process = process.as_mut().map_err(|error| error.clone())?;
     let outcome = measure_row(context, binaries, process, row).map_err(|e| e.to_string());
-    if let Err(error) = &outcome {
-        eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name());
+    match &outcome {
+        Ok(figure) => eprintln!(
+            "bench: {} {row:?}: {:.2}, CPU {:.2} µs",
+            peer.name(),
+            figure.value,
+            figure.cpu_us.unwrap_or(f64::NAN)
+        ),
+        Err(error) => eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name()),
     }
     outcome
 }
