@@ -1,6 +1,8 @@
 //! `paf-server`'s file cache follows the disk: a file rewritten, replaced,
-//! removed or swapped for a link is served as it is now; and big files go
-//! by `sendfile(2)` with the access log still counting their bytes.
+//! removed or swapped for a link is served as it is now (once the server's
+//! watch thread has read the change: microseconds, waited for here up to
+//! 5 s); and big files go by `sendfile(2)` with the access log still
+//! counting their bytes.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -18,6 +20,18 @@ fn settle() {
 
 fn get(curl: &Path, url: &str) -> Fetched {
     fetch(curl, &[url])
+}
+
+/// The answer to `url` once it passes `check`, or the last one after 5 s.
+fn soon(curl: &Path, url: &str, check: impl Fn(&Fetched) -> bool) -> Fetched {
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let fetched = get(curl, url);
+        if check(&fetched) || std::time::Instant::now() > until {
+            return fetched;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn serve(dir: &TempDir, extra: &[&str]) -> Server {
@@ -52,7 +66,7 @@ fn cached_files_are_served_as_they_are_now() {
 
     // Rewritten in place, with the same length.
     std::fs::write(dir.join("a.txt"), "two\n").unwrap();
-    let rewritten = get(&curl, &url("/a.txt"));
+    let rewritten = soon(&curl, &url("/a.txt"), |f| f.text() == "two\n");
     assert_eq!(rewritten.text(), "two\n");
     assert_ne!(rewritten.header("etag"), first.header("etag"));
 
@@ -61,28 +75,31 @@ fn cached_files_are_served_as_they_are_now() {
     assert_eq!(get(&curl, &url("/a.txt")).text(), "two\n");
     std::fs::write(dir.join("new.tmp"), "three\n").unwrap();
     std::fs::rename(dir.join("new.tmp"), dir.join("a.txt")).unwrap();
-    assert_eq!(get(&curl, &url("/a.txt")).text(), "three\n");
+    let renamed = soon(&curl, &url("/a.txt"), |f| f.text() == "three\n");
+    assert_eq!(renamed.text(), "three\n");
 
     // Removed, then a link leading outside in its place.
     std::fs::remove_file(dir.join("a.txt")).unwrap();
-    assert_eq!(get(&curl, &url("/a.txt")).status, 404);
+    assert_eq!(soon(&curl, &url("/a.txt"), |f| f.status == 404).status, 404);
     std::os::unix::fs::symlink(outside.join("a.txt"), dir.join("a.txt")).unwrap();
-    let swapped = get(&curl, &url("/a.txt"));
+    let swapped = soon(&curl, &url("/a.txt"), |f| f.status == 403);
     assert_eq!(swapped.status, 403, "{}", swapped.text());
 
     // A directory swapped for a link to a directory outside.
     assert_eq!(get(&curl, &url("/d/f.txt")).text(), "inner");
     std::fs::rename(dir.join("d"), dir.join("d.old")).unwrap();
     std::os::unix::fs::symlink(outside.join("d"), dir.join("d")).unwrap();
-    let swapped = get(&curl, &url("/d/f.txt"));
+    let swapped = soon(&curl, &url("/d/f.txt"), |f| f.status == 403);
     assert_eq!(swapped.status, 403, "{}", swapped.text());
 
     // A directory's index, changed, then removed: the listing shows.
     assert_eq!(get(&curl, &url("/idx/")).text(), "<p>one</p>");
     std::fs::write(dir.join("idx/index.html"), "<p>two!</p>").unwrap();
-    assert_eq!(get(&curl, &url("/idx/")).text(), "<p>two!</p>");
+    let changed = soon(&curl, &url("/idx/"), |f| f.text() == "<p>two!</p>");
+    assert_eq!(changed.text(), "<p>two!</p>");
     std::fs::remove_file(dir.join("idx/index.html")).unwrap();
-    let listing = get(&curl, &url("/idx/")).text();
+    let listing = soon(&curl, &url("/idx/"), |f| f.text().contains("Index of"));
+    let listing = listing.text();
     assert!(listing.contains("Index of /idx/"), "{listing}");
     // The slash decides: `/idx` is still a redirect.
     assert_eq!(get(&curl, &url("/idx")).status, 301);

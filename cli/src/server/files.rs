@@ -23,7 +23,7 @@
 //! - Anything else (sockets, FIFOs, devices) is `404`: never read.
 //!
 //! The lookup (canonical path, checks, opening) runs on the blocking pool
-//! in one hop. A small file read whole is then kept by `cache.rs`, and a
+//! in one hop. A small file read whole is then kept by `cache/`, and a
 //! request for the same URL path is answered from it, on the connection's
 //! thread, for as long as the file system says the file is unchanged.
 

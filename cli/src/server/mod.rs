@@ -13,8 +13,9 @@
 //!   to relative paths, refusing traversal; `listing.rs`: directory
 //!   listings; `file_body.rs`: file contents streamed from disk or memory;
 //!   `open.rs`: opening them, checked again by the handle;
-//!   `representation.rs`: a file's headers, computed once; `cache.rs`:
-//!   small files kept in memory, checked by one `stat` per request.
+//!   `representation.rs`: a file's headers, computed once; `cache/`:
+//!   small files kept in memory while the file system says they are
+//!   unchanged (`cache/watch.rs`: told by inotify).
 //! - `range.rs`: `Range` headers; `conditional.rs`: validators and
 //!   preconditions.
 //! - `echo.rs`: `--echo`; `log.rs`: the access log.

@@ -19,8 +19,9 @@
 //!   path are watched by inotify; a hit makes no system call. This is for
 //!   paths without symbolic links on local file systems.
 //! - **`stat`** of the path on every hit, for the rest: a path through a
-//!   symbolic link, overlayfs (whose layers can change beneath inotify),
-//!   or when a watch cannot be added. A path that now leads through a
+//!   symbolic link, a file system not known to be local (overlayfs, whose
+//!   layers can change beneath inotify, cluster file systems, ZFS), or
+//!   when a watch cannot be added. A path that now leads through a
 //!   symbolic link to the same inode is served, since that inode was
 //!   checked to lie under the root when it was opened.
 //!
@@ -202,7 +203,9 @@ impl Cache {
         // Every spelling of a path is a key of its own: keys count too.
         let size = contents.len() + key.len() + keep.checked_by.as_os_str().len();
         let mut inner = self.lock();
-        // Events from before the new entry's watches must not count for it.
+        // Changes already handed over are applied before the new entry's
+        // watches (one not yet handed over may still make it stale: a miss
+        // more, nothing worse).
         inner.apply_changes();
         inner.remove(key);
         while inner.entries.len() >= MAX_ENTRIES || inner.bytes + size > MAX_BYTES {
@@ -272,8 +275,9 @@ impl Inner {
         let Some(uses) = watcher.watch(key, path) else {
             return Ok(None);
         };
-        // Watched from here on: a change before now shows in `stat`.
-        match std::fs::metadata(path) {
+        // Watched from here on: a change before now shows in `stat` (of the
+        // path itself, as the watches do not follow links either).
+        match std::fs::symlink_metadata(path) {
             Ok(metadata) if Identity::of(&metadata) == identity => Ok(Some(uses)),
             _ => {
                 watcher.unwatch(key, &uses);
@@ -288,13 +292,12 @@ impl Inner {
             return;
         };
         let changes = watcher.changes();
-        if changes.all || watcher.broken() {
-            let broken = watcher.broken();
+        if changes.all || changes.broken {
             let keys: Vec<Key> = self.entries.keys().cloned().collect();
             for key in keys {
                 self.remove(&key);
             }
-            if broken {
+            if changes.broken {
                 self.watcher = Watching::Off;
             }
             return;
@@ -315,10 +318,13 @@ pub(crate) enum Trust {
     /// the cache, and never sent by `sendfile(2)` on the connection's
     /// thread.
     Nothing,
-    /// By `stat`, not by inotify: overlayfs, whose layers can be changed
-    /// beneath it without an event (and every system but Linux).
+    /// By `stat`, not by inotify: every file system not known to be local
+    /// to this kernel (overlayfs, whose layers can change beneath it,
+    /// cluster file systems, ZFS, shared folders of a hypervisor), and
+    /// every system but Linux.
     Stat,
-    /// By `stat` and by inotify's events: local file systems.
+    /// By `stat` and by inotify's events: file systems only this kernel
+    /// writes to.
     Events,
 }
 
@@ -338,14 +344,22 @@ pub(crate) fn trust(file: &std::fs::File) -> Trust {
             0x4d44,      // FAT
             0x2011_bab0, // exFAT
         ];
-        const OVERLAY: i64 = 0x794c_7630;
+        const EVENTS: [i64; 7] = [
+            0xef53,      // ext2, ext3, ext4
+            0x5846_5342, // XFS
+            0x9123_683e, // Btrfs
+            0x0102_1994, // tmpfs
+            0x8584_58f6, // ramfs
+            0xf2f5_2010, // F2FS
+            0xca45_1a4e, // bcachefs
+        ];
         match rustix::fs::fstatfs(file) {
             // The field's type differs between architectures.
             #[allow(clippy::unnecessary_cast)]
             Ok(fs) => match fs.f_type as i64 {
                 kind if NOTHING.contains(&kind) => Trust::Nothing,
-                OVERLAY => Trust::Stat,
-                _ => Trust::Events,
+                kind if EVENTS.contains(&kind) => Trust::Events,
+                _ => Trust::Stat,
             },
             Err(_) => Trust::Nothing,
         }
@@ -468,8 +482,10 @@ mod tests {
 
     /// A temporary directory (canonical: no symbolic link on its path),
     /// removed when dropped.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     struct Dir(PathBuf);
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     impl Dir {
         fn new(name: &str) -> Dir {
             let dir = std::env::temp_dir().join(format!("paf-cli-{name}-{}", std::process::id()));
@@ -509,14 +525,16 @@ mod tests {
         }
     }
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     impl Drop for Dir {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 
-    /// Whether `key` goes stale within a second (the watch thread hands
-    /// events over in microseconds; a loaded machine may take longer).
+    /// Whether `key` goes stale within 5 s (the watch thread hands events
+    /// over in microseconds; a loaded machine may take longer).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     fn goes_stale(cache: &Cache, key: &str) -> bool {
         let until = std::time::Instant::now() + Duration::from_secs(5);
         while std::time::Instant::now() < until {
@@ -529,6 +547,7 @@ mod tests {
     }
 
     /// A change made to the file at a path.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     type Change = fn(&Path);
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -610,5 +629,50 @@ mod tests {
         assert_eq!(watches(&cache), depth);
         cache.lock().remove(&key);
         assert_eq!(watches(&cache), 0);
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_file_changed_before_its_watches_is_not_kept() {
+        let dir = Dir::new("changed");
+        let cache = Cache::default();
+        let path = dir.0.join("a.txt");
+        std::fs::write(&path, b"one").expect("write");
+        let identity = Identity::of(&std::fs::metadata(&path).expect("stat"));
+        // Changed between the lookup (which read `identity`) and the
+        // watches.
+        std::fs::write(&path, b"three").expect("rewrite");
+        let keep = Keep {
+            checked_by: path,
+            identity,
+            watchable: true,
+        };
+        cache.insert("/a.txt", keep, representation(b"one"));
+        assert!(cache.get("/a.txt").is_none());
+        let inner = cache.lock();
+        let Watching::On(watcher) = &inner.watcher else {
+            panic!("a watcher");
+        };
+        assert_eq!(watcher.len(), 0, "its watches are removed");
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn an_overflow_or_a_mount_empties_the_cache() {
+        let dir = Dir::new("overflow");
+        let cache = Cache::default();
+        let a = dir.keep(&cache, "d/a.txt", b"a");
+        let b = dir.keep(&cache, "b.txt", b"b");
+        match &cache.lock().watcher {
+            Watching::On(watcher) => watcher.hand_over_all(),
+            _ => panic!("a watcher"),
+        }
+        assert!(cache.get(&a).is_none() && cache.get(&b).is_none());
+        let inner = cache.lock();
+        assert_eq!((inner.entries.len(), inner.bytes), (0, 0));
+        let Watching::On(watcher) = &inner.watcher else {
+            panic!("a watcher");
+        };
+        assert_eq!(watcher.len(), 0, "every watch is removed");
     }
 }

@@ -1,6 +1,7 @@
 //! Where inotify is missing: no watcher is ever made, so every kept file
 //! is checked by `stat`.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,7 +15,8 @@ pub(crate) type Use = (i32, Box<[u8]>);
 #[derive(Debug, Default)]
 pub(crate) struct Changes {
     pub(crate) all: bool,
-    pub(crate) stale: Vec<Key>,
+    pub(crate) broken: bool,
+    pub(crate) stale: HashSet<Key>,
 }
 
 /// Never made.

@@ -6,17 +6,22 @@
 //! links changed, renamed, removed) and, in each directory from `/` down,
 //! on the name of the next component (created, removed, renamed from or
 //! to, its attributes changed). Events on other names leave it alone; an
-//! event on a directory itself (renamed, removed), an overflowed queue, or
-//! a watch the kernel dropped make every file that depends on it stale.
+//! event on a directory itself (renamed, removed) or a watch the kernel
+//! dropped make every file that depends on it stale. inotify says nothing
+//! of mounts, so any change to the process's mount table (a mount over a
+//! directory on the path, a bind mount removed) makes every kept file
+//! stale, as an overflowed event queue does.
 //!
-//! A thread of its own waits for the events and hands them over; a lookup
-//! reads them when the thread says there are some (one atomic load when
-//! there are none). A change is therefore seen as soon as that thread has
-//! run, normally within microseconds, where `stat` on every hit saw it at
-//! once. Writes through a shared `mmap` raise no event: such files are
-//! served as they were until another change shows.
+//! A thread of its own waits for the events and hands them over, reduced
+//! to what they make stale; a lookup reads them when the thread says there
+//! are some (one atomic load when there are none). A change is therefore
+//! seen as soon as that thread has run, normally within microseconds,
+//! where `stat` on every hit saw it at once. Writes through a shared
+//! `mmap` raise no event: such files are served as they were until another
+//! change shows.
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
@@ -57,18 +62,35 @@ pub(crate) type Key = Arc<str>;
 /// the file's own watch).
 pub(crate) type Use = (i32, Box<[u8]>);
 
-/// What the events read say.
+/// What the events handed over say.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Changes {
-    /// Every kept file is stale (the queue overflowed).
+    /// Every kept file is stale (the queue overflowed, the mount table
+    /// changed).
     pub(crate) all: bool,
+    /// The thread stopped: no change shows any more.
+    pub(crate) broken: bool,
     /// These kept files are stale.
     pub(crate) stale: HashSet<Key>,
 }
 
-/// The most events kept for the next lookup: past it, everything is stale
-/// (as when the kernel's own queue overflows).
-const MAX_EVENTS: usize = 16 * 1024;
+/// What an event makes stale, as the thread hands it over: a directory
+/// that changes often yields one of these per name, however many events.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Stale {
+    /// Everything kept.
+    All,
+    /// The files whose path goes through this name in this directory.
+    Name(i32, Box<[u8]>),
+    /// Every file that depends on this watch.
+    Watch(i32),
+    /// Every file that depended on this watch, which the kernel dropped.
+    Dropped(i32),
+}
+
+/// The most distinct changes kept for the next lookup: past it, everything
+/// is stale (as when the kernel's own queue overflows).
+const MAX_PENDING: usize = 16 * 1024;
 
 /// The watch descriptors in use, and by whom: by watch descriptor, by name
 /// (empty: the watched inode itself), the kept files that depend on it.
@@ -82,49 +104,40 @@ pub(crate) struct Watcher {
     /// Written to stop the thread.
     stop: Arc<OwnedFd>,
     watches: Watches,
+    /// The kernel refused a watch for want of room
+    /// (`fs.inotify.max_user_watches`): none is tried until one is removed.
+    full: bool,
 }
 
 /// What the thread hands over.
 #[derive(Debug, Default)]
 struct Inbox {
-    /// Set once `events` holds something.
+    /// Set once `pending` holds something, or the thread stopped.
     ready: AtomicBool,
-    /// The thread stopped on an error: nothing is watched any more.
+    /// The thread stopped other than when asked to.
     broken: AtomicBool,
-    events: Mutex<Events>,
-}
-
-#[derive(Debug, Default)]
-struct Events {
-    list: Vec<Event>,
-    /// Events were lost.
-    overflowed: bool,
-}
-
-/// One event, owned.
-#[derive(Debug)]
-struct Event {
-    wd: i32,
-    flags: ReadFlags,
-    name: Option<Box<[u8]>>,
+    pending: Mutex<HashSet<Stale>>,
 }
 
 impl Watcher {
     /// A new instance and its thread; `None` when the kernel refuses
-    /// (`max_user_instances`) or no thread can start.
+    /// (`max_user_instances`), the mount table cannot be watched (no
+    /// `/proc`), or no thread can start.
     pub(crate) fn new() -> Option<Watcher> {
-        let made = inotify::init(CreateFlags::CLOEXEC).and_then(|inotify| {
+        let made = (|| {
+            let inotify = inotify::init(CreateFlags::CLOEXEC)?;
             let stop = rustix::event::eventfd(0, EventfdFlags::CLOEXEC)?;
-            Ok((Arc::new(inotify), Arc::new(stop)))
-        });
-        let (inotify, stop) = made
+            let mounts = File::open("/proc/self/mountinfo")?;
+            std::io::Result::Ok((Arc::new(inotify), Arc::new(stop), mounts))
+        })();
+        let (inotify, stop, mounts) = made
             .map_err(|err| tracing::debug!(%err, "no inotify: every cache hit is checked by stat"))
             .ok()?;
         let inbox = Arc::new(Inbox::default());
         let (fd, to, quit) = (inotify.clone(), inbox.clone(), stop.clone());
         std::thread::Builder::new()
             .name("paf-watch".into())
-            .spawn(move || listen(&fd, &quit, &to))
+            .spawn(move || listen(&fd, &mounts, &quit, &to))
             .map_err(
                 |err| tracing::debug!(%err, "no watch thread: every cache hit is checked by stat"),
             )
@@ -134,6 +147,7 @@ impl Watcher {
             inbox,
             stop,
             watches: HashMap::new(),
+            full: false,
         })
     }
 
@@ -141,6 +155,9 @@ impl Watcher {
     /// above it for `key`; the watches it now depends on, or `None` (and
     /// nothing left watched for it) if one could not be added.
     pub(crate) fn watch(&mut self, key: &Key, path: &Path) -> Option<Vec<Use>> {
+        if self.full {
+            return None;
+        }
         let mut uses = Vec::new();
         let mut dir = Path::new("/").to_path_buf();
         let mut added = |at: &Path, flags: WatchFlags, name: &[u8], uses: &mut Vec<Use>| {
@@ -153,6 +170,7 @@ impl Watcher {
                 }
                 Err(err) => {
                     tracing::debug!(%err, path = %at.display(), "cannot watch: checked by stat");
+                    self.full |= err == Errno::NOSPC;
                     false
                 }
             }
@@ -206,16 +224,12 @@ impl Watcher {
                 self.watches.remove(wd);
                 // Gone already if the kernel dropped it.
                 let _ = inotify::remove_watch(&*self.inotify, *wd);
+                self.full = false;
             }
         }
     }
 
-    /// Whether the thread stopped on an error: no change shows any more.
-    pub(crate) fn broken(&self) -> bool {
-        self.inbox.broken.load(Ordering::Acquire)
-    }
-
-    /// What the events handed over since the last call make stale; one
+    /// What the changes handed over since the last call make stale; one
     /// atomic load when there are none.
     pub(crate) fn changes(&mut self) -> Changes {
         let mut changes = Changes::default();
@@ -223,13 +237,25 @@ impl Watcher {
             return changes;
         }
         self.inbox.ready.store(false, Ordering::Release);
-        let events = std::mem::take(&mut *self.inbox.lock());
-        changes.all = events.overflowed;
-        for event in events.list {
-            let name = event.name.as_deref();
-            note(&mut self.watches, event.wd, event.flags, name, &mut changes);
+        changes.broken = self.inbox.broken.load(Ordering::Acquire);
+        let pending = std::mem::take(&mut *self.inbox.lock());
+        for stale in pending {
+            note(&mut self.watches, stale, &mut changes);
         }
         changes
+    }
+
+    /// Hands `stale` over as the thread does.
+    #[cfg(test)]
+    fn hand_over(&self, stale: Stale) {
+        self.inbox.lock().insert(stale);
+        self.inbox.ready.store(true, Ordering::Release);
+    }
+
+    /// Hands over an overflow, as the kernel or a mount would cause.
+    #[cfg(test)]
+    pub(crate) fn hand_over_all(&self) {
+        self.hand_over(Stale::All);
     }
 }
 
@@ -241,90 +267,133 @@ impl Drop for Watcher {
 }
 
 impl Inbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Events> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Stale>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds what the thread read; too much at once counts as everything.
+    fn hand_over(&self, read: impl IntoIterator<Item = Stale>) {
+        let mut pending = self.lock();
+        pending.extend(read);
+        if pending.len() > MAX_PENDING {
+            pending.clear();
+            pending.insert(Stale::All);
+        }
+        drop(pending);
+        self.ready.store(true, Ordering::Release);
     }
 }
 
-/// The thread: waits for events (or `stop`) and hands them over.
-fn listen(inotify: &OwnedFd, stop: &OwnedFd, inbox: &Inbox) {
+/// Marks the inbox broken when the thread ends other than by `stop`, even
+/// by a panic: lookups then stop trusting the watches.
+struct Ending<'a> {
+    inbox: &'a Inbox,
+    asked: bool,
+}
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        if !self.asked {
+            tracing::warn!("watching files stopped: cached files are checked by stat from now on");
+            self.inbox.broken.store(true, Ordering::Release);
+            self.inbox.ready.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// The thread: waits for events, a change of the mount table, or `stop`,
+/// and hands over what they make stale.
+fn listen(inotify: &OwnedFd, mounts: &File, stop: &OwnedFd, inbox: &Inbox) {
+    let mut ending = Ending {
+        inbox,
+        asked: false,
+    };
     let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
     loop {
         let mut fds = [
             PollFd::new(inotify, PollFlags::IN),
+            // The mount table says it changed with POLLPRI (and POLLERR);
+            // polling again waits for the next change.
+            PollFd::new(mounts, PollFlags::PRI),
             PollFd::new(stop, PollFlags::IN),
         ];
         match rustix::event::poll(&mut fds, None) {
-            Ok(_) => {}
-            Err(Errno::INTR) => continue,
-            Err(err) => return lost(inbox, &err),
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(err) => {
+                tracing::warn!(%err, "cannot wait for file events");
+                return;
+            }
+        }
+        if !fds[2].revents().is_empty() {
+            ending.asked = true;
+            return;
         }
         if !fds[1].revents().is_empty() {
-            return;
+            inbox.hand_over([Stale::All]);
         }
         if fds[0].revents().is_empty() {
             continue;
         }
         // One read, which cannot wait: the instance is readable.
         let mut reader = inotify::Reader::new(inotify, &mut buf);
-        let mut events = Vec::new();
+        let mut read = HashSet::new();
         loop {
             match reader.next() {
-                Ok(event) => events.push(Event {
-                    wd: event.wd(),
-                    flags: event.events(),
-                    name: event.file_name().map(|name| name.to_bytes().into()),
-                }),
+                Ok(event) => {
+                    let name = event.file_name().map(|name| name.to_bytes());
+                    read.insert(classify(event.wd(), event.events(), name));
+                }
                 Err(Errno::INTR) => {}
-                Err(err) => return lost(inbox, &err),
+                Err(err) => {
+                    tracing::warn!(%err, "cannot read file events");
+                    return;
+                }
             }
             if reader.is_buffer_empty() {
                 break;
             }
         }
-        let mut held = inbox.lock();
-        if held.list.len() + events.len() > MAX_EVENTS {
-            held.list.clear();
-            held.overflowed = true;
-        } else {
-            held.list.append(&mut events);
-        }
-        drop(held);
-        inbox.ready.store(true, Ordering::Release);
+        inbox.hand_over(read);
     }
 }
 
-/// The thread cannot go on: nothing kept can be trusted from here on.
-fn lost(inbox: &Inbox, err: &Errno) {
-    tracing::warn!(%err, "watching files failed: cached files are checked by stat from now on");
-    inbox.broken.store(true, Ordering::Release);
-    inbox.ready.store(true, Ordering::Release);
-}
-
-/// Adds what one event makes stale to `changes`.
-fn note(
-    watches: &mut Watches,
-    wd: i32,
-    events: ReadFlags,
-    name: Option<&[u8]>,
-    changes: &mut Changes,
-) {
+/// What an event on watch `wd` about `name` makes stale.
+fn classify(wd: i32, events: ReadFlags, name: Option<&[u8]>) -> Stale {
     if events.contains(ReadFlags::QUEUE_OVERFLOW) {
-        changes.all = true;
-        return;
-    }
-    let whole = name.is_none()
-        || events.intersects(ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF);
-    let Some(names) = watches.get_mut(&wd) else {
-        return;
-    };
-    if whole {
-        changes.stale.extend(names.values().flatten().cloned());
-    } else if let Some(keys) = name.and_then(|name| names.get(name)) {
-        changes.stale.extend(keys.iter().cloned());
+        return Stale::All;
     }
     if events.contains(ReadFlags::IGNORED) {
-        // The kernel dropped the watch: nothing can be removed any more.
+        return Stale::Dropped(wd);
+    }
+    match name {
+        Some(name) if !events.intersects(ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF) => {
+            Stale::Name(wd, name.into())
+        }
+        _ => Stale::Watch(wd),
+    }
+}
+
+/// Adds the kept files `stale` names to `changes`.
+fn note(watches: &mut Watches, stale: Stale, changes: &mut Changes) {
+    let (wd, name) = match &stale {
+        Stale::All => {
+            changes.all = true;
+            return;
+        }
+        Stale::Name(wd, name) => (*wd, Some(name)),
+        Stale::Watch(wd) | Stale::Dropped(wd) => (*wd, None),
+    };
+    let Some(names) = watches.get(&wd) else {
+        return;
+    };
+    match name {
+        None => changes.stale.extend(names.values().flatten().cloned()),
+        Some(name) => changes
+            .stale
+            .extend(names.get(name).into_iter().flatten().cloned()),
+    }
+    if let Stale::Dropped(wd) = stale {
+        // Nothing can be removed from the kernel any more.
         watches.remove(&wd);
     }
 }
@@ -350,7 +419,7 @@ mod tests {
 
     fn stale(wd: i32, events: ReadFlags, name: Option<&[u8]>) -> Changes {
         let mut changes = Changes::default();
-        note(&mut watches(), wd, events, name, &mut changes);
+        note(&mut watches(), classify(wd, events, name), &mut changes);
         changes
     }
 
@@ -375,13 +444,8 @@ mod tests {
             assert_eq!(changes.stale.len(), 2, "{events:?}");
         }
         let mut watches = watches();
-        note(
-            &mut watches,
-            1,
-            ReadFlags::IGNORED,
-            None,
-            &mut Changes::default(),
-        );
+        let dropped = classify(1, ReadFlags::IGNORED, None);
+        note(&mut watches, dropped, &mut Changes::default());
         assert!(!watches.contains_key(&1), "a dropped watch is forgotten");
     }
 
@@ -390,5 +454,14 @@ mod tests {
         let changes = stale(-1, ReadFlags::QUEUE_OVERFLOW, None);
         assert!(changes.all);
         assert!(stale(7, ReadFlags::MODIFY, None).stale.is_empty());
+    }
+
+    #[test]
+    fn many_events_on_one_name_are_one_change() {
+        let inbox = Inbox::default();
+        inbox.hand_over((0..100).map(|_| classify(1, ReadFlags::CREATE, Some(b"x"))));
+        assert_eq!(inbox.lock().len(), 1);
+        inbox.hand_over((0..=MAX_PENDING as i32).map(Stale::Watch));
+        assert_eq!(*inbox.lock(), HashSet::from([Stale::All]));
     }
 }
