@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// its `content-length` does.
 ///
 /// A file that is not in the page cache is read by the kernel during the
-/// call, on the connection's thread, at most 1 MiB at a time; bodies that
+/// call, on the connection's thread, at most 2 MiB at a time; bodies that
 /// must never wait for a disk are better sent as bodies that read on a
 /// blocking pool. As with any write, sending to a client that has gone
 /// raises `SIGPIPE`, which Rust programs ignore unless told otherwise.
