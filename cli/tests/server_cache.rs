@@ -141,3 +141,68 @@ fn big_files_go_by_sendfile_and_are_logged_in_full() {
     );
     assert!(!log.contains("incomplete"), "{log}");
 }
+
+/// Whether this process may make a mount namespace (`unshare -m`: root,
+/// or the capability). When it may not: a loud skip, or a panic under
+/// `PAF_REQUIRE_PEERS=1`.
+fn may_mount() -> Option<std::path::PathBuf> {
+    let unshare = peer_tool("unshare")?;
+    let tried = std::process::Command::new(&unshare)
+        .args(["-m", "--propagation", "private", "true"])
+        .status();
+    if tried.is_ok_and(|status| status.success()) {
+        return Some(unshare);
+    }
+    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("`unshare -m` is refused, and PAF_REQUIRE_PEERS=1 requires it");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!! SKIPPED: `unshare -m` is refused (not root?); the mount test did not run !!!!!\n"
+    );
+    None
+}
+
+/// inotify says nothing of mounts: the cache follows the mount table too.
+/// In a mount namespace of its own, a directory on a kept file's path gets
+/// a bind mount over it, then loses it; each answer shows what is there.
+#[test]
+fn a_mount_over_a_directory_shows_at_once() {
+    let (Some(curl), Some(unshare)) = (peer_tool("curl"), may_mount()) else {
+        return;
+    };
+    let dir = TempDir::new("cache-mount");
+    dir.write("site/d/a.txt", "old\n");
+    dir.write("other/a.txt", "new\n");
+    settle();
+    let port = testkit::free_port();
+    let url = format!("http://127.0.0.1:{port}/d/a.txt");
+    let script = format!(
+        r#"set -e
+"$SERVER" -q "$DIR/site" -l tcp://127.0.0.1:{port} >/dev/null 2>&1 &
+for _ in $(seq 100); do "$CURL" -sf -o /dev/null {url} && break; sleep 0.05; done
+"$CURL" -s {url}
+mount --bind "$DIR/other" "$DIR/site/d"
+"$CURL" -s {url}
+umount "$DIR/site/d"
+"$CURL" -s {url}
+kill $!
+"#
+    );
+    let out = std::process::Command::new(unshare)
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .env("SERVER", env!("CARGO_BIN_EXE_paf-server"))
+        .env("DIR", dir.path())
+        .env("CURL", curl)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Kept (settled, asked for twice), then mounted over, then uncovered.
+    assert_eq!(stdout, "old\nnew\nold\n");
+}

@@ -160,6 +160,7 @@ impl Watcher {
         }
         let mut uses = Vec::new();
         let mut dir = Path::new("/").to_path_buf();
+        let mut out_of_room = false;
         let mut added = |at: &Path, flags: WatchFlags, name: &[u8], uses: &mut Vec<Use>| {
             match inotify::add_watch(&*self.inotify, at, flags) {
                 Ok(wd) => {
@@ -170,7 +171,7 @@ impl Watcher {
                 }
                 Err(err) => {
                     tracing::debug!(%err, path = %at.display(), "cannot watch: checked by stat");
-                    self.full |= err == Errno::NOSPC;
+                    out_of_room = err == Errno::NOSPC;
                     false
                 }
             }
@@ -198,6 +199,8 @@ impl Watcher {
             return Some(uses);
         }
         self.unwatch(key, &uses);
+        // After the unwatching, which says there is room again.
+        self.full = out_of_room;
         None
     }
 
