@@ -149,8 +149,10 @@ struct Inner {
 enum Watching {
     #[default]
     NotYet,
-    /// None could be made: every entry is checked by `stat`.
+    /// None could be made, or its thread stopped: every entry is checked
+    /// by `stat`.
     Off,
+    /// Watchable entries are watched.
     On(Watcher),
 }
 
