@@ -217,8 +217,9 @@ impl Lookup {
             return Ok(Found::File(representation, Some(keep)));
         }
         let source = Source::File(Arc::new(file));
-        let representation = Arc::new(Representation::new(&path, &metadata, source));
-        Ok(Found::File(representation, None))
+        let mut representation = Representation::new(&path, &metadata, source);
+        representation.sendfile = trust != Trust::Nothing;
+        Ok(Found::File(Arc::new(representation), None))
     }
 }
 
@@ -359,7 +360,7 @@ fn file_response(
 ) -> Response<Body> {
     let region = match (&file.source, parts.as_slice()) {
         (Source::File(open), [Part::File { offset, len }])
-            if req.method == Method::GET && cache::trust(open) != Trust::Nothing =>
+            if req.method == Method::GET && file.sendfile =>
         {
             Some(FileRegion::new(open.clone(), *offset, *len))
         }

@@ -16,6 +16,9 @@ use super::file_body::Source;
 pub(crate) struct Representation {
     /// Where its bytes are.
     pub(crate) source: Source,
+    /// Whether an open file may go by `sendfile(2)`: it lies on a file
+    /// system whose reads do not wait on the network (`cache::Trust`).
+    pub(crate) sendfile: bool,
     /// Its length.
     pub(crate) len: u64,
     /// Its validators.
@@ -52,6 +55,7 @@ impl Representation {
         fields.insert(CONTENT_LENGTH, HeaderValue::from(metadata.len()));
         Representation {
             source,
+            sendfile: false,
             len: metadata.len(),
             validators,
             content_type,
