@@ -293,7 +293,9 @@ impl Inner {
         let Watching::On(watcher) = &mut self.watcher else {
             return;
         };
-        let changes = watcher.changes();
+        let Some(changes) = watcher.changes() else {
+            return;
+        };
         if changes.all || changes.broken {
             let keys: Vec<Key> = self.entries.keys().cloned().collect();
             for key in keys {

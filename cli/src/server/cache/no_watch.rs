@@ -36,7 +36,7 @@ impl Watcher {
         match *self {}
     }
 
-    pub(crate) fn changes(&mut self) -> Changes {
+    pub(crate) fn changes(&mut self) -> Option<Changes> {
         match *self {}
     }
 }

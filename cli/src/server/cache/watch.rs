@@ -63,7 +63,7 @@ pub(crate) type Key = Arc<str>;
 pub(crate) type Use = (i32, Box<[u8]>);
 
 /// What the events handed over say.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(crate) struct Changes {
     /// Every kept file is stale (the queue overflowed, the mount table
     /// changed).
@@ -232,33 +232,28 @@ impl Watcher {
         }
     }
 
-    /// What the changes handed over since the last call make stale; one
-    /// atomic load when there are none.
-    pub(crate) fn changes(&mut self) -> Changes {
-        let mut changes = Changes::default();
+    /// What the changes handed over since the last call make stale; `None`
+    /// after one atomic load when there are none.
+    pub(crate) fn changes(&mut self) -> Option<Changes> {
         if !self.inbox.ready.load(Ordering::Acquire) {
-            return changes;
+            return None;
         }
         self.inbox.ready.store(false, Ordering::Release);
-        changes.broken = self.inbox.broken.load(Ordering::Acquire);
+        let mut changes = Changes {
+            broken: self.inbox.broken.load(Ordering::Acquire),
+            ..Changes::default()
+        };
         let pending = std::mem::take(&mut *self.inbox.lock());
         for stale in pending {
             note(&mut self.watches, stale, &mut changes);
         }
-        changes
-    }
-
-    /// Hands `stale` over as the thread does.
-    #[cfg(test)]
-    fn hand_over(&self, stale: Stale) {
-        self.inbox.lock().insert(stale);
-        self.inbox.ready.store(true, Ordering::Release);
+        Some(changes)
     }
 
     /// Hands over an overflow, as the kernel or a mount would cause.
     #[cfg(test)]
     pub(crate) fn hand_over_all(&self) {
-        self.hand_over(Stale::All);
+        self.inbox.hand_over([Stale::All]);
     }
 }
 
