@@ -25,6 +25,25 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// Says loudly on stderr that the test does not run because `what` (what
+/// is missing, as a clause: "`curl` is not installed"), and returns.
+///
+/// # Panics
+/// Under `PAF_REQUIRE_PEERS=1`, which CI sets once it has installed every
+/// peer: there, a missing peer is a failure.
+pub fn unavailable(what: &str) {
+    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("{what}, and PAF_REQUIRE_PEERS=1 requires it");
+    }
+    // Straight to stderr: the harness captures `eprintln!` of passing
+    // tests, and this must be seen.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n!!!!! SKIPPED: {what}; this test did not run \
+         (set PAF_REQUIRE_PEERS=1 to make this a failure) !!!!!\n"
+    );
+}
+
 /// Raises this process's limit on open files to `wanted`, within the hard
 /// limit (no privilege needed). Whether there is room for `wanted` now; if
 /// not, says so loudly on stderr.
@@ -37,13 +56,9 @@ pub fn open_files(wanted: u64) -> bool {
     if limit >= wanted {
         return true;
     }
-    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("only {limit} open files allowed, {wanted} needed (raise the hard limit)");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!!! SKIPPED: only {limit} open files allowed, this test needs {wanted} !!!!!\n"
-    );
+    unavailable(&format!(
+        "only {limit} open files are allowed, {wanted} are needed (raise the hard limit)"
+    ));
     false
 }
 
@@ -59,16 +74,7 @@ pub fn peer_tool(name: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file());
     if found.is_none() {
-        if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("`{name}` is not installed, and PAF_REQUIRE_PEERS=1 requires it");
-        }
-        // Straight to stderr: the harness captures `eprintln!` of passing
-        // tests, and this must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n!!!!! SKIPPED: `{name}` is not installed; this real-peer test did not run \
-             (set PAF_REQUIRE_PEERS=1 to make this a failure) !!!!!\n"
-        );
+        unavailable(&format!("`{name}` is not installed"));
     }
     found
 }

@@ -3,11 +3,10 @@
 //! namespace, and the namespace goes with the test.
 
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::peer_tool;
+use crate::{peer_tool, unavailable};
 
 /// Whether this process may make namespaces and TAP devices (`ip`, root,
 /// `/dev/net/tun`). When it may not: a loud skip, or a panic under
@@ -27,16 +26,9 @@ pub fn tap_allowed() -> bool {
     if root && tun {
         return true;
     }
-    let why = format!("root: {root}, /dev/net/tun: {tun}");
-    if std::env::var("PAF_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!(
-            "TAP tests need root and /dev/net/tun ({why}), and PAF_REQUIRE_PEERS=1 requires them"
-        );
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n!!!!! SKIPPED: TAP tests need root and /dev/net/tun ({why}) !!!!!\n"
-    );
+    unavailable(&format!(
+        "TAP tests need root and /dev/net/tun (root: {root}, /dev/net/tun: {tun})"
+    ));
     false
 }
 
