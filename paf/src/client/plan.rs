@@ -60,7 +60,7 @@ impl Client {
             (false, Some(h)) => shared.proxies.for_target(target.base_scheme(), h),
             _ => None,
         };
-        let direct = self.direct(resolution.endpoint, resolution.ctx)?;
+        let direct = self.direct(resolution.endpoint, resolution.ctx);
         let Some(proxy) = proxy else {
             return Ok(Plan {
                 route: Arc::new(Route::Direct(direct.endpoint)),
@@ -92,7 +92,7 @@ impl Client {
 
     /// The way without a proxy: the resolved endpoint, and the context with
     /// the client's ALPN choice.
-    fn direct(&self, endpoint: Endpoint, mut ctx: Ctx) -> Result<Direct, Error> {
+    fn direct(&self, endpoint: Endpoint, mut ctx: Ctx) -> Direct {
         let shared = &*self.shared;
         if let Some(alpn) = &shared.alpn_http1
             && ctx.contains(&tls::SERVER_NAME)
@@ -107,11 +107,11 @@ impl Client {
         } else {
             shared.conn.is_prior_knowledge()
         };
-        Ok(Direct {
+        Direct {
             endpoint,
             ctx,
             may_h2,
-        })
+        }
     }
 }
 
