@@ -23,7 +23,10 @@ const LINGER: Duration = Duration::from_secs(30);
 /// smoltcp 0.14 can stop its retransmission timer with only the FIN
 /// unacknowledged: three duplicate ACKs start a fast retransmit, which has
 /// no data to send, and sends nothing. With a keep-alive set, the idle timer
-/// fires and the segment it sends carries the FIN again. Without it, both
+/// fires, and the fast retransmit still pending turns what would be a probe
+/// into the FIN again. (Were that retransmit ever dropped, the probe, one
+/// byte at the FIN's sequence number, would reach the peer as data: the
+/// device never refuses a frame, so that it cannot be.) Without it, both
 /// ends of a simultaneous close over a lossy, reordering link can wait
 /// forever for each other's FIN. Once the FIN is acknowledged the
 /// configured keep-alive comes back; the timer already armed may still

@@ -8,7 +8,9 @@ use smoltcp::time::Instant;
 
 use crate::link::{LinkCaps, Medium};
 
-/// The most frames smoltcp may queue for the link in one step.
+/// How many queued frames stop the driver from asking smoltcp for more in
+/// one step. The device itself never refuses a frame (see `transmit`), so
+/// a step may end a few frames past it, one per socket at most.
 pub(crate) const TX_QUEUE: usize = 128;
 
 /// Frames between smoltcp and the link: what the driver received and hands
@@ -67,7 +69,13 @@ impl phy::Device for Frames {
     }
 
     fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        (self.tx.len() < TX_QUEUE).then_some(TxToken(&mut self.tx))
+        // Never refused: a TCP socket changes its state while it builds a
+        // segment, before it is emitted, and a refusal then loses what it
+        // meant to send. A fast retransmit so lost leaves the socket with
+        // no timer running and, with a FIN unacknowledged, its keep-alive
+        // probe would land on the FIN's place as a byte of data (see
+        // `FIN_GUARD`). The driver bounds the queue instead.
+        Some(TxToken(&mut self.tx))
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -130,7 +138,26 @@ pub(crate) fn syn_of(frame: &[u8], medium: Medium) -> Option<Syn> {
 
 #[cfg(test)]
 mod tests {
+    use phy::{Device, TxToken as _};
+
     use super::*;
+
+    #[test]
+    fn the_device_never_refuses_a_frame() {
+        let link = LinkCaps {
+            medium: Medium::Ethernet,
+            mtu: 1500,
+            skip_checksums: false,
+        };
+        let mut frames = Frames::new(link);
+        for _ in 0..TX_QUEUE + 10 {
+            let token = frames.transmit(Instant::from_millis(0));
+            token
+                .expect("a token past the queue's bound")
+                .consume(60, |_| ());
+        }
+        assert_eq!(frames.tx.len(), TX_QUEUE + 10);
+    }
 
     fn ipv4_tcp(flags: u8) -> Vec<u8> {
         let mut frame = vec![0u8; 14 + 20 + 20];
