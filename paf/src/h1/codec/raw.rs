@@ -37,11 +37,35 @@ pub(super) fn slots<'s, 'b>(
     }
 }
 
-/// Where a field line's name and value lie inside the head.
+/// Where a field line's name and value lie inside the head. Offsets are
+/// 32 bits wide: the inline array is zeroed for every head, and half the
+/// width halves that. One past 4 GiB reads as `u32::MAX`, which no head
+/// reaches, so such a field is refused rather than misread.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct FieldSpan {
-    name: (usize, usize),
-    value: (usize, usize),
+    name: (u32, u32),
+    value: (u32, u32),
+}
+
+impl FieldSpan {
+    fn new(base: &[u8], field: &httparse::Header<'_>) -> FieldSpan {
+        let narrow = |(start, end): (usize, usize)| {
+            let wide = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+            (wide(start), wide(end))
+        };
+        FieldSpan {
+            name: narrow(offsets(base, field.name.as_bytes())),
+            value: narrow(offsets(base, field.value)),
+        }
+    }
+
+    fn name(&self) -> std::ops::Range<usize> {
+        self.name.0 as usize..self.name.1 as usize
+    }
+
+    fn value(&self) -> std::ops::Range<usize> {
+        self.value.0 as usize..self.value.1 as usize
+    }
 }
 
 /// The positions of all field lines of a head, recorded while `httparse`
@@ -64,10 +88,7 @@ impl Spans {
 
     /// Records the positions of `fields`, which all borrow from `base`.
     pub(super) fn record(&mut self, base: &[u8], fields: &[httparse::Header<'_>]) {
-        let span = |field: &httparse::Header<'_>| FieldSpan {
-            name: offsets(base, field.name.as_bytes()),
-            value: offsets(base, field.value),
-        };
+        let span = |field: &httparse::Header<'_>| FieldSpan::new(base, field);
         self.len = fields.len();
         if let Some(inline) = self.inline.get_mut(..fields.len()) {
             for (slot, field) in inline.iter_mut().zip(fields) {
@@ -101,16 +122,13 @@ pub(super) fn field_map(
     let mut map =
         HeaderMap::try_with_capacity(spans.len()).map_err(|_| HeadError::TooManyHeaders)?;
     for span in spans {
-        let (Some(name), Some(value)) = (
-            head.get(span.name.0..span.name.1),
-            head.get(span.value.0..span.value.1),
-        ) else {
+        let (Some(name), Some(value)) = (head.get(span.name()), head.get(span.value())) else {
             return Err(HeadError::BadRequest("invalid field line"));
         };
         observe(name, value);
         let name = HeaderName::from_bytes(name)
             .map_err(|_| HeadError::BadRequest("invalid header name"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(span.value.0..span.value.1))
+        let value = HeaderValue::from_maybe_shared(head.slice(span.value()))
             .map_err(|_| HeadError::BadRequest("invalid header value"))?;
         map.try_append(name, value)
             .map_err(|_| HeadError::TooManyHeaders)?;
