@@ -43,6 +43,7 @@ pub(crate) fn parse_wrk(out: &str) -> Res<LoadRun> {
         errors,
         error_detail: detail.join("; "),
         cpu_us_per_req: 0.0,
+        load_busy: 0.0,
     })
 }
 
@@ -99,6 +100,7 @@ pub(crate) fn parse_h2load(out: &str, requested: u64, protocol: &str) -> Res<Loa
         errors: requested.saturating_sub(good),
         error_detail: format!("{requests_line}; {statuses_line}"),
         cpu_us_per_req: 0.0,
+        load_busy: 0.0,
     })
 }
 
@@ -156,6 +158,7 @@ pub(crate) fn parse_handshake_load(out: &str) -> Res<LoadRun> {
         errors: fields.number("errors")? as u64,
         error_detail: fields.line.to_string(),
         cpu_us_per_req: 0.0,
+        load_busy: 0.0,
     })
 }
 

@@ -17,6 +17,9 @@ pub(crate) struct LoadRun {
     pub(crate) error_detail: String,
     /// Server CPU time (user + system) per completed request.
     pub(crate) cpu_us_per_req: f64,
+    /// The load generator's CPU time over the run's wall time: near 1, the
+    /// run measured the load generator rather than the server.
+    pub(crate) load_busy: f64,
 }
 
 /// The upload run against one server.

@@ -37,10 +37,11 @@ pub(crate) fn load_run(
     let scheme = if scenario.tls() { "https" } else { "http" };
     let url = format!("{scheme}://{}/", server.addr);
     let requests = context.args.requests;
+    warm_up(load_command(context, scenario, &url, Span::WarmUp));
     measure(
         context,
         server,
-        load_command(context, scenario, &url),
+        load_command(context, scenario, &url, Span::Measured),
         |stdout| match scenario {
             Scenario::Plain | Scenario::Pipelined | Scenario::TlsH1 => parse_wrk(stdout),
             Scenario::H2loadH1 => parse_h2load(stdout, requests, "http/1.1"),
@@ -49,6 +50,47 @@ pub(crate) fn load_run(
             Scenario::Handshakes => unreachable!("handshakes are counted by handshake-load"),
         },
     )
+}
+
+/// How long a load generator runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// `--duration`, or `--requests` for h2load.
+    Measured,
+    /// One second of wrk, a tenth of the requests of h2load; not measured.
+    WarmUp,
+}
+
+impl Span {
+    /// wrk's `-d`.
+    fn duration(self, context: &Context) -> String {
+        match self {
+            Span::Measured => context.args.duration.clone(),
+            // wrk counts whole seconds.
+            Span::WarmUp => "1s".to_owned(),
+        }
+    }
+
+    /// h2load's `-n`.
+    fn requests(self, context: &Context) -> u64 {
+        match self {
+            Span::Measured => context.args.requests,
+            Span::WarmUp => (context.args.requests / 10).max(1),
+        }
+    }
+}
+
+/// Runs a load generator once, unmeasured, before the measured run: a
+/// server's first run on a new process pays for its buffers, page faults
+/// and cold caches, and whichever server went first in a round paid that
+/// alone. A failure shows in the measured run.
+pub(crate) fn warm_up(mut command: Command) {
+    eprintln!("bench: warm-up {command:?}");
+    let _ = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Runs `command` against a running server, reads its output with
@@ -61,7 +103,11 @@ pub(crate) fn measure(
 ) -> Res<LoadRun> {
     eprintln!("bench: {command:?}");
     let before = server.cpu_ticks()?;
+    let load_before = crate::children_cpu_ticks()?;
+    let start = Instant::now();
     let output = command.stdin(Stdio::null()).output()?;
+    let wall = start.elapsed().as_secs_f64();
+    let load_after = crate::children_cpu_ticks()?;
     let after = server.cpu_ticks()?;
     server.check_alive()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -80,6 +126,8 @@ pub(crate) fn measure(
     }
     let cpu_secs = after.saturating_sub(before) as f64 / context.clock_ticks;
     run.cpu_us_per_req = cpu_secs * 1e6 / run.completed as f64;
+    let load_secs = load_after.saturating_sub(load_before) as f64 / context.clock_ticks;
+    run.load_busy = load_secs / wall.max(f64::EPSILON);
     Ok(run)
 }
 
@@ -114,13 +162,13 @@ pub(crate) fn handshake_run(
 
 /// The wrk or h2load command of a load scenario, on the load generator's
 /// CPUs.
-fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
-    let duration = context.args.duration.as_str();
+fn load_command(context: &Context, scenario: Scenario, url: &str, span: Span) -> Command {
+    let duration = span.duration(context);
     let connections = CONNECTIONS.to_string();
     match scenario {
         Scenario::Plain | Scenario::Pipelined => {
             let mut command = context.pinning.load("wrk");
-            command.args(["-t1", "-c", &connections, "-d", duration]);
+            command.args(["-t1", "-c", &connections, "-d", &duration]);
             if scenario == Scenario::Pipelined {
                 command.arg("-s").arg(&context.pipeline_lua);
             }
@@ -130,8 +178,8 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
             }
             command
         }
-        Scenario::H2loadH1 => h2load_command(context, &["--h1", "-c", &connections], url),
-        Scenario::TlsH1 => wrk_command(context, CONNECTIONS, url),
+        Scenario::H2loadH1 => h2load_command(context, &["--h1", "-c", &connections], url, span),
+        Scenario::TlsH1 => wrk_command(context, CONNECTIONS, url, span),
         Scenario::Handshakes => unreachable!("handshakes are counted by handshake-load"),
         Scenario::TlsH2 => h2load_command(
             context,
@@ -142,6 +190,7 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
                 &TLS_H2_STREAMS.to_string(),
             ],
             url,
+            span,
         ),
         Scenario::H2loadH2c => h2load_command(
             context,
@@ -152,28 +201,29 @@ fn load_command(context: &Context, scenario: Scenario, url: &str) -> Command {
                 &H2C_STREAMS.to_string(),
             ],
             url,
+            span,
         ),
     }
 }
 
 /// `wrk -t1 -c CONNECTIONS -d DURATION URL`, on the load generator's CPUs.
-pub(crate) fn wrk_command(context: &Context, connections: u32, url: &str) -> Command {
+pub(crate) fn wrk_command(context: &Context, connections: u32, url: &str, span: Span) -> Command {
     let mut command = context.pinning.load("wrk");
     command
         .args(["-t1", "-c"])
         .arg(connections.to_string())
         .arg("-d")
-        .arg(&context.args.duration)
+        .arg(span.duration(context))
         .arg(url);
     command
 }
 
 /// `h2load -n REQUESTS ARGS -t 1 URL`, on the load generator's CPUs.
-pub(crate) fn h2load_command(context: &Context, args: &[&str], url: &str) -> Command {
+pub(crate) fn h2load_command(context: &Context, args: &[&str], url: &str, span: Span) -> Command {
     let mut command = context.pinning.load("h2load");
     command
         .arg("-n")
-        .arg(context.args.requests.to_string())
+        .arg(span.requests(context).to_string())
         .args(args)
         .args(["-t", "1"])
         .arg(url);

@@ -52,6 +52,7 @@ fn median_load(runs: Vec<Result<LoadRun, String>>) -> Result<LoadRun, String> {
         None => {
             let rps = middle(ok.iter().map(|r| r.rps).collect());
             let cpu_us_per_req = middle(ok.iter().map(|r| r.cpu_us_per_req).collect());
+            let load_busy = middle(ok.iter().map(|r| r.load_busy).collect());
             let errors = ok.iter().map(|r| r.errors).sum();
             let completed = ok.iter().map(|r| r.completed).sum();
             let error_detail = ok
@@ -66,6 +67,7 @@ fn median_load(runs: Vec<Result<LoadRun, String>>) -> Result<LoadRun, String> {
                 errors,
                 error_detail,
                 cpu_us_per_req,
+                load_busy,
             })
         }
     }

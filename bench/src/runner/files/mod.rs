@@ -31,6 +31,10 @@ use rows::{Figure, Row, measure_row};
 /// One row's outcome for one server: its figure, or why it failed.
 type Outcome = Result<Figure, String>;
 
+/// A load generator busy this share of its run, or more, was the
+/// bottleneck.
+const LOAD_BOUND: f64 = 0.95;
+
 /// The medians of the static-file mode, by server and row.
 pub(crate) struct FileResults {
     /// The medians.
@@ -151,10 +155,11 @@ fn measure(
     let outcome = measure_row(context, binaries, process, row).map_err(|e| e.to_string());
     match &outcome {
         Ok(figure) => eprintln!(
-            "bench: {} {row:?}: {:.2}, CPU {:.2} µs",
+            "bench: {} {row:?}: {:.2}, CPU {:.2} µs, load generator {:.0} % busy",
             peer.name(),
             figure.value,
-            figure.cpu_us.unwrap_or(f64::NAN)
+            figure.cpu_us.unwrap_or(f64::NAN),
+            figure.load_busy.unwrap_or(f64::NAN) * 100.0,
         ),
         Err(error) => eprintln!("bench: !!! {} {row:?} failed: {error}", peer.name()),
     }
@@ -164,18 +169,20 @@ fn measure(
 /// The median figure and CPU time of the rounds, their errors added up; a
 /// failed round fails the whole.
 fn fold(outcomes: Vec<Outcome>) -> Outcome {
-    let (mut values, mut cpu) = (Vec::new(), Vec::new());
+    let (mut values, mut cpu, mut busy) = (Vec::new(), Vec::new(), Vec::new());
     let mut errors = 0;
     for outcome in outcomes {
         let figure = outcome?;
         values.push(figure.value);
         cpu.extend(figure.cpu_us);
+        busy.extend(figure.load_busy);
         errors += figure.errors;
     }
     Ok(Figure {
         value: middle(values),
         errors,
         cpu_us: (!cpu.is_empty()).then(|| middle(cpu)),
+        load_busy: (!busy.is_empty()).then(|| middle(busy)),
     })
 }
 
@@ -229,6 +236,35 @@ impl FileResults {
              download for 64 MiB, per handshake), the median of the rounds; its ratio is \
              paf-server's over nginx's (below 1 is better for paf-server).\n"
         );
+        self.render_load_bound(out);
+    }
+
+    /// Names the rows whose load generator was the bottleneck for both
+    /// servers: their ratio says how alike the servers look to it, not
+    /// which is faster.
+    fn render_load_bound(&self, out: &mut String) {
+        let busy = |peer, row| match self.medians.get(&(peer, row)) {
+            Some(Ok(figure)) => figure.load_busy,
+            _ => None,
+        };
+        for row in Row::ALL {
+            let (Some(paf), Some(nginx)) = (busy(Peer::PafServer, row), busy(Peer::Nginx, row))
+            else {
+                continue;
+            };
+            if paf.min(nginx) >= LOAD_BOUND {
+                let _ = writeln!(
+                    out,
+                    "**{}**: the load generator was busy {:.0} % of the time against \
+                     paf-server and {:.0} % against nginx, on its one CPU: this row \
+                     measures the load generator, and its ratio is within the noise of \
+                     the machine; the servers' CPU per request compares them.\n",
+                    row.label(),
+                    paf * 100.0,
+                    nginx * 100.0,
+                );
+            }
+        }
     }
 
     /// One line of the table.

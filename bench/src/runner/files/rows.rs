@@ -13,7 +13,7 @@ use crate::runner::context::Context;
 use crate::runner::files::peers::{LARGE_BYTES, LARGE_PATH, PeerProcess, SMALL_BYTES, SMALL_PATH};
 use crate::runner::parse::{parse_h2load_tls13, parse_wrk};
 use crate::runner::process::status_kib;
-use crate::runner::runs::{h2load_command, handshake_run, measure, wrk_command};
+use crate::runner::runs::{Span, h2load_command, handshake_run, measure, warm_up, wrk_command};
 use crate::runner::scenario::{CONNECTIONS, TLS_H2_CONNECTIONS, TLS_H2_STREAMS};
 
 /// Connections of the large-file run.
@@ -87,6 +87,9 @@ pub(crate) struct Figure {
     /// The server's CPU time per request (or handshake), in µs; none for
     /// the memory row.
     pub(crate) cpu_us: Option<f64>,
+    /// The load generator's CPU time over the run's wall time; none for
+    /// the memory row.
+    pub(crate) load_busy: Option<f64>,
 }
 
 /// Measures one load row against a running server.
@@ -101,29 +104,37 @@ pub(crate) fn measure_row(
     let server = &mut peer.process;
     let run = match row {
         Row::SmallPlain => {
-            let command = wrk_command(context, CONNECTIONS, &format!("http://{plain}{SMALL_PATH}"));
+            let url = format!("http://{plain}{SMALL_PATH}");
+            warm_up(wrk_command(context, CONNECTIONS, &url, Span::WarmUp));
+            let command = wrk_command(context, CONNECTIONS, &url, Span::Measured);
             measure(context, server, command, parse_wrk)?
         }
         Row::SmallTls => {
-            let command = wrk_command(context, CONNECTIONS, &format!("https://{tls}{SMALL_PATH}"));
+            let url = format!("https://{tls}{SMALL_PATH}");
+            warm_up(wrk_command(context, CONNECTIONS, &url, Span::WarmUp));
+            let command = wrk_command(context, CONNECTIONS, &url, Span::Measured);
             measure(context, server, command, parse_wrk)?
         }
         Row::SmallH2 => {
             let (c, m) = (TLS_H2_CONNECTIONS.to_string(), TLS_H2_STREAMS.to_string());
             let url = format!("https://{tls}{SMALL_PATH}");
-            let command = h2load_command(context, &["-c", &c, "-m", &m], &url);
+            let args = ["-c", c.as_str(), "-m", m.as_str()];
+            warm_up(h2load_command(context, &args, &url, Span::WarmUp));
+            let command = h2load_command(context, &args, &url, Span::Measured);
             measure(context, server, command, |out| {
                 parse_h2load_tls13(out, requests)
             })?
         }
         Row::Large => {
             let url = format!("http://{plain}{LARGE_PATH}");
-            let command = wrk_command(context, LARGE_CONNECTIONS, &url);
+            warm_up(wrk_command(context, LARGE_CONNECTIONS, &url, Span::WarmUp));
+            let command = wrk_command(context, LARGE_CONNECTIONS, &url, Span::Measured);
             let run = measure(context, server, command, parse_wrk)?;
             return Ok(Figure {
                 value: run.rps * LARGE_BYTES as f64 / 1e9,
                 errors: run.errors,
                 cpu_us: Some(run.cpu_us_per_req),
+                load_busy: Some(run.load_busy),
             });
         }
         Row::Handshakes => handshake_run(context, binaries, server, tls, SMALL_PATH)?,
@@ -132,6 +143,7 @@ pub(crate) fn measure_row(
                 value: idle_kib_per_connection(peer)?,
                 errors: 0,
                 cpu_us: None,
+                load_busy: None,
             });
         }
     };
@@ -139,6 +151,7 @@ pub(crate) fn measure_row(
         value: run.rps,
         errors: run.errors,
         cpu_us: Some(run.cpu_us_per_req),
+        load_busy: Some(run.load_busy),
     })
 }
 
