@@ -4,6 +4,7 @@
 mod support;
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -331,6 +332,69 @@ async fn a_panicking_handler_gets_500_and_the_server_goes_on() {
     )
     .await;
     assert_eq!(statuses(&out), [200]);
+}
+
+/// Notes when it is dropped.
+struct DropFlag(Arc<AtomicUsize>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A handler whose future holds a [`DropFlag`] until the future itself is
+/// dropped, as a concurrency limit's future holds its permit; the body
+/// says whether it was dropped by the time the body is sent.
+#[derive(Clone)]
+struct HoldsUntilDropped;
+
+/// The future of [`HoldsUntilDropped`].
+struct Holding {
+    _held: DropFlag,
+    response: Option<Response<Body>>,
+}
+
+impl Future for Holding {
+    type Output = Result<Response<Body>, Infallible>;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready(Ok(self.response.take().unwrap_or_default()))
+    }
+}
+
+impl tower_service::Service<Request<Body>> for HoldsUntilDropped {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Holding;
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, _req: Request<Body>) -> Holding {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let seen = dropped.clone();
+        let body = futures_util::stream::once(async move {
+            let text = format!("dropped {}", seen.load(Ordering::SeqCst));
+            Ok::<_, Infallible>(bytes::Bytes::from(text))
+        });
+        Holding {
+            _held: DropFlag(dropped),
+            response: Some(Response::new(Body::from_stream(body))),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_handlers_future_is_dropped_before_the_body_is_sent() {
+    // What a handler's future holds (a permit, say) is released once it
+    // has answered, not once its body has gone out.
+    let server = TestServer::start(Http1::new(), HoldsUntilDropped);
+    let out = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(statuses(&out), [200]);
+    assert!(out.contains("\r\ndropped 1\r\n"), "{out}");
 }
 
 #[tokio::test]

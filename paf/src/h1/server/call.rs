@@ -2,11 +2,10 @@
 //! its failures turned into the status to answer with.
 
 use std::future::{Future, poll_fn};
-use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::task::Poll;
 
-use futures_util::FutureExt;
 use http::{Request, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_service::Service;
@@ -65,22 +64,30 @@ pub(super) fn request_body<I>(
     Ok((Body::incoming(rx), Some(pump)))
 }
 
-/// Calls the handler while feeding it the request body.
-pub(super) async fn call<I, S, B>(
-    service: &mut S,
-    req: Request<Body>,
-    pump: &mut Option<Pump>,
-    io: &mut Buffered<I>,
-) -> Answer<B>
+/// Waits until the handler can take a request; an error is the answer.
+pub(super) async fn ready<S, B>(service: &mut S) -> Result<(), Answer<B>>
 where
-    I: AsyncRead + AsyncWrite + Unpin,
     S: Service<Request<Body>, Response = Response<B>>,
     S::Error: Into<BoxError>,
 {
-    if let Err(err) = poll_fn(|cx| service.poll_ready(cx)).await {
+    poll_fn(|cx| service.poll_ready(cx)).await.map_err(|err| {
         let err = Error::user(err);
-        return Answer::Refuse(StatusCode::INTERNAL_SERVER_ERROR, err);
-    }
+        Answer::Refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
+    })
+}
+
+/// Hands `req` to the handler; its future is to be pinned where it stays
+/// and driven by [`drive`].
+///
+/// The handler's future is moved once, into the connection's state: it is
+/// not wrapped (panics are caught around each poll) nor held by another
+/// future, since every move of a future copies all of it, and on a busy
+/// server the connection's state is cold in the cache.
+#[inline(always)]
+pub(super) fn start<S, B>(service: &mut S, req: Request<Body>) -> S::Future
+where
+    S: Service<Request<Body>, Response = Response<B>>,
+{
     debug::request(
         Side::Server,
         req.method(),
@@ -88,7 +95,20 @@ where
         req.version(),
         req.headers(),
     );
-    let mut response = pin!(AssertUnwindSafe(service.call(req)).catch_unwind());
+    service.call(req)
+}
+
+/// Drives the handler's `response` while feeding it the request body.
+pub(super) async fn drive<I, F, B, E>(
+    mut response: Pin<&mut F>,
+    pump: &mut Option<Pump>,
+    io: &mut Buffered<I>,
+) -> Answer<B>
+where
+    I: AsyncRead + AsyncWrite + Unpin,
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+{
     let outcome = poll_fn(|cx| {
         if let Some(p) = pump.as_mut()
             && let Poll::Ready(result) = p.poll(cx, io)
@@ -98,7 +118,13 @@ where
                 Err(err) => return Poll::Ready(Err(err)),
             }
         }
-        response.as_mut().poll(cx).map(Ok)
+        // A panic ends this request, not the connection's task; the
+        // future is not polled again.
+        match catch_unwind(AssertUnwindSafe(|| response.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => Poll::Ready(Ok(Ok(result))),
+            Err(panic) => Poll::Ready(Ok(Err(panic))),
+        }
     })
     .await;
     match outcome {

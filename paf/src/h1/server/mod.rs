@@ -20,6 +20,7 @@ mod read;
 mod write;
 
 use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tower_service::Service;
 
-use self::call::{Answer, call, request_body};
+use self::call::{Answer, drive, ready, request_body, start};
 use self::finish::{close, finish_body, linger};
 use self::read::{Next, read_head};
 use self::write::{refuse, write_body, write_head};
@@ -140,7 +141,16 @@ where
         *req.version_mut() = head.version;
         *req.headers_mut() = head.headers;
         let upgrade = conn.extend(&mut req, head.upgrade);
-        let res = match call(&mut service, req, &mut pump, &mut conn.io).await {
+        let answer = match ready(&mut service).await {
+            Ok(()) => {
+                // Dropped as soon as it is done, as hyper does: what it
+                // holds (a permit, say) is not kept while the body goes.
+                let mut response = pin!(start(&mut service, req));
+                drive(response.as_mut(), &mut pump, &mut conn.io).await
+            }
+            Err(answer) => answer,
+        };
+        let res = match answer {
             Answer::Response(res) => res,
             Answer::Refuse(status, err) => return conn.refuse(status, err).await.map(|()| None),
             Answer::Abort(err) => return Err(err),
