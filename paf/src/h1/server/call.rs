@@ -34,7 +34,7 @@ pub(super) fn request_body<I>(
     io: &mut Buffered<I>,
     head: &RequestHead,
     config: &Config,
-) -> Result<(Body, Option<Pump>), StatusCode> {
+) -> Result<(Body, Option<Box<Pump>>), StatusCode> {
     let length = match head.framing {
         Framing::Empty => return Ok((Body::empty(), None)),
         Framing::Length(n) => Some(n),
@@ -61,7 +61,9 @@ pub(super) fn request_body<I>(
         config.max_body,
         config.idle_timeout,
     );
-    Ok((Body::incoming(rx), Some(pump)))
+    // Boxed: most requests have no pump, and the connection's state
+    // moves what it holds on every request.
+    Ok((Body::incoming(rx), Some(Box::new(pump))))
 }
 
 /// Waits until the handler can take a request; an error is the answer.
@@ -101,7 +103,7 @@ where
 /// Drives the handler's `response` while feeding it the request body.
 pub(super) async fn drive<I, F, B, E>(
     mut response: Pin<&mut F>,
-    pump: &mut Option<Pump>,
+    pump: &mut Option<Box<Pump>>,
     io: &mut Buffered<I>,
 ) -> Answer<B>
 where

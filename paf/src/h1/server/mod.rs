@@ -159,7 +159,21 @@ where
         let plan = conn.plan(&exchange, &parts, &body, &mut pump);
         conn.write_head(&parts, &plan);
         let region = parts.extensions.remove::<FileRegion>();
-        let keep_alive = conn.write_body(body, &plan, &mut pump, region).await?;
+        // Each way is a future of its own: moving a future copies all of
+        // it, and the sendfile way's is large.
+        let keep_alive = match region {
+            region if !plan.sends_body => {
+                drop((body, region));
+                plan.keep_alive
+            }
+            Some(region) if conn.can_send(&region, &plan, &pump) => {
+                conn.write_region(body, &region, &plan, &mut pump).await?
+            }
+            region => {
+                drop(region);
+                conn.write_body(body, &plan, &mut pump).await?
+            }
+        };
         if plan.switching {
             poll_fn(|cx| conn.io.poll_flush(cx))
                 .await
@@ -171,7 +185,10 @@ where
             return Ok(None);
         }
         drop(upgrade);
-        if !conn.finish(&mut pump, keep_alive).await? {
+        if keep_alive && pump.as_deref().is_none_or(Pump::is_done) {
+            // The common way, without the future that drains and closes.
+            conn.flush_between().await?;
+        } else if !conn.finish(&mut pump, keep_alive).await? {
             return Ok(None);
         }
     }
@@ -247,42 +264,67 @@ where
         );
     }
 
-    /// Writes the response body, if the plan has one; whether the
-    /// connection may still be kept alive.
+    /// Whether `region` can go by `sendfile(2)`: nothing else needs the
+    /// connection meanwhile (a request body being read), the region is
+    /// the whole body, and the connection is a plain socket.
+    fn can_send(
+        &mut self,
+        region: &FileRegion,
+        plan: &ResponsePlan,
+        pump: &Option<Box<Pump>>,
+    ) -> bool {
+        pump.is_none()
+            && plan.framing == Framing::Length(region.len())
+            && sendfile::possible(&mut self.io.io)
+    }
+
+    /// Writes the response body; whether the connection may still be kept
+    /// alive.
     async fn write_body<B>(
         &mut self,
         body: B,
         plan: &ResponsePlan,
-        pump: &mut Option<Pump>,
-        region: Option<FileRegion>,
+        pump: &mut Option<Box<Pump>>,
     ) -> Result<bool, Error>
     where
         B: HttpBody,
         B::Error: Into<BoxError>,
     {
         let mut keep_alive = plan.keep_alive;
-        if !plan.sends_body {
-            return Ok(keep_alive);
+        match self.send_body(body, plan, pump, &mut keep_alive).await {
+            Ok(()) => Ok(keep_alive),
+            Err(err) => Err(self.fail(err).await),
         }
-        let written = match region {
-            // Only when nothing else needs the connection meanwhile (a
-            // request body being read) and the region is the whole body.
-            Some(region)
-                if pump.is_none()
-                    && plan.framing == Framing::Length(region.len())
-                    && sendfile::possible(&mut self.io.io) =>
-            {
-                self.send_region(body, &region, plan, pump, &mut keep_alive)
-                    .await
-            }
-            _ => self.send_body(body, plan, pump, &mut keep_alive).await,
-        };
-        if let Err(err) = written {
-            // The response cannot be completed: closing tells the client.
-            let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
-            return Err(err);
+    }
+
+    /// Writes the response body by sending `region`, or `body` when the
+    /// file cannot be sent from; whether the connection may still be kept
+    /// alive.
+    async fn write_region<B>(
+        &mut self,
+        body: B,
+        region: &FileRegion,
+        plan: &ResponsePlan,
+        pump: &mut Option<Box<Pump>>,
+    ) -> Result<bool, Error>
+    where
+        B: HttpBody,
+        B::Error: Into<BoxError>,
+    {
+        let mut keep_alive = plan.keep_alive;
+        match self
+            .send_region(body, region, plan, pump, &mut keep_alive)
+            .await
+        {
+            Ok(()) => Ok(keep_alive),
+            Err(err) => Err(self.fail(err).await),
         }
-        Ok(keep_alive)
+    }
+
+    /// The response cannot be completed: closing tells the client.
+    async fn fail(&mut self, err: Error) -> Error {
+        let _ = poll_fn(|cx| self.io.poll_shutdown(cx)).await;
+        err
     }
 
     /// Sends `body`; a body that had to wait (a slow client, a long
@@ -292,7 +334,7 @@ where
         &mut self,
         body: B,
         plan: &ResponsePlan,
-        pump: &mut Option<Pump>,
+        pump: &mut Option<Box<Pump>>,
         keep_alive: &mut bool,
     ) -> Result<(), Error>
     where
@@ -314,7 +356,7 @@ where
         body: B,
         region: &FileRegion,
         plan: &ResponsePlan,
-        pump: &mut Option<Pump>,
+        pump: &mut Option<Box<Pump>>,
         keep_alive: &mut bool,
     ) -> Result<(), Error>
     where
@@ -352,7 +394,7 @@ where
         exchange: &Exchange,
         parts: &http::response::Parts,
         body: &B,
-        pump: &mut Option<Pump>,
+        pump: &mut Option<Box<Pump>>,
     ) -> ResponsePlan {
         let mut reuse = self.config.keep_alive && !self.signal.is_set();
         if let Some(pump) = pump.as_mut()
@@ -372,7 +414,7 @@ where
     /// next request (true) or closing (false).
     async fn finish(
         &mut self,
-        pump: &mut Option<Pump>,
+        pump: &mut Option<Box<Pump>>,
         mut keep_alive: bool,
     ) -> Result<bool, Error> {
         let mut unread = pump.as_ref().is_some_and(|pump| !pump.is_done());
@@ -380,7 +422,7 @@ where
             && unread
             && keep_alive
         {
-            keep_alive = finish_body(&mut self.io, pump, &self.config, &mut self.deadline).await;
+            keep_alive = finish_body(&mut self.io, *pump, &self.config, &mut self.deadline).await;
             unread = !keep_alive;
         }
         if !keep_alive {
@@ -392,11 +434,17 @@ where
             }
             return closed.map(|()| false);
         }
+        self.flush_between().await.map(|()| true)
+    }
+
+    /// Between kept-alive requests: writes out the responses, unless the
+    /// next request is already read (pipelining) and they are few.
+    async fn flush_between(&mut self) -> Result<(), Error> {
         if self.io.read_buf.is_empty() || self.io.write_buf.len() >= WRITE_HIGH_WATER {
             poll_fn(|cx| self.io.poll_flush(cx))
                 .await
                 .map_err(Error::io)?;
         }
-        Ok(true)
+        Ok(())
     }
 }

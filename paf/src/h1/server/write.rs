@@ -61,7 +61,7 @@ pub(super) async fn write_body<I, B>(
     io: &mut Buffered<I>,
     body: B,
     framing: Framing,
-    pump: &mut Option<Pump>,
+    pump: &mut Option<Box<Pump>>,
     keep_alive: &mut bool,
 ) -> Result<bool, Error>
 where
