@@ -38,7 +38,9 @@ fn servers_header(out: &mut String, context: &Context) {
         out,
         "{}; {}. Servers on a {runtime}. {CONNECTIONS} HTTP/1.1 connections, \
          {H2C_CONNECTIONS} h2c connections of {H2C_STREAMS} streams; wrk runs of {}, \
-         h2load {} requests; the median of {} rounds, the servers taking turns.",
+         h2load {} requests, each after an unmeasured warm-up (1 s of wrk, a tenth of the \
+         requests of h2load); the median of {} rounds, the servers running side by side and \
+         taking turns scenario by scenario, the first one changing every round.",
         cpu_model(),
         context.pinning.description,
         args.duration,
