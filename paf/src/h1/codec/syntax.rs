@@ -1,33 +1,39 @@
 //! Byte classes and list syntax shared by heads and chunk lines (RFC 9110 §5.6).
 
+/// A table of the 256 bytes, true where `$accepts` holds for `$b`: the
+/// byte classes a head's every byte is checked against.
+macro_rules! byte_table {
+    (|$b:ident| $accepts:expr) => {{
+        let mut table = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let $b = i as u8;
+            table[i] = $accepts;
+            i += 1;
+        }
+        table
+    }};
+}
+
 /// `tchar`: the characters of a token.
-static TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        i += 1;
-    }
-    table
-};
+static TCHAR: [bool; 256] = byte_table!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'!' | b'#'
+            | b'$'
+            | b'%'
+            | b'&'
+            | b'\''
+            | b'*'
+            | b'+'
+            | b'-'
+            | b'.'
+            | b'^'
+            | b'_'
+            | b'`'
+            | b'|'
+            | b'~'
+    ));
 
 /// Whether `b` may appear in a token.
 pub(super) fn is_tchar(b: u8) -> bool {
@@ -83,34 +89,25 @@ pub(crate) fn connection_has(headers: &http::HeaderMap, token: &str) -> bool {
 /// The characters of a `reg-name` (RFC 3986 §3.2.2): unreserved,
 /// percent signs and sub-delims. A table: every request's `host` goes
 /// through it.
-static REG_NAME: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        table[i] = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'%'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            );
-        i += 1;
-    }
-    table
-};
+static REG_NAME: [bool; 256] = byte_table!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'-' | b'.'
+            | b'_'
+            | b'~'
+            | b'%'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+    ));
 
 /// Whether a `host` field value is `uri-host [ ":" port ]` (RFC 9112 §3.2,
 /// RFC 3986 §3.2.2); an empty value is allowed. User information (`@`),
