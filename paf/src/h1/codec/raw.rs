@@ -39,8 +39,8 @@ pub(super) fn slots<'s, 'b>(
 
 /// Where a field line's name and value lie inside the head. Offsets are
 /// 32 bits wide: the inline array is zeroed for every head, and half the
-/// width halves that. One past 4 GiB reads as `u32::MAX`, which no head
-/// reaches, so such a field is refused rather than misread.
+/// width halves that. A part past 4 GiB (only with a limit that large)
+/// gets an empty backwards range, which the field map refuses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct FieldSpan {
     name: (u32, u32),
@@ -49,9 +49,10 @@ pub(super) struct FieldSpan {
 
 impl FieldSpan {
     fn new(base: &[u8], field: &httparse::Header<'_>) -> FieldSpan {
-        let narrow = |(start, end): (usize, usize)| {
-            let wide = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
-            (wide(start), wide(end))
+        let narrow = |(start, end): (usize, usize)| match (u32::try_from(start), u32::try_from(end))
+        {
+            (Ok(start), Ok(end)) => (start, end),
+            _ => (u32::MAX, 0),
         };
         FieldSpan {
             name: narrow(offsets(base, field.name.as_bytes())),
