@@ -397,6 +397,38 @@ async fn the_handlers_future_is_dropped_before_the_body_is_sent() {
     assert!(out.contains("\r\ndropped 1\r\n"), "{out}");
 }
 
+/// A handler that is never ready: its `poll_ready` fails.
+#[derive(Clone)]
+struct NeverReady;
+
+impl tower_service::Service<Request<Body>> for NeverReady {
+    type Response = Response<Body>;
+    type Error = io::Error;
+    type Future = std::future::Ready<Result<Response<Body>, io::Error>>;
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
+        Poll::Ready(Err(io::Error::other("overloaded")))
+    }
+    fn call(&mut self, _req: Request<Body>) -> Self::Future {
+        std::future::ready(Ok(respond::text("called anyway")))
+    }
+}
+
+#[tokio::test]
+async fn a_handler_that_cannot_take_requests_gets_500_once_the_request_is_read() {
+    let server = TestServer::start(Http1::new(), NeverReady);
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    // Nothing is answered before a request comes.
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(200), tcp.read(&mut buf)).await;
+    assert!(early.is_err(), "answered before any request: {early:?}");
+    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let out = read_to_close(&mut tcp).await;
+    assert_eq!(statuses(&out), [500], "{out}");
+    assert!(!out.contains("called anyway"), "{out}");
+}
+
 #[tokio::test]
 async fn unread_bodies_are_drained_when_small_and_close_the_connection_when_large() {
     let ignore =
