@@ -5,6 +5,10 @@ use std::collections::HashMap;
 
 use crate::runner::scenario::{ClientScenario, Scenario};
 
+/// A load generator busy this share of its run, or more, was the
+/// bottleneck: the run measured it rather than the server.
+pub(crate) const LOAD_BOUND: f64 = 0.95;
+
 /// One load run against one server.
 pub(crate) struct LoadRun {
     /// Completed requests per second, as the load generator reports it.

@@ -23,6 +23,7 @@ use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
 use crate::runner::host::{cpu_model, find_in_path, version_line};
 use crate::runner::render::cells::{fmt_int, fmt_ratio, ratio};
+use crate::runner::results::LOAD_BOUND;
 use crate::runner::stats::middle;
 
 use peers::{Peer, PeerProcess, make_docroot, start_peer};
@@ -30,10 +31,6 @@ use rows::{Figure, Row, measure_row};
 
 /// One row's outcome for one server: its figure, or why it failed.
 type Outcome = Result<Figure, String>;
-
-/// A load generator busy this share of its run, or more, was the
-/// bottleneck.
-const LOAD_BOUND: f64 = 0.95;
 
 /// The medians of the static-file mode, by server and row.
 pub(crate) struct FileResults {

@@ -8,7 +8,7 @@ use crate::runner::args::{Args, wrk_duration_secs};
 use crate::runner::context::Context;
 use crate::runner::host::{cpu_model, version_line};
 use crate::runner::render::cells::{absent, fmt_errors, fmt_int, paf_over_hyper, runtime_name};
-use crate::runner::results::Results;
+use crate::runner::results::{LOAD_BOUND, Results};
 use crate::runner::scenario::{
     CONNECTIONS, H2C_CONNECTIONS, H2C_STREAMS, HANDSHAKE_LOAD, HANDSHAKE_TASKS, PIPELINE_DEPTH,
     Scenario, TLS_H2_CONNECTIONS, TLS_H2_STREAMS, UPLOAD_BYTES, Which,
@@ -112,33 +112,39 @@ fn load_table(
     if scenario == Scenario::Handshakes {
         let _ = writeln!(
             out,
-            "| server | handshakes/s | server CPU/handshake (µs) | errors |"
+            "| server | handshakes/s | server CPU/handshake (µs) | load generator busy | errors |"
         );
     } else {
-        let _ = writeln!(out, "| server | req/s | server CPU/req (µs) | errors |");
+        let _ = writeln!(
+            out,
+            "| server | req/s | server CPU/req (µs) | load generator busy | errors |"
+        );
     }
-    let _ = writeln!(out, "|---|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     let mut rps = HashMap::new();
     let mut cpu = HashMap::new();
+    let mut busy = HashMap::new();
     for which in Which::ALL {
         let entry = results.get(&which);
         match entry.and_then(|r| r.load.get(&scenario)) {
             Some(Ok(run)) => {
                 rps.insert(which, run.rps);
                 cpu.insert(which, run.cpu_us_per_req);
+                busy.insert(which, run.load_busy);
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {:.2} | {} |",
+                    "| {} | {} | {:.2} | {:.0} % | {} |",
                     which.name(),
                     fmt_int(run.rps),
                     run.cpu_us_per_req,
+                    run.load_busy * 100.0,
                     fmt_errors(run.errors),
                 );
             }
             _ => {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | — | — |",
+                    "| {} | {} | — | — | — |",
                     which.name(),
                     absent(which, entry)
                 );
@@ -147,10 +153,17 @@ fn load_table(
     }
     let _ = writeln!(
         out,
-        "| paf/hyper | {} | {} | |\n",
+        "| paf/hyper | {} | {} | | |\n",
         paf_over_hyper(&rps),
         paf_over_hyper(&cpu),
     );
+    if busy.len() == Which::ALL.len() && busy.values().all(|&b| b >= LOAD_BOUND) {
+        let _ = writeln!(
+            out,
+            "The load generator was busy all its run against both servers: it, not \
+             the servers, set the rate, and CPU/req is what compares them.\n"
+        );
+    }
 }
 
 /// The upload's table: rate, CPU and peak RSS per server, and whether the
