@@ -161,28 +161,27 @@ where
         let region = parts.extensions.remove::<FileRegion>();
         // Each way is a future of its own: moving a future copies all of
         // it, and the sendfile way's is large.
-        let keep_alive = match region {
+        let mut keep_alive = plan.keep_alive;
+        let written = match region {
             region if !plan.sends_body => {
                 drop((body, region));
-                plan.keep_alive
+                Ok(())
             }
             Some(region) if conn.can_send(&region, &plan, &pump) => {
-                conn.write_region(body, &region, &plan, &mut pump).await?
+                conn.send_region(body, &region, &plan, &mut pump, &mut keep_alive)
+                    .await
             }
             region => {
                 drop(region);
-                conn.write_body(body, &plan, &mut pump).await?
+                conn.send_body(body, &plan, &mut pump, &mut keep_alive)
+                    .await
             }
         };
+        if let Err(err) = written {
+            return Err(conn.fail(err).await);
+        }
         if plan.switching {
-            poll_fn(|cx| conn.io.poll_flush(cx))
-                .await
-                .map_err(Error::io)?;
-            if let Some(tx) = upgrade {
-                let early = conn.io.read_buf.split().freeze();
-                let _ = tx.send(Upgraded::new(conn.io.io, early));
-            }
-            return Ok(None);
+            return conn.switch(upgrade).await.map(|()| None);
         }
         drop(upgrade);
         if keep_alive && pump.as_deref().is_none_or(Pump::is_done) {
@@ -226,6 +225,19 @@ where
 
     async fn refuse(&mut self, status: StatusCode, err: Error) -> Result<(), Error> {
         refuse(&mut self.io, &self.config, status, err).await
+    }
+
+    /// After a `101` answer: writes it out, then hands the stream, with
+    /// what was read past the request, to the request's `OnUpgrade`.
+    async fn switch(mut self, upgrade: Option<oneshot::Sender<Upgraded>>) -> Result<(), Error> {
+        poll_fn(|cx| self.io.poll_flush(cx))
+            .await
+            .map_err(Error::io)?;
+        if let Some(tx) = upgrade {
+            let early = self.io.read_buf.split().freeze();
+            let _ = tx.send(Upgraded::new(self.io.io, early));
+        }
+        Ok(())
     }
 
     /// Answers `101` to an h2c upgrade and hands the connection over.
@@ -276,49 +288,6 @@ where
         pump.is_none()
             && plan.framing == Framing::Length(region.len())
             && sendfile::possible(&mut self.io.io)
-    }
-
-    /// Writes the response body; whether the connection may still be kept
-    /// alive.
-    async fn write_body<B>(
-        &mut self,
-        body: B,
-        plan: &ResponsePlan,
-        pump: &mut Option<Box<Pump>>,
-    ) -> Result<bool, Error>
-    where
-        B: HttpBody,
-        B::Error: Into<BoxError>,
-    {
-        let mut keep_alive = plan.keep_alive;
-        match self.send_body(body, plan, pump, &mut keep_alive).await {
-            Ok(()) => Ok(keep_alive),
-            Err(err) => Err(self.fail(err).await),
-        }
-    }
-
-    /// Writes the response body by sending `region`, or `body` when the
-    /// file cannot be sent from; whether the connection may still be kept
-    /// alive.
-    async fn write_region<B>(
-        &mut self,
-        body: B,
-        region: &FileRegion,
-        plan: &ResponsePlan,
-        pump: &mut Option<Box<Pump>>,
-    ) -> Result<bool, Error>
-    where
-        B: HttpBody,
-        B::Error: Into<BoxError>,
-    {
-        let mut keep_alive = plan.keep_alive;
-        match self
-            .send_region(body, region, plan, pump, &mut keep_alive)
-            .await
-        {
-            Ok(()) => Ok(keep_alive),
-            Err(err) => Err(self.fail(err).await),
-        }
     }
 
     /// The response cannot be completed: closing tells the client.
