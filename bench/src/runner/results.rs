@@ -5,9 +5,11 @@ use std::collections::HashMap;
 
 use crate::runner::scenario::{ClientScenario, Scenario};
 
-/// A load generator busy this share of its run, or more, was the
-/// bottleneck: the run measured it rather than the server.
-pub(crate) const LOAD_BOUND: f64 = 0.95;
+/// Whether runs whose load generator was busy these shares of their time
+/// measured it rather than the servers: 95 % or more in every one.
+pub(crate) fn load_bound(shares: &[f64]) -> bool {
+    !shares.is_empty() && shares.iter().all(|&share| share >= 0.95)
+}
 
 /// One load run against one server.
 pub(crate) struct LoadRun {

@@ -37,11 +37,10 @@ pub(crate) fn load_run(
     let scheme = if scenario.tls() { "https" } else { "http" };
     let url = format!("{scheme}://{}/", server.addr);
     let requests = context.args.requests;
-    warm_up(load_command(context, scenario, &url, Span::WarmUp));
-    measure(
+    measure_warm(
         context,
         server,
-        load_command(context, scenario, &url, Span::Measured),
+        |span| load_command(context, scenario, &url, span),
         |stdout| match scenario {
             Scenario::Plain | Scenario::Pipelined | Scenario::TlsH1 => parse_wrk(stdout),
             Scenario::H2loadH1 => parse_h2load(stdout, requests, "http/1.1"),
@@ -80,17 +79,25 @@ impl Span {
     }
 }
 
-/// Runs a load generator once, unmeasured, before the measured run: a
-/// server's first run on a new process pays for its buffers, page faults
-/// and cold caches, and whichever server went first in a round paid that
-/// alone. A failure shows in the measured run.
-pub(crate) fn warm_up(mut command: Command) {
-    eprintln!("bench: warm-up {command:?}");
-    let _ = command
+/// [`measure`]s the `Measured` span of `command` after running its
+/// `WarmUp` span unmeasured: a server's first run on a new process pays
+/// for its buffers, page faults and cold caches, and whichever server went
+/// first in a round paid that alone. A failed warm-up shows in the
+/// measured run.
+pub(crate) fn measure_warm(
+    context: &Context,
+    server: &mut ServerProcess,
+    command: impl Fn(Span) -> Command,
+    parse: impl FnOnce(&str) -> Res<LoadRun>,
+) -> Res<LoadRun> {
+    let mut warm_up = command(Span::WarmUp);
+    eprintln!("bench: warm-up {warm_up:?}");
+    let _ = warm_up
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    measure(context, server, command(Span::Measured), parse)
 }
 
 /// Runs `command` against a running server, reads its output with

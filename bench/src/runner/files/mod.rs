@@ -23,7 +23,7 @@ use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
 use crate::runner::host::{cpu_model, find_in_path, version_line};
 use crate::runner::render::cells::{fmt_int, fmt_ratio, ratio};
-use crate::runner::results::LOAD_BOUND;
+use crate::runner::results::load_bound;
 use crate::runner::stats::middle;
 
 use peers::{Peer, PeerProcess, make_docroot, start_peer};
@@ -249,7 +249,7 @@ impl FileResults {
             else {
                 continue;
             };
-            if paf.min(nginx) >= LOAD_BOUND {
+            if load_bound(&[paf, nginx]) {
                 let _ = writeln!(
                     out,
                     "**{}**: the load generator was busy {:.0} % of the time against \

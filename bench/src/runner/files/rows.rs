@@ -13,7 +13,7 @@ use crate::runner::context::Context;
 use crate::runner::files::peers::{LARGE_BYTES, LARGE_PATH, PeerProcess, SMALL_BYTES, SMALL_PATH};
 use crate::runner::parse::{parse_h2load_tls13, parse_wrk};
 use crate::runner::process::status_kib;
-use crate::runner::runs::{Span, h2load_command, handshake_run, measure, warm_up, wrk_command};
+use crate::runner::runs::{h2load_command, handshake_run, measure_warm, wrk_command};
 use crate::runner::scenario::{CONNECTIONS, TLS_H2_CONNECTIONS, TLS_H2_STREAMS};
 
 /// Connections of the large-file run.
@@ -105,31 +105,27 @@ pub(crate) fn measure_row(
     let run = match row {
         Row::SmallPlain => {
             let url = format!("http://{plain}{SMALL_PATH}");
-            warm_up(wrk_command(context, CONNECTIONS, &url, Span::WarmUp));
-            let command = wrk_command(context, CONNECTIONS, &url, Span::Measured);
-            measure(context, server, command, parse_wrk)?
+            let command = |span| wrk_command(context, CONNECTIONS, &url, span);
+            measure_warm(context, server, command, parse_wrk)?
         }
         Row::SmallTls => {
             let url = format!("https://{tls}{SMALL_PATH}");
-            warm_up(wrk_command(context, CONNECTIONS, &url, Span::WarmUp));
-            let command = wrk_command(context, CONNECTIONS, &url, Span::Measured);
-            measure(context, server, command, parse_wrk)?
+            let command = |span| wrk_command(context, CONNECTIONS, &url, span);
+            measure_warm(context, server, command, parse_wrk)?
         }
         Row::SmallH2 => {
             let (c, m) = (TLS_H2_CONNECTIONS.to_string(), TLS_H2_STREAMS.to_string());
             let url = format!("https://{tls}{SMALL_PATH}");
             let args = ["-c", c.as_str(), "-m", m.as_str()];
-            warm_up(h2load_command(context, &args, &url, Span::WarmUp));
-            let command = h2load_command(context, &args, &url, Span::Measured);
-            measure(context, server, command, |out| {
+            let command = |span| h2load_command(context, &args, &url, span);
+            measure_warm(context, server, command, |out| {
                 parse_h2load_tls13(out, requests)
             })?
         }
         Row::Large => {
             let url = format!("http://{plain}{LARGE_PATH}");
-            warm_up(wrk_command(context, LARGE_CONNECTIONS, &url, Span::WarmUp));
-            let command = wrk_command(context, LARGE_CONNECTIONS, &url, Span::Measured);
-            let run = measure(context, server, command, parse_wrk)?;
+            let command = |span| wrk_command(context, LARGE_CONNECTIONS, &url, span);
+            let run = measure_warm(context, server, command, parse_wrk)?;
             return Ok(Figure {
                 value: run.rps * LARGE_BYTES as f64 / 1e9,
                 errors: run.errors,

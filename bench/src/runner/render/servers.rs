@@ -8,7 +8,7 @@ use crate::runner::args::{Args, wrk_duration_secs};
 use crate::runner::context::Context;
 use crate::runner::host::{cpu_model, version_line};
 use crate::runner::render::cells::{absent, fmt_errors, fmt_int, paf_over_hyper, runtime_name};
-use crate::runner::results::{LOAD_BOUND, Results};
+use crate::runner::results::{Results, load_bound};
 use crate::runner::scenario::{
     CONNECTIONS, H2C_CONNECTIONS, H2C_STREAMS, HANDSHAKE_LOAD, HANDSHAKE_TASKS, PIPELINE_DEPTH,
     Scenario, TLS_H2_CONNECTIONS, TLS_H2_STREAMS, UPLOAD_BYTES, Which,
@@ -123,14 +123,14 @@ fn load_table(
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     let mut rps = HashMap::new();
     let mut cpu = HashMap::new();
-    let mut busy = HashMap::new();
+    let mut busy = Vec::new();
     for which in Which::ALL {
         let entry = results.get(&which);
         match entry.and_then(|r| r.load.get(&scenario)) {
             Some(Ok(run)) => {
                 rps.insert(which, run.rps);
                 cpu.insert(which, run.cpu_us_per_req);
-                busy.insert(which, run.load_busy);
+                busy.push(run.load_busy);
                 let _ = writeln!(
                     out,
                     "| {} | {} | {:.2} | {:.0} % | {} |",
@@ -157,7 +157,7 @@ fn load_table(
         paf_over_hyper(&rps),
         paf_over_hyper(&cpu),
     );
-    if busy.len() == Which::ALL.len() && busy.values().all(|&b| b >= LOAD_BOUND) {
+    if busy.len() == Which::ALL.len() && load_bound(&busy) {
         let _ = writeln!(
             out,
             "The load generator was busy all its run against both servers: it, not \
