@@ -25,8 +25,10 @@ const LINGER: Duration = Duration::from_secs(30);
 /// no data to send, and sends nothing. With a keep-alive set, the idle timer
 /// fires, and the fast retransmit still pending turns what would be a probe
 /// into the FIN again. (Were that retransmit ever dropped, the probe, one
-/// byte at the FIN's sequence number, would reach the peer as data: the
-/// device never refuses a frame, so that it cannot be.) Without it, both
+/// byte at the FIN's sequence number, would reach the peer as data. The
+/// device never refuses a frame, so it is not dropped there; over Ethernet
+/// smoltcp still drops a segment whose neighbour entry has expired, which
+/// this guard does not cover.) Without it, both
 /// ends of a simultaneous close over a lossy, reordering link can wait
 /// forever for each other's FIN. Once the FIN is acknowledged the
 /// configured keep-alive comes back; the timer already armed may still

@@ -108,11 +108,12 @@ impl<L: Link> Driver<L> {
             }
         }
         core.iface.poll_maintenance(now);
-        while core
-            .iface
-            .poll_egress(now, &mut self.frames, &mut core.sockets)
-            == PollResult::SocketStateChanged
-            && self.frames.tx.len() < super::device::TX_QUEUE
+        // The bound first: every egress pass may queue a frame per socket.
+        while self.frames.tx.len() < super::device::TX_QUEUE
+            && core
+                .iface
+                .poll_egress(now, &mut self.frames, &mut core.sockets)
+                == PollResult::SocketStateChanged
         {}
         core.refresh_all();
         core.unguard_acknowledged_fins();
