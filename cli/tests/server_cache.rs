@@ -174,13 +174,14 @@ fn a_mount_over_a_directory_shows_at_once() {
     let script = format!(
         r#"set -e
 "$SERVER" -q "$DIR/site" -l tcp://127.0.0.1:{port} >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid' EXIT
 for _ in $(seq 100); do "$CURL" -sf -o /dev/null {url} && break; sleep 0.05; done
 "$CURL" -s {url}
 mount --bind "$DIR/other" "$DIR/site/d"
 "$CURL" -s {url}
 umount "$DIR/site/d"
 "$CURL" -s {url}
-kill $!
 "#
     );
     let out = std::process::Command::new(unshare)

@@ -336,7 +336,7 @@ pub(crate) enum Trust {
 pub(crate) fn trust(file: &std::fs::File) -> Trust {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        const NOTHING: [i64; 10] = [
+        const NOTHING: [u32; 10] = [
             0x6969,      // NFS
             0x517b,      // SMB
             0xff53_4d42, // CIFS
@@ -348,7 +348,7 @@ pub(crate) fn trust(file: &std::fs::File) -> Trust {
             0x4d44,      // FAT
             0x2011_bab0, // exFAT
         ];
-        const EVENTS: [i64; 7] = [
+        const EVENTS: [u32; 7] = [
             0xef53,      // ext2, ext3, ext4
             0x5846_5342, // XFS
             0x9123_683e, // Btrfs
@@ -358,9 +358,10 @@ pub(crate) fn trust(file: &std::fs::File) -> Trust {
             0xca45_1a4e, // bcachefs
         ];
         match rustix::fs::fstatfs(file) {
-            // The field's type differs between architectures.
+            // The field's type differs between architectures, and is
+            // signed where it is 32 bits: the magic is its low 32 bits.
             #[allow(clippy::unnecessary_cast)]
-            Ok(fs) => match fs.f_type as i64 {
+            Ok(fs) => match fs.f_type as u32 {
                 kind if NOTHING.contains(&kind) => Trust::Nothing,
                 kind if EVENTS.contains(&kind) => Trust::Events,
                 _ => Trust::Stat,
