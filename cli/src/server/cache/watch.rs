@@ -363,11 +363,11 @@ fn classify(wd: i32, events: ReadFlags, name: Option<&[u8]>) -> Stale {
     if events.contains(ReadFlags::IGNORED) {
         return Stale::Dropped(wd);
     }
+    // Events on the watched file itself (its own removal or move) carry
+    // no name.
     match name {
-        Some(name) if !events.intersects(ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF) => {
-            Stale::Name(wd, name.into())
-        }
-        _ => Stale::Watch(wd),
+        Some(name) => Stale::Name(wd, name.into()),
+        None => Stale::Watch(wd),
     }
 }
 
