@@ -43,12 +43,14 @@ impl Destination {
 /// `example.com` matches `api.example.com`, never `badexample.com`.
 pub(crate) fn in_domain(host: &str, domain: &str) -> bool {
     let domain = domain.trim_start_matches('.').trim_end_matches('.');
-    let host = host.trim_end_matches('.');
-    if host.len() < domain.len() {
+    // Bytes, not `str`: the split may fall inside a character of a
+    // non-ASCII host, and then the tail cannot match anyway.
+    let (host, domain) = (host.trim_end_matches('.').as_bytes(), domain.as_bytes());
+    let Some(split) = host.len().checked_sub(domain.len()) else {
         return false;
-    }
-    let (head, tail) = host.split_at(host.len() - domain.len());
-    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with('.'))
+    };
+    let (head, tail) = host.split_at(split);
+    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with(b"."))
 }
 
 /// Per-request overrides, like curl's `--unix-socket`, `--connect-to` and
@@ -79,9 +81,21 @@ fn optional_port(text: &str) -> Result<Option<u16>, String> {
         .map_err(|_| format!("`{text}` is not a port"))
 }
 
-fn optional_host(text: &str) -> Option<String> {
-    let text = text.trim_start_matches('[').trim_end_matches(']');
-    (!text.is_empty()).then(|| text.to_ascii_lowercase())
+/// A rule's host: a name or an IP address (IPv6 with or without brackets);
+/// empty means none.
+fn optional_host(text: &str) -> Result<Option<String>, String> {
+    let host = text.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Ok(None);
+    }
+    let name = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+    if name || host.parse::<std::net::Ipv6Addr>().is_ok() {
+        Ok(Some(host.to_ascii_lowercase()))
+    } else {
+        Err(format!("`{text}` is not a host name or IP address"))
+    }
 }
 
 /// Splits on `:` outside brackets.
@@ -124,9 +138,9 @@ impl Overrides {
             return Err(format!("`{rule}` is not HOST1:PORT1:HOST2:PORT2"));
         };
         self.connect_to.push(ConnectTo {
-            from_host: optional_host(from_host),
+            from_host: optional_host(from_host)?,
             from_port: optional_port(from_port)?,
-            to_host: optional_host(to_host),
+            to_host: optional_host(to_host)?,
             to_port: optional_port(to_port)?,
         });
         Ok(self)
@@ -144,7 +158,7 @@ impl Overrides {
         if addrs.is_empty() {
             return Err(format!("`{entry}` is not HOST:PORT:ADDR[,ADDR...]"));
         }
-        let host = optional_host(host).ok_or_else(|| format!("`{entry}` has no host"))?;
+        let host = optional_host(host)?.ok_or_else(|| format!("`{entry}` has no host"))?;
         let port = optional_port(port)?.ok_or_else(|| format!("`{entry}` has no port"))?;
         let addrs = addrs
             .split(',')
@@ -198,6 +212,10 @@ mod tests {
             ("badexample.com", "example.com", false),
             ("example.com.evil", "example.com", false),
             ("com", "example.com", false),
+            // The split falls inside `é` (two bytes).
+            ("éxxxxxxxxxxxx", "internal.test", false),
+            ("ééééééé", "internal.test", false),
+            ("é.internal.test", "internal.test", true),
         ] {
             assert_eq!(in_domain(host, domain), expected, "{host} in {domain}");
         }
@@ -219,10 +237,16 @@ mod tests {
             Some(&["127.0.0.1".parse().expect("ip"), "::1".parse().expect("ip")][..])
         );
         assert_eq!(o.pinned("example.com", 80), None);
-        for bad in ["a:b", "h:x:h:1"] {
+        for bad in [
+            "a:b",
+            "h:x:h:1",
+            "h:80:\u{e9}t\u{e9}.test:81",
+            "h:80:a/b:81",
+            "[h:80::81",
+        ] {
             assert!(Overrides::new().connect_to(bad).is_err(), "{bad}");
         }
-        for bad in ["h:80", "h::1.1.1.1", "h:80:nope"] {
+        for bad in ["h:80", "h::1.1.1.1", "h:80:nope", "h\u{e9}:80:1.1.1.1"] {
             assert!(Overrides::new().resolve(bad).is_err(), "{bad}");
         }
     }
