@@ -35,9 +35,10 @@ pub(crate) fn respond(req: Request<Body>) -> Response<Body> {
         head.push('\n');
     }
     head.push('\n');
+    // A declared length near `u64::MAX` leaves the answer's unstated.
     let length = http_body::Body::size_hint(&body)
         .exact()
-        .map(|n| n + head.len() as u64);
+        .and_then(|n| n.checked_add(head.len() as u64));
     let head = stream::once(async move { Ok::<_, paf::Error>(Bytes::from(head)) });
     let mut res = Response::new(Body::from_stream(head.chain(data(body))));
     res.headers_mut().insert(
@@ -89,5 +90,35 @@ mod tests {
             .body(Body::empty())
             .expect("a valid request");
         assert_eq!(respond(connect).status(), StatusCode::NOT_IMPLEMENTED);
+    }
+
+    /// A body that says it holds `u64::MAX` bytes, as a request's
+    /// `Content-Length` may.
+    struct Endless;
+
+    impl http_body::Body for Endless {
+        type Data = Bytes;
+        type Error = paf::Error;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, paf::Error>>> {
+            std::task::Poll::Ready(None)
+        }
+
+        fn size_hint(&self) -> http_body::SizeHint {
+            http_body::SizeHint::with_exact(u64::MAX)
+        }
+    }
+
+    #[test]
+    fn a_length_past_u64_leaves_the_answer_without_one() {
+        let req = Request::post("/")
+            .body(Body::new(Endless))
+            .expect("a valid request");
+        let res = respond(req);
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers().get(CONTENT_LENGTH), None);
     }
 }
