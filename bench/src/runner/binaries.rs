@@ -1,6 +1,6 @@
 //! Finding the binaries the runs start (`paf-hello`, `hyper-hello`,
-//! `client-load`, `handshake-load`, and the `cli` crate's `paf-server` for
-//! the static-file mode) next to the runner's own executable, and building
+//! `client-load`, `handshake-load`, and for the static-file mode
+//! `download-load` and the `cli` crate's `paf-server`) next to the runner's own executable, and building
 //! them with cargo, in the runner's profile, when one is missing.
 
 use std::collections::HashMap;
@@ -9,7 +9,9 @@ use std::process::Command;
 
 use crate::Res;
 use crate::runner::args::{Args, Selection};
-use crate::runner::scenario::{CLIENT_LOAD, HANDSHAKE_LOAD, PAF_SERVER, Scenario, Which};
+use crate::runner::scenario::{
+    CLIENT_LOAD, DOWNLOAD_LOAD, HANDSHAKE_LOAD, PAF_SERVER, Scenario, Which,
+};
 
 /// The binaries the selected runs need that were found.
 pub(crate) struct Binaries {
@@ -23,6 +25,8 @@ pub(crate) struct Binaries {
     pub(crate) handshake_load: Option<PathBuf>,
     /// `paf-server`, when the static-file mode runs.
     pub(crate) paf_server: Option<PathBuf>,
+    /// `download-load`, when the static-file mode runs.
+    pub(crate) download_load: Option<PathBuf>,
 }
 
 impl Binaries {
@@ -40,7 +44,7 @@ impl Binaries {
             names.push(HANDSHAKE_LOAD);
         }
         if selection.static_files {
-            names.push(PAF_SERVER);
+            names.extend([PAF_SERVER, DOWNLOAD_LOAD]);
         }
         names.sort_unstable();
         names.dedup();
@@ -77,12 +81,13 @@ impl Binaries {
             clients,
             handshake_load: found.get(HANDSHAKE_LOAD).cloned(),
             paf_server,
+            download_load: found.get(DOWNLOAD_LOAD).cloned(),
         })
     }
 }
 
 /// Finds the named binaries of this crate (`paf-hello`, `hyper-hello`,
-/// `client-load`, `handshake-load`) and `paf-server` next to this executable, building them when they are
+/// `client-load`, `handshake-load`, `download-load`) and `paf-server` next to this executable, building them when they are
 /// missing (unless told not to). Missing ones are left out with a loud
 /// note.
 fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'static str, PathBuf>> {

@@ -162,6 +162,20 @@ pub(crate) fn parse_handshake_load(out: &str) -> Res<LoadRun> {
     })
 }
 
+/// Reads `download-load`'s `downloads=N bytes=B secs=S rate=R errors=N`
+/// line: the rate is downloads per second.
+pub(crate) fn parse_download_load(out: &str) -> Res<LoadRun> {
+    let fields = Fields::of(out, "download-load", "downloads=")?;
+    Ok(LoadRun {
+        rps: fields.number("rate")?,
+        completed: fields.number("downloads")? as u64,
+        errors: fields.number("errors")? as u64,
+        error_detail: fields.line.to_string(),
+        cpu_us_per_req: 0.0,
+        load_busy: 0.0,
+    })
+}
+
 /// Reads `client-load`'s `client=... requests=N ... errors=N` line.
 pub(crate) fn parse_client_load(out: &str) -> Res<ClientRun> {
     let fields = Fields::of(out, "client-load", "client=")?;
@@ -243,6 +257,10 @@ status codes: 98 2xx, 1 3xx, 1 4xx, 0 5xx
         let run = parse_handshake_load("handshakes=3000 secs=2.000 rate=1500.0 errors=1\n")?;
         assert_eq!((run.rps, run.completed, run.errors), (1500.0, 3000, 1));
         assert!(parse_handshake_load("rate=1\n").is_err());
+        let out = "downloads=276 bytes=18522046464 secs=3.001 rate=91.96 errors=0\n";
+        let run = parse_download_load(out)?;
+        assert_eq!((run.rps, run.completed, run.errors), (91.96, 276, 0));
+        assert!(parse_download_load("handshakes=1 rate=1 errors=0\n").is_err());
         Ok(())
     }
 

@@ -13,7 +13,8 @@ use crate::runner::args::wrk_duration_secs;
 use crate::runner::binaries::Binaries;
 use crate::runner::context::Context;
 use crate::runner::parse::{
-    parse_client_load, parse_h2load, parse_h2load_tls13, parse_handshake_load, parse_wrk,
+    parse_client_load, parse_download_load, parse_h2load, parse_h2load_tls13, parse_handshake_load,
+    parse_wrk,
 };
 use crate::runner::process::{ServerProcess, status_kib};
 use crate::runner::results::{ClientRun, LoadRun, UploadRun};
@@ -165,6 +166,38 @@ pub(crate) fn handshake_run(
         .arg("--duration")
         .arg(wrk_duration_secs(&context.args.duration).to_string());
     measure(context, server, command, parse_handshake_load)
+}
+
+/// Runs `download-load` with `connections` against a server's clear-text
+/// address `addr`, asking for `path`, after a warm-up of one second: the
+/// rate is downloads per second, the CPU per download.
+pub(crate) fn download_run(
+    context: &Context,
+    binaries: &Binaries,
+    server: &mut ServerProcess,
+    (addr, path): (SocketAddr, &str),
+    connections: u32,
+) -> Res<LoadRun> {
+    let load = binaries
+        .download_load
+        .as_ref()
+        .ok_or("download-load is missing")?;
+    let command = |span| {
+        let secs = match span {
+            Span::Measured => wrk_duration_secs(&context.args.duration),
+            Span::WarmUp => 1.0,
+        };
+        let mut command = context.pinning.load(load);
+        command
+            .arg("--addr")
+            .arg(addr.to_string())
+            .args(["--path", path, "--warmup", "0", "--connections"])
+            .arg(connections.to_string())
+            .arg("--duration")
+            .arg(secs.to_string());
+        command
+    };
+    measure_warm(context, server, command, parse_download_load)
 }
 
 /// The wrk or h2load command of a load scenario, on the load generator's

@@ -25,6 +25,8 @@ pub(crate) const HANDSHAKE_TASKS: u32 = 16;
 pub(crate) const CLIENT_LOAD: &str = "client-load";
 /// The handshake scenarios' load generator.
 pub(crate) const HANDSHAKE_LOAD: &str = "handshake-load";
+/// The splicing load generator of the static mode's large-file row.
+pub(crate) const DOWNLOAD_LOAD: &str = "download-load";
 /// The `cli` crate's file server, measured against nginx.
 pub(crate) const PAF_SERVER: &str = "paf-server";
 

@@ -13,7 +13,7 @@ use crate::runner::context::Context;
 use crate::runner::files::peers::{LARGE_BYTES, LARGE_PATH, PeerProcess, SMALL_BYTES, SMALL_PATH};
 use crate::runner::parse::{parse_h2load_tls13, parse_wrk};
 use crate::runner::process::status_kib;
-use crate::runner::runs::{h2load_command, handshake_run, measure_warm, wrk_command};
+use crate::runner::runs::{download_run, h2load_command, handshake_run, measure_warm, wrk_command};
 use crate::runner::scenario::{CONNECTIONS, TLS_H2_CONNECTIONS, TLS_H2_STREAMS};
 
 /// Connections of the large-file run.
@@ -32,6 +32,9 @@ pub(crate) enum Row {
     SmallH2,
     /// 64 MiB, wrk with a few connections, clear text.
     Large,
+    /// 64 MiB as `Large`, with `download-load`, which splices the bodies
+    /// to `/dev/null` instead of copying them as wrk does.
+    LargeSpliced,
     /// Full TLS 1.3 handshakes, one 1 KiB request each.
     Handshakes,
     /// The server's resident memory per idle keep-alive connection.
@@ -40,11 +43,12 @@ pub(crate) enum Row {
 
 impl Row {
     /// All of them; `IdleMemory` runs on a fresh process of its own.
-    pub(crate) const ALL: [Row; 6] = [
+    pub(crate) const ALL: [Row; 7] = [
         Row::SmallPlain,
         Row::SmallTls,
         Row::SmallH2,
         Row::Large,
+        Row::LargeSpliced,
         Row::Handshakes,
         Row::IdleMemory,
     ];
@@ -60,6 +64,9 @@ impl Row {
                 "1 KiB, `h2load -c{TLS_H2_CONNECTIONS} -m{TLS_H2_STREAMS}` over TLS 1.3, h2 (req/s)"
             ),
             Row::Large => format!("64 MiB, `wrk -c{LARGE_CONNECTIONS}`, clear text (GB/s)"),
+            Row::LargeSpliced => format!(
+                "64 MiB, `download-load --connections {LARGE_CONNECTIONS}` (spliced), clear text (GB/s)"
+            ),
             Row::Handshakes => "TLS 1.3 full handshakes, 1 KiB each (handshakes/s)".to_string(),
             Row::IdleMemory => {
                 format!("memory per idle keep-alive connection, {IDLE_CONNECTIONS} open (KiB)")
@@ -70,7 +77,7 @@ impl Row {
     /// Decimals the table prints.
     pub(crate) fn decimals(self) -> usize {
         match self {
-            Row::Large => 2,
+            Row::Large | Row::LargeSpliced => 2,
             Row::IdleMemory => 1,
             _ => 0,
         }
@@ -122,10 +129,15 @@ pub(crate) fn measure_row(
                 parse_h2load_tls13(out, requests)
             })?
         }
-        Row::Large => {
-            let url = format!("http://{plain}{LARGE_PATH}");
-            let command = |span| wrk_command(context, LARGE_CONNECTIONS, &url, span);
-            let run = measure_warm(context, server, command, parse_wrk)?;
+        Row::Large | Row::LargeSpliced => {
+            let run = if row == Row::Large {
+                let url = format!("http://{plain}{LARGE_PATH}");
+                let command = |span| wrk_command(context, LARGE_CONNECTIONS, &url, span);
+                measure_warm(context, server, command, parse_wrk)?
+            } else {
+                let target = (plain, LARGE_PATH);
+                download_run(context, binaries, server, target, LARGE_CONNECTIONS)?
+            };
             return Ok(Figure {
                 value: run.rps * LARGE_BYTES as f64 / 1e9,
                 errors: run.errors,
