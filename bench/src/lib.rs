@@ -1,8 +1,10 @@
 //! What the bench binaries share: the runner behind the `bench` binary,
-//! the TLS settings of the TLS scenarios, and reading a process's CPU time.
+//! the TLS settings of the TLS scenarios, the load generators' failure
+//! count, and reading a process's CPU time.
 
 use std::error::Error;
 
+pub mod load;
 pub mod runner;
 pub mod tls;
 

@@ -31,10 +31,11 @@ use std::error::Error;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bench::load::Failures;
 use bytes::Bytes;
 use clap::{Parser, ValueEnum};
 use http::{StatusCode, Uri, Version};
@@ -301,8 +302,9 @@ struct Counters {
     started: AtomicU64,
     /// Responses read whole and as expected.
     done: AtomicU64,
-    errors: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    /// Failed requests.
+    failures: Failures,
+    /// Set when the tasks are to stop.
     stop: AtomicBool,
 }
 
@@ -357,15 +359,7 @@ fn run(args: Args) -> Res<bool> {
         })?,
     };
 
-    let errors = counters.errors.load(Ordering::Relaxed);
-    let first_error = counters
-        .first_error
-        .lock()
-        .map(|e| e.clone())
-        .unwrap_or_default();
-    if let Some(error) = first_error {
-        eprintln!("client-load: {errors} errors; the first: {error}");
-    }
+    let errors = counters.failures.report("client-load");
     let requests = window.requests.max(1) as f64;
     println!(
         "client={} proto={} requests={} secs={:.3} rps={:.1} cpu_us_per_req={:.3} cpu_busy={:.3} errors={errors}",
@@ -442,10 +436,7 @@ async fn drive<L: Fetch>(
                         counters.done.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(error) => {
-                        counters.errors.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(mut first) = counters.first_error.lock() {
-                            first.get_or_insert(error);
-                        }
+                        counters.failures.record(error);
                         // A server that is gone fails at once: do not spin.
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }

@@ -25,11 +25,12 @@ use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bench::load::Failures;
 use clap::Parser;
 use rustix::pipe::{SpliceFlags, fcntl_setpipe_size, pipe, splice};
 
@@ -66,10 +67,8 @@ struct Counters {
     downloads: AtomicU64,
     /// Their bytes.
     bytes: AtomicU64,
-    /// Failed downloads.
-    errors: AtomicU64,
-    /// The first failure.
-    first_error: Mutex<Option<String>>,
+    /// Failures, warm-up included.
+    failures: Failures,
     /// Set when the window is over.
     stop: AtomicBool,
 }
@@ -114,15 +113,7 @@ fn run(args: Args) -> Result<bool, Box<dyn Error>> {
         // A thread that panicked counted nothing more; its error is below.
         let _ = thread.join();
     }
-    let errors = counters.errors.load(Ordering::Relaxed);
-    if let Some(error) = counters
-        .first_error
-        .lock()
-        .map(|e| e.clone())
-        .unwrap_or_default()
-    {
-        eprintln!("download-load: {errors} errors; the first: {error}");
-    }
+    let errors = counters.failures.report("download-load");
     let downloads = downloads_to - downloads_from;
     println!(
         "downloads={downloads} bytes={} secs={secs:.3} rate={:.2} errors={errors}",
@@ -136,10 +127,7 @@ fn run(args: Args) -> Result<bool, Box<dyn Error>> {
 fn connection(addr: SocketAddr, request: &[u8], counters: &Counters) {
     while !counters.stop.load(Ordering::Relaxed) {
         if let Err(error) = downloads(addr, request, counters) {
-            counters.errors.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut first) = counters.first_error.lock() {
-                first.get_or_insert(error.to_string());
-            }
+            counters.failures.record(error);
             thread::sleep(Duration::from_millis(10));
         }
     }

@@ -23,10 +23,11 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bench::load::Failures;
 use clap::Parser;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -62,10 +63,8 @@ struct Args {
 struct Counters {
     /// Connections that got a `200` and were read to the end.
     done: AtomicU64,
-    /// Connections that failed.
-    errors: AtomicU64,
-    /// The first failure.
-    first_error: Mutex<Option<String>>,
+    /// Failures, warm-up included.
+    failures: Failures,
     /// Set when the window is over.
     stop: AtomicBool,
 }
@@ -96,15 +95,7 @@ fn run(args: Args) -> Result<bool, Box<dyn Error>> {
         .build()?;
     let counters = Arc::new(Counters::default());
     let (handshakes, secs) = runtime.block_on(drive(&args, connector, request, counters.clone()));
-    let errors = counters.errors.load(Ordering::Relaxed);
-    if let Some(error) = counters
-        .first_error
-        .lock()
-        .map(|e| e.clone())
-        .unwrap_or_default()
-    {
-        eprintln!("handshake-load: {errors} errors; the first: {error}");
-    }
+    let errors = counters.failures.report("handshake-load");
     println!(
         "handshakes={handshakes} secs={secs:.3} rate={:.1} errors={errors}",
         handshakes as f64 / secs
@@ -132,10 +123,7 @@ async fn drive(
                         counters.done.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(error) => {
-                        counters.errors.fetch_add(1, Ordering::Relaxed);
-                        if let Ok(mut first) = counters.first_error.lock() {
-                            first.get_or_insert(error);
-                        }
+                        counters.failures.record(error);
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 }

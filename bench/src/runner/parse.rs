@@ -151,24 +151,22 @@ impl<'a> Fields<'a> {
 /// Reads `handshake-load`'s `handshakes=N secs=S rate=R errors=N` line:
 /// the rate is handshakes per second.
 pub(crate) fn parse_handshake_load(out: &str) -> Res<LoadRun> {
-    let fields = Fields::of(out, "handshake-load", "handshakes=")?;
-    Ok(LoadRun {
-        rps: fields.number("rate")?,
-        completed: fields.number("handshakes")? as u64,
-        errors: fields.number("errors")? as u64,
-        error_detail: fields.line.to_string(),
-        cpu_us_per_req: 0.0,
-        load_busy: 0.0,
-    })
+    parse_rate_line(out, "handshake-load", "handshakes")
 }
 
 /// Reads `download-load`'s `downloads=N bytes=B secs=S rate=R errors=N`
 /// line: the rate is downloads per second.
 pub(crate) fn parse_download_load(out: &str) -> Res<LoadRun> {
-    let fields = Fields::of(out, "download-load", "downloads=")?;
+    parse_rate_line(out, "download-load", "downloads")
+}
+
+/// The line of `tool` that starts with `count=N`, with `rate=` and
+/// `errors=` fields.
+fn parse_rate_line(out: &str, tool: &'static str, count: &str) -> Res<LoadRun> {
+    let fields = Fields::of(out, tool, &format!("{count}="))?;
     Ok(LoadRun {
         rps: fields.number("rate")?,
-        completed: fields.number("downloads")? as u64,
+        completed: fields.number(count)? as u64,
         errors: fields.number("errors")? as u64,
         error_detail: fields.line.to_string(),
         cpu_us_per_req: 0.0,
