@@ -1,7 +1,8 @@
 //! Finding the binaries the runs start (`paf-hello`, `hyper-hello`,
 //! `client-load`, `handshake-load`, and for the static-file mode
-//! `download-load` and the `cli` crate's `paf-server`) next to the runner's own executable, and building
-//! them with cargo, in the runner's profile, when one is missing.
+//! `download-load` and the `cli` crate's `paf-server`) next to the
+//! runner's own executable, and building them with cargo, in the runner's
+//! profile, when one is missing.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -87,9 +88,9 @@ impl Binaries {
 }
 
 /// Finds the named binaries of this crate (`paf-hello`, `hyper-hello`,
-/// `client-load`, `handshake-load`, `download-load`) and `paf-server` next to this executable, building them when they are
-/// missing (unless told not to). Missing ones are left out with a loud
-/// note.
+/// `client-load`, `handshake-load`, `download-load`) and `paf-server`
+/// next to this executable, building them when they are missing (unless
+/// told not to). Missing ones are left out with a loud note.
 fn locate_binaries(names: &[&'static str], no_build: bool) -> Res<HashMap<&'static str, PathBuf>> {
     let exe = std::env::current_exe()?;
     let dir = exe

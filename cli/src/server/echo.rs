@@ -35,7 +35,8 @@ pub(crate) fn respond(req: Request<Body>) -> Response<Body> {
         head.push('\n');
     }
     head.push('\n');
-    // A declared length near `u64::MAX` leaves the answer's unstated.
+    // A declared length within the head's size of `u64::MAX` cannot be
+    // added to: the answer then goes without a length.
     let length = http_body::Body::size_hint(&body)
         .exact()
         .and_then(|n| n.checked_add(head.len() as u64));

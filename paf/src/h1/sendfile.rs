@@ -75,8 +75,12 @@ where
     let corked = cork(&mut io.io, true).is_ok_and(|tcp| tcp);
     let sent = flush_and_send(io, region).await;
     if corked {
-        // Still corked, the end of the body could wait up to 200 ms.
-        cork(&mut io.io, false)?;
+        // Still corked, the end of the body could wait up to 200 ms: a
+        // failure here fails the response, unless it failed already.
+        let uncorked = cork(&mut io.io, false);
+        if sent.is_ok() {
+            uncorked?;
+        }
     }
     sent
 }

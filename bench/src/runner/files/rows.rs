@@ -1,6 +1,6 @@
 //! The rows of the static-file table and one measurement of each against
-//! a running file server: wrk and h2load runs, the handshake rate, and the
-//! memory an idle keep-alive connection costs.
+//! a running file server: wrk, h2load and `download-load` runs, the
+//! handshake rate, and the memory an idle keep-alive connection costs.
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
