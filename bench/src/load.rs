@@ -1,8 +1,10 @@
 //! What the load generators (`client-load`, `handshake-load`,
 //! `download-load`) share: their failures, counted, with the first kept to
-//! be shown.
+//! be shown, and their exit status.
 
+use std::error::Error;
 use std::fmt::Display;
+use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,6 +32,19 @@ impl Failures {
             eprintln!("{tool}: {count} errors; the first: {first}");
         }
         count
+    }
+}
+
+/// A load generator's exit status: success when its run was clean
+/// (`Ok(true)`); an error is printed as `TOOL: ...`.
+pub fn exit_code(tool: &str, outcome: Result<bool, Box<dyn Error>>) -> ExitCode {
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("{tool}: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

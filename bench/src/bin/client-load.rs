@@ -309,14 +309,7 @@ struct Counters {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("client-load: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::load::exit_code("client-load", run(Args::parse()))
 }
 
 fn run(args: Args) -> Res<bool> {

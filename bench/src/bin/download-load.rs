@@ -74,14 +74,7 @@ struct Counters {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("download-load: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::load::exit_code("download-load", run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<bool, Box<dyn Error>> {

@@ -70,14 +70,7 @@ struct Counters {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("handshake-load: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    bench::load::exit_code("handshake-load", run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<bool, Box<dyn Error>> {

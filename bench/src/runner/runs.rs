@@ -57,7 +57,8 @@ pub(crate) fn load_run(
 pub(crate) enum Span {
     /// `--duration`, or `--requests` for h2load.
     Measured,
-    /// One second of wrk, a tenth of the requests of h2load; not measured.
+    /// One second of wrk or of this crate's load generators, a tenth of
+    /// the requests of h2load; not measured.
     WarmUp,
 }
 
@@ -68,6 +69,14 @@ impl Span {
             Span::Measured => context.args.duration.clone(),
             // wrk counts whole seconds.
             Span::WarmUp => "1s".to_owned(),
+        }
+    }
+
+    /// The span in seconds, for the load generators of this crate.
+    fn secs(self, context: &Context) -> f64 {
+        match self {
+            Span::Measured => wrk_duration_secs(&context.args.duration),
+            Span::WarmUp => 1.0,
         }
     }
 
@@ -164,7 +173,7 @@ pub(crate) fn handshake_run(
         .args(["--path", path, "--warmup", "0", "--concurrency"])
         .arg(HANDSHAKE_TASKS.to_string())
         .arg("--duration")
-        .arg(wrk_duration_secs(&context.args.duration).to_string());
+        .arg(Span::Measured.secs(context).to_string());
     measure(context, server, command, parse_handshake_load)
 }
 
@@ -182,11 +191,7 @@ pub(crate) fn download_run(
         .download_load
         .as_ref()
         .ok_or("download-load is missing")?;
-    let command = |span| {
-        let secs = match span {
-            Span::Measured => wrk_duration_secs(&context.args.duration),
-            Span::WarmUp => 1.0,
-        };
+    let command = |span: Span| {
         let mut command = context.pinning.load(load);
         command
             .arg("--addr")
@@ -194,7 +199,7 @@ pub(crate) fn download_run(
             .args(["--path", path, "--warmup", "0", "--connections"])
             .arg(connections.to_string())
             .arg("--duration")
-            .arg(secs.to_string());
+            .arg(span.secs(context).to_string());
         command
     };
     measure_warm(context, server, command, parse_download_load)
